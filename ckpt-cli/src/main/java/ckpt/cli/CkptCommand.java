@@ -1,0 +1,36 @@
+package ckpt.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code ckpt} top-level command: dispatches to one subcommand per job. */
+@Command(name = "ckpt",
+        mixinStandardHelpOptions = true,
+        versionProvider = VersionProvider.class,
+        description = "Inspect, verify, convert and prune ML training checkpoints (Megatron torch_dist and legacy torch, PyTorch DCP, torch.save, safetensors).",
+        subcommands = {CommandLine.HelpCommand.class},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {
+                "0:success (verify: the checkpoint is sound; rotate: done, also when nothing had to go)",
+                "1:the job found problems (verify: problems listed; rotate: some removal failed) or failed on bad input",
+                "2:usage error (unknown option, missing argument)",
+                "3:internal error (a bug: please report it with the stack trace from --debug)"})
+public final class CkptCommand implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
+    }
+
+    public static CommandLine commandLine() {
+        CommandLine cl = new CommandLine(new CkptCommand());
+        cl.setExecutionExceptionHandler(new ErrorHandler());
+        return cl;
+    }
+
+    public static void main(String[] args) {
+        System.exit(commandLine().execute(args));
+    }
+}

@@ -1,0 +1,38 @@
+package ckpt.cli;
+
+import ckpt.format.FormatException;
+import picocli.CommandLine;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.NoSuchFileException;
+
+/** Turns exceptions into one line on stderr and an exit code; a stack trace only with CKPT_DEBUG=1. */
+final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parseResult) {
+        Throwable t = ex instanceof UncheckedIOException u ? u.getCause() : ex;
+        boolean debug = "1".equals(System.getenv("CKPT_DEBUG"));
+        String line;
+        int code;
+        if (t instanceof FormatException fe) {
+            line = fe.getMessage();
+            code = ExitCodes.PROBLEMS;
+        } else if (t instanceof NoSuchFileException nf) {
+            line = nf.getFile() + ": no such file or directory";
+            code = ExitCodes.PROBLEMS;
+        } else if (t instanceof IOException io) {
+            line = io.getClass().getSimpleName() + ": " + io.getMessage();
+            code = ExitCodes.PROBLEMS;
+        } else if (t instanceof IllegalArgumentException ia) {
+            line = ia.getMessage();
+            code = ExitCodes.USAGE;
+        } else {
+            line = "internal error: " + t;
+            code = ExitCodes.INTERNAL;
+        }
+        cl.getErr().println("ckpt: " + line);
+        if (debug || code == ExitCodes.INTERNAL) t.printStackTrace(cl.getErr());
+        return code;
+    }
+}
