@@ -1,0 +1,60 @@
+package ckpt.convert.assembly;
+
+import ckpt.convert.index.GlobalTensor;
+import ckpt.convert.index.TensorPiece;
+import ckpt.format.FormatException;
+import ckpt.format.tensor.Box;
+import ckpt.format.tensor.StridedView;
+
+import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
+
+/**
+ * Writes a box of a global tensor (all of it, one layer of a stacked tensor, one expert…) from its stored pieces
+ * into a caller-provided row-major destination, typically a mapped region of the output file. Only pieces that
+ * meet the box are opened; nothing is buffered beyond the destination.
+ */
+public final class TensorAssembler {
+    private TensorAssembler() {
+    }
+
+    /** Fills {@code dst} (exactly {@code box.numel() × element size} bytes) with the elements of {@code box}. */
+    public static void assemble(GlobalTensor t, Box box, MemorySegment dst) {
+        if (!box.fitsIn(t.shape()))
+            throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
+        long need = Math.multiplyExact(box.numel(), t.dtype().byteSize());
+        if (dst.byteSize() != need)
+            throw new IllegalArgumentException("destination holds " + dst.byteSize() + " bytes, box needs " + need);
+        long covered = 0;
+        for (TensorPiece p : t.pieces()) {
+            Box part = p.box().intersect(box);
+            if (part == null && !(box.rank() == 0)) continue;
+            if (box.rank() == 0) part = box;
+            StridedView src = p.source().open();
+            if (src.dtype() != t.dtype())
+                throw new FormatException(null, "key " + t.key(), "piece in " + p.source().file() + " holds " + src.dtype()
+                        + ", tensor is " + t.dtype());
+            long[] srcStart = new long[box.rank()];
+            long[] dstStart = new long[box.rank()];
+            long[] origin = p.sourceOrigin();
+            for (int i = 0; i < box.rank(); i++) {
+                srcStart[i] = origin[i] + part.offset(i) - p.box().offset(i);
+                dstStart[i] = part.offset(i) - box.offset(i);
+                if (srcStart[i] + part.size(i) > src.shape()[i])
+                    throw new FormatException(null, "key " + t.key(), "piece in " + p.source().file()
+                            + " is smaller than its box " + p.box());
+            }
+            StridedCopy.copy(src, srcStart, part.sizes(), dst, box.sizes(), dstStart);
+            covered += part.numel();
+            if (box.rank() == 0) break;
+        }
+        if (covered != box.numel())
+            throw new FormatException(null, "key " + t.key(), "pieces cover " + covered + " of " + box.numel()
+                    + " elements of " + box + ": the checkpoint is missing part of this tensor");
+    }
+
+    /** The whole tensor into a destination of its full size. */
+    public static void assemble(GlobalTensor t, MemorySegment dst) {
+        assemble(t, Box.whole(t.shape()), dst);
+    }
+}

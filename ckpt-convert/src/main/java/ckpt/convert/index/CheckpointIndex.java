@@ -1,0 +1,66 @@
+package ckpt.convert.index;
+
+import ckpt.format.megatron.ModelConfig;
+import ckpt.format.megatron.ParallelLayout;
+
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * One view over any checkpoint ckpt reads: global tensors with the pieces that hold them, non-tensor entries,
+ * files, and (for Megatron) the model config and parallel layout. Built from metadata alone; tensor bytes are read
+ * only when a piece is opened. Holds the open files: close it when done.
+ *
+ * @param path        the directory or file the index was built from (an iteration dir for a Megatron save dir)
+ * @param era         writer generation, e.g. "Megatron core >= 0.19 (common state in DCP)"
+ * @param args        the saved training args as plain values (empty when the format has none)
+ * @param details     format-specific facts worth showing (DCP version, metadata class, optimizer format…)
+ */
+public record CheckpointIndex(Path path, CheckpointFormat format, String era, Long iteration, ModelConfig config,
+                              ParallelLayout parallelism, Map<String, Object> args, List<GlobalTensor> tensors,
+                              List<ObjectEntry> objects, List<FileEntry> files, Map<String, Object> details,
+                              AutoCloseable resources) implements AutoCloseable {
+
+    public CheckpointIndex {
+        tensors = List.copyOf(tensors);
+        objects = List.copyOf(objects);
+        files = List.copyOf(files);
+        args = args == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(args));
+        details = details == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(details));
+    }
+
+    public Optional<GlobalTensor> tensor(String key) {
+        for (GlobalTensor t : tensors) if (t.key().equals(key)) return Optional.of(t);
+        return Optional.empty();
+    }
+
+    public Map<String, GlobalTensor> tensorsByKey() {
+        Map<String, GlobalTensor> m = new LinkedHashMap<>();
+        for (GlobalTensor t : tensors) m.put(t.key(), t);
+        return m;
+    }
+
+    /** Whether every data file the metadata references is on disk. */
+    public boolean dataPresent() {
+        return files.stream().filter(FileEntry::referenced).allMatch(FileEntry::present);
+    }
+
+    public long totalFileBytes() {
+        return files.stream().mapToLong(FileEntry::bytes).sum();
+    }
+
+    @Override
+    public void close() {
+        if (resources == null) return;
+        try {
+            resources.close();
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

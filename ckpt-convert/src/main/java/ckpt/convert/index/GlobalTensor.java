@@ -1,0 +1,46 @@
+package ckpt.convert.index;
+
+import ckpt.format.megatron.KeyCategory;
+import ckpt.format.tensor.DType;
+
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * A tensor as the training job saw it, whatever the sharding: key, dtype, global shape, and the stored pieces that
+ * tile it. Stacked Megatron layers keep their leading {@code num_layers} axis here; mappings un-stack them.
+ */
+public record GlobalTensor(String key, DType dtype, long[] shape, KeyCategory category, List<TensorPiece> pieces) {
+    public GlobalTensor {
+        shape = shape.clone();
+        pieces = List.copyOf(pieces);
+    }
+
+    @Override
+    public long[] shape() {
+        return shape.clone();
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public long dim(int axis) {
+        return shape[axis];
+    }
+
+    public long numel() {
+        long n = 1;
+        for (long s : shape) n = Math.multiplyExact(n, s);
+        return n;
+    }
+
+    public long byteSize() {
+        return Math.multiplyExact(numel(), dtype.byteSize());
+    }
+
+    @Override
+    public String toString() {
+        return key + " " + dtype + Arrays.toString(shape) + " (" + pieces.size() + " pieces)";
+    }
+}

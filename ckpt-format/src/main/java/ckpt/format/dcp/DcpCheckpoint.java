@@ -1,0 +1,117 @@
+package ckpt.format.dcp;
+
+import ckpt.format.FormatException;
+import ckpt.format.safetensors.SafetensorsEntry;
+import ckpt.format.safetensors.SafetensorsHeader;
+import ckpt.format.tensor.StridedView;
+import ckpt.format.torchsave.TensorRef;
+import ckpt.format.torchsave.TorchSaveArchive;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * A DCP checkpoint directory: its metadata plus access to every item's bytes through windows over the mapped
+ * {@code .distcp} files (FORMATS.md §3.4–3.5). Tensor chunks are torch.save archives (the default) or, for
+ * {@code serialization_format=SAFETENSORS}, entries of one safetensors blob per file.
+ */
+public final class DcpCheckpoint implements AutoCloseable {
+    private final Path dir;
+    private final DcpMetadata metadata;
+    private final ShardFiles files;
+    private final Map<String, SafetensorsHeader> blobHeaders = new HashMap<>();
+
+    private DcpCheckpoint(Path dir, DcpMetadata metadata) {
+        this.dir = dir;
+        this.metadata = metadata;
+        this.files = new ShardFiles(dir);
+    }
+
+    public static DcpCheckpoint open(Path dir) {
+        return new DcpCheckpoint(dir, DcpMetadataReader.read(dir));
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public DcpMetadata metadata() {
+        return metadata;
+    }
+
+    public ShardFiles files() {
+        return files;
+    }
+
+    /** The raw bytes of an item (a torch.save archive, or a bytes payload), checked to lie inside its file. */
+    public MemorySegment itemBytes(String key, StorageInfo info) {
+        if (!info.transforms().isEmpty())
+            throw new FormatException(files.path(info.relativePath()), "key " + key, "item saved with stream transforms "
+                    + info.transforms() + " (e.g. zstd compression), which ckpt does not read yet");
+        return files.window(info.relativePath(), info.offset(), info.length(), key);
+    }
+
+    /** Elements of one chunk of a tensor, validated against the chunk's dtype and shape. */
+    public StridedView chunkView(TensorStorageMetadata tensor, ChunkStorageMetadata chunk) {
+        StorageInfo info = metadata.storageOf(tensor.fqn(), chunk);
+        Path file = files.path(info.relativePath());
+        MemorySegment item = itemBytes(tensor.fqn(), info);
+        StridedView view;
+        if (isZip(item)) {
+            TorchSaveArchive archive = TorchSaveArchive.open(file, item);
+            if (!(archive.root() instanceof TensorRef t))
+                throw new FormatException(file, "key " + tensor.fqn(), "chunk item does not hold a tensor");
+            view = archive.view(t);
+        } else {
+            view = safetensorsChunk(tensor, chunk, info, file);
+        }
+        if (view.dtype() != tensor.dtype() || !Arrays.equals(view.shape(), chunk.box().sizes()))
+            throw new FormatException(file, "key " + tensor.fqn(), "chunk holds " + view.dtype() + Arrays.toString(view.shape())
+                    + " where the metadata says " + tensor.dtype() + Arrays.toString(chunk.box().sizes()));
+        return view;
+    }
+
+    private StridedView safetensorsChunk(TensorStorageMetadata tensor, ChunkStorageMetadata chunk, StorageInfo info, Path file) {
+        // serialization_format=SAFETENSORS: every tensor of a file shares the blob's offset; locate by FQN.
+        SafetensorsHeader header;
+        synchronized (blobHeaders) {
+            String k = info.relativePath() + "@" + info.offset();
+            header = blobHeaders.get(k);
+            if (header == null) {
+                long available = files.size(info.relativePath()) - info.offset();
+                header = SafetensorsHeader.read(file, files.channel(info.relativePath()), info.offset(), available);
+                blobHeaders.put(k, header);
+            }
+        }
+        SafetensorsEntry e = header.entry(tensor.fqn()).orElseThrow(() -> new FormatException(file, "key " + tensor.fqn(),
+                "neither a torch.save archive nor an entry of the safetensors blob at byte " + info.offset()));
+        MemorySegment data = files.window(info.relativePath(), header.dataStart() + e.begin(), e.end() - e.begin(), tensor.fqn());
+        if (e.dtype() != tensor.dtype())
+            throw new FormatException(file, "key " + tensor.fqn(), "safetensors entry is " + e.dtype() + ", metadata says " + tensor.dtype());
+        return StridedView.contiguous(data, e.dtype(), e.shape());
+    }
+
+    /** The unpickled payload of a bytes item (itself a torch.save archive of the Python object). */
+    public Object readObject(String key) {
+        StorageInfo info = metadata.storageOf(key);
+        if (info == null) throw new FormatException(metadata.file(), "key " + key, "no such bytes item");
+        MemorySegment item = itemBytes(key, info);
+        Path file = files.path(info.relativePath());
+        if (!isZip(item))
+            throw new FormatException(file, "key " + key, "bytes item is not a torch.save archive");
+        return TorchSaveArchive.open(file, item).root();
+    }
+
+    public static boolean isZip(MemorySegment s) {
+        return s.byteSize() >= 4 && s.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0) == 0x04034b50;
+    }
+
+    @Override
+    public void close() {
+        files.close();
+    }
+}

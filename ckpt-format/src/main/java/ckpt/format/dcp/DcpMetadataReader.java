@@ -1,0 +1,223 @@
+package ckpt.format.dcp;
+
+import ckpt.format.FormatException;
+import ckpt.format.pickle.PickleException;
+import ckpt.format.pickle.PyDict;
+import ckpt.format.pickle.PyObject;
+import ckpt.format.pickle.PyTuple;
+import ckpt.format.pickle.TorchSize;
+import ckpt.format.tensor.Box;
+import ckpt.format.tensor.DType;
+import ckpt.format.torchsave.TorchGlobals;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Decodes a DCP {@code .metadata} pickle into {@link DcpMetadata}. Classes are matched by name and field set, not
+ * by module path, because they moved between torch releases (FORMATS.md §3.3); every field added after torch 2.0
+ * defaults when absent. Megatron's {@code MCoreMetadata} subclass is read the same way.
+ */
+public final class DcpMetadataReader {
+    public static final String METADATA_FILE = ".metadata";
+
+    private DcpMetadataReader() {
+    }
+
+    /** Reads {@code dir/.metadata}; a missing file means the save never finished. */
+    public static DcpMetadata read(Path dir) {
+        Path file = dir.resolve(METADATA_FILE);
+        if (!Files.isRegularFile(file)) {
+            throw new FormatException(file, "incomplete save: .metadata missing — the job was probably interrupted while saving"
+                    + (Files.exists(dir.resolve(".metadata.tmp")) ? " (a .metadata.tmp is present)" : ""));
+        }
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size == 0) throw new FormatException(file, "incomplete save: .metadata is empty");
+            MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
+            Object root;
+            try {
+                root = TorchGlobals.reader(file).build().read(seg);
+            } catch (PickleException e) {
+                throw new FormatException(file, e.where(), "unreadable .metadata (truncated or corrupt — an incomplete save?): "
+                        + stripFile(e.getMessage(), file), e);
+            }
+            return decode(file, root);
+        } catch (NoSuchFileException e) {
+            throw new FormatException(file, "incomplete save: .metadata missing");
+        } catch (IOException e) {
+            throw new FormatException(file, "cannot read: " + e.getMessage(), e);
+        }
+    }
+
+    private static String stripFile(String message, Path file) {
+        String p = file + ": ";
+        return message.startsWith(p) ? message.substring(p.length()) : message;
+    }
+
+    static DcpMetadata decode(Path file, Object root) {
+        if (!(root instanceof PyObject md) || !(md.isNamed("Metadata") || md.isNamed("MCoreMetadata")))
+            throw new FormatException(file, "not DCP metadata: top object is " + describe(root));
+        PyDict state = md.stateDict();
+        if (state == null) throw new FormatException(file, "DCP Metadata without fields");
+        if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
+            throw new FormatException(file, "DCP Metadata without state_dict_metadata");
+
+        Map<String, TensorStorageMetadata> tensors = new LinkedHashMap<>();
+        List<String> bytes = new ArrayList<>();
+        for (Map.Entry<Object, Object> e : sdm.items().entrySet()) {
+            if (!(e.getKey() instanceof String fqn)) throw new FormatException(file, "non-string key " + e.getKey());
+            if (!(e.getValue() instanceof PyObject item))
+                throw new FormatException(file, "key " + fqn, "unexpected metadata entry " + describe(e.getValue()));
+            if (item.isNamed("BytesStorageMetadata")) {
+                bytes.add(fqn);
+            } else if (item.isNamed("TensorStorageMetadata")) {
+                tensors.put(fqn, tensor(file, fqn, item));
+            } else {
+                throw new FormatException(file, "key " + fqn, "unknown storage metadata class " + item.type());
+            }
+        }
+
+        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
+        if (state.get("storage_data") instanceof PyDict sd) {
+            for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
+                MetadataIndex idx = index(file, e.getKey());
+                storage.put(idx, storageInfo(file, idx, e.getValue()));
+            }
+        } else if (state.get("storage_data") != null) {
+            throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
+        }
+
+        Map<String, List<Object>> planner = new LinkedHashMap<>();
+        if (state.get("planner_data") instanceof PyDict pd) {
+            for (Map.Entry<Object, Object> e : pd.items().entrySet())
+                if (e.getKey() instanceof String k && e.getValue() instanceof PyTuple path) planner.put(k, path.items());
+        }
+        String version = state.get("version") instanceof String v ? v : null;
+        String checkpointId = null;
+        String saveId = null;
+        if (state.get("storage_meta") instanceof PyObject sm) {
+            Object id = sm.attr("checkpoint_id");
+            checkpointId = id == null ? null : String.valueOf(id);
+            saveId = sm.attr("save_id") instanceof String s ? s : null;
+        }
+        Map<String, Map<String, Object>> mcore = new LinkedHashMap<>();
+        if (state.get("mcore_data") instanceof PyDict m) {
+            for (Map.Entry<Object, Object> e : m.items().entrySet()) {
+                if (e.getKey() instanceof String k && e.getValue() instanceof PyDict v) {
+                    Map<String, Object> fields = new LinkedHashMap<>();
+                    v.items().forEach((fk, fv) -> fields.put(String.valueOf(fk), fv));
+                    mcore.put(k, fields);
+                }
+            }
+        }
+        boolean plans = state.get("all_local_plans") instanceof List<?> l && !l.isEmpty();
+        validate(file, tensors, bytes, storage);
+        return new DcpMetadata(file, md.type().toString(), Collections.unmodifiableMap(tensors), List.copyOf(bytes),
+                Collections.unmodifiableMap(storage), planner, version, checkpointId, saveId, mcore, plans);
+    }
+
+    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item) {
+        Object props = item.attr("properties");
+        DType dtype = dtypeOf(file, fqn, props);
+        long[] size = dims(file, fqn, item.attr("size"), "size");
+        if (!(item.attr("chunks") instanceof List<?> chunkList))
+            throw new FormatException(file, "key " + fqn, "tensor metadata without a chunk list");
+        List<ChunkStorageMetadata> chunks = new ArrayList<>(chunkList.size());
+        for (Object c : chunkList) {
+            if (!(c instanceof PyObject chunk) || !chunk.isNamed("ChunkStorageMetadata"))
+                throw new FormatException(file, "key " + fqn, "chunk is " + describe(c));
+            long[] offsets = dims(file, fqn, chunk.attr("offsets"), "chunk offsets");
+            long[] sizes = dims(file, fqn, chunk.attr("sizes"), "chunk sizes");
+            if (offsets.length != size.length || sizes.length != size.length)
+                throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
+            Box box = new Box(offsets, sizes);
+            if (!box.fitsIn(size))
+                throw new FormatException(file, "key " + fqn, "chunk " + box + " lies outside the global shape "
+                        + java.util.Arrays.toString(size));
+            chunks.add(new ChunkStorageMetadata(box));
+        }
+        return new TensorStorageMetadata(fqn, dtype, size, chunks);
+    }
+
+    private static DType dtypeOf(Path file, String fqn, Object props) {
+        Object dt = null;
+        if (props instanceof PyObject p) {
+            Object st = p.state();
+            if (st instanceof PyTuple t && t.size() > 0) dt = t.get(0);          // __getstate__ tuple (torch ≥ 2.0)
+            else if (p.stateDict() != null) dt = p.attr("dtype");              // plain dataclass state
+        }
+        if (dt instanceof DType d) return d;
+        throw new FormatException(file, "key " + fqn, "unknown dtype " + describe(dt));
+    }
+
+    private static MetadataIndex index(Path file, Object key) {
+        if (!(key instanceof PyObject mi) || !mi.isNamed("MetadataIndex"))
+            throw new FormatException(file, "storage_data key is " + describe(key) + ", not a MetadataIndex");
+        if (!(mi.attr("fqn") instanceof String fqn)) throw new FormatException(file, "MetadataIndex without fqn");
+        Object off = mi.attr("offset");
+        return new MetadataIndex(fqn, off == null ? null : dims(file, fqn, off, "index offset"));
+    }
+
+    private static StorageInfo storageInfo(Path file, MetadataIndex idx, Object v) {
+        if (!(v instanceof PyObject si) || !si.isNamed("_StorageInfo"))
+            throw new FormatException(file, "key " + idx, "storage record is " + describe(v));
+        Object path = si.attr("relative_path");
+        Object offset = si.attr("offset");
+        Object length = si.attr("length");
+        if (!(path instanceof String rel) || !(offset instanceof Long o) || !(length instanceof Long l))
+            throw new FormatException(file, "key " + idx, "storage record lacks relative_path/offset/length");
+        if (o < 0 || l < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
+        if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
+            throw new FormatException(file, "key " + idx, "storage file name '" + rel + "' leaves the checkpoint directory");
+        List<String> transforms = new ArrayList<>();
+        if (si.attr("transform_descriptors") instanceof List<?> td)
+            for (Object t : td) transforms.add(String.valueOf(t));
+        return new StorageInfo(rel, o, l, transforms);
+    }
+
+    private static void validate(Path file, Map<String, TensorStorageMetadata> tensors, List<String> bytes,
+                                 Map<MetadataIndex, StorageInfo> storage) {
+        for (TensorStorageMetadata t : tensors.values())
+            for (ChunkStorageMetadata c : t.chunks())
+                if (!storage.containsKey(new MetadataIndex(t.fqn(), c.box().offsets())))
+                    throw new FormatException(file, "key " + t.fqn(), "no storage record for chunk at "
+                            + java.util.Arrays.toString(c.box().offsets()));
+        for (String b : bytes)
+            if (!storage.containsKey(new MetadataIndex(b, null)))
+                throw new FormatException(file, "key " + b, "no storage record for bytes item");
+    }
+
+    static long[] dims(Path file, String fqn, Object o, String what) {
+        if (o instanceof TorchSize s) return s.dims();
+        List<?> items;
+        if (o instanceof PyTuple t) items = t.items();
+        else if (o instanceof List<?> l) items = l;
+        else throw new FormatException(file, "key " + fqn, what + " is " + describe(o));
+        long[] d = new long[items.size()];
+        for (int i = 0; i < d.length; i++) {
+            if (!(items.get(i) instanceof Long v) || v < 0)
+                throw new FormatException(file, "key " + fqn, what + " has a non-integer or negative entry");
+            d[i] = v;
+        }
+        return d;
+    }
+
+    static String describe(Object o) {
+        if (o == null) return "None";
+        if (o instanceof PyObject p) return p.type().toString();
+        return o.getClass().getSimpleName();
+    }
+}

@@ -1,0 +1,101 @@
+package ckpt.format.dcp;
+
+import ckpt.format.FormatException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The data files of a checkpoint, each mapped once (read-only, whole file) into a shared arena on first use. A
+ * mapping costs address space, not memory: pages are read on touch and dropped by the OS under pressure, so a
+ * many-GB shard never lands on the heap. Closing releases every mapping.
+ */
+public final class ShardFiles implements AutoCloseable {
+    private final Path dir;
+    private final Arena arena = Arena.ofShared();
+    private final Map<String, MemorySegment> mapped = new HashMap<>();
+    private final Map<String, FileChannel> channels = new HashMap<>();
+
+    public ShardFiles(Path dir) {
+        this.dir = dir;
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    public Path path(String relative) {
+        return dir.resolve(relative);
+    }
+
+    /** The whole file, mapped. */
+    public synchronized MemorySegment file(String relative) {
+        MemorySegment seg = mapped.get(relative);
+        if (seg != null) return seg;
+        FileChannel ch = channel(relative);
+        try {
+            seg = ch.size() == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        mapped.put(relative, seg);
+        return seg;
+    }
+
+    public synchronized FileChannel channel(String relative) {
+        FileChannel ch = channels.get(relative);
+        if (ch != null) return ch;
+        Path p = path(relative);
+        try {
+            ch = FileChannel.open(p, StandardOpenOption.READ);
+        } catch (NoSuchFileException e) {
+            throw new FormatException(p, "data file is missing (referenced by the checkpoint metadata)");
+        } catch (IOException e) {
+            throw new FormatException(p, "cannot open: " + e.getMessage(), e);
+        }
+        channels.put(relative, ch);
+        return ch;
+    }
+
+    /** {@code [offset, offset+length)} of a file, or a clear error naming the file and key when the file is short. */
+    public MemorySegment window(String relative, long offset, long length, String key) {
+        MemorySegment f = file(relative);
+        if (offset < 0 || length < 0 || offset + length > f.byteSize())
+            throw new FormatException(path(relative), "key " + key, "record [" + offset + ", " + (offset + length)
+                    + ") lies past the end of the file (" + f.byteSize() + " bytes): truncated shard?");
+        return f.asSlice(offset, length);
+    }
+
+    public long size(String relative) {
+        try {
+            return Files.size(path(relative));
+        } catch (NoSuchFileException e) {
+            throw new FormatException(path(relative), "data file is missing");
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        for (FileChannel ch : channels.values()) {
+            try {
+                ch.close();
+            } catch (IOException ignored) {
+                // read-only channel: nothing to lose
+            }
+        }
+        channels.clear();
+        mapped.clear();
+        arena.close();
+    }
+}

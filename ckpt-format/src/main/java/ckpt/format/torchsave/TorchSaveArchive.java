@@ -1,0 +1,78 @@
+package ckpt.format.torchsave;
+
+import ckpt.format.FormatException;
+import ckpt.format.pickle.PickleReader;
+import ckpt.format.tensor.StridedView;
+import ckpt.format.zip.ZipArchive;
+import ckpt.format.zip.ZipEntryInfo;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+
+/**
+ * One torch.save zip archive (FORMATS.md §2): a whole {@code .pt} file, or one item inside a DCP {@code .distcp}
+ * file. The pickle in {@code data.pkl} is decoded into inert values with {@link TensorRef}s; tensor bytes stay in
+ * the mapped window and are exposed as {@link StridedView}s, never copied.
+ */
+public final class TorchSaveArchive {
+    private final Path file;
+    private final ZipArchive zip;
+    private final String prefix;
+    private final Object root;
+
+    private TorchSaveArchive(Path file, ZipArchive zip, String prefix, Object root) {
+        this.file = file;
+        this.zip = zip;
+        this.prefix = prefix;
+        this.root = root;
+    }
+
+    /** Opens the archive in {@code window} (a mapped slice of {@code file}; the caller's arena owns it). */
+    public static TorchSaveArchive open(Path file, MemorySegment window) {
+        ZipArchive zip = ZipArchive.open(file, window);
+        String prefix = zip.prefix();
+        if (zip.entry(prefix + "/constants.pkl").isPresent() && zip.entry(prefix + "/data.pkl").isEmpty())
+            throw new FormatException(file, "TorchScript archive, not a torch.save state dict");
+        ZipEntryInfo pkl = zip.entry(prefix + "/data.pkl")
+                .orElseThrow(() -> new FormatException(file, "zip archive has no " + prefix + "/data.pkl: not a torch.save file"));
+        zip.entry(prefix + "/byteorder").ifPresent(e -> {
+            String order = new String(zip.data(e).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).trim();
+            if (!order.equals("little"))
+                throw new FormatException(file, "byteorder '" + order + "': only little-endian torch.save files are supported");
+        });
+        PickleReader reader = TorchGlobals.reader(file).build();
+        Object root = reader.read(zip.data(pkl));
+        return new TorchSaveArchive(file, zip, prefix, root);
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public ZipArchive zip() {
+        return zip;
+    }
+
+    /** The unpickled object (inert values; tensors as {@link TensorRef}). */
+    public Object root() {
+        return root;
+    }
+
+    /** The bytes of a storage record, checked to be exactly as long as the storage. */
+    public MemorySegment storageBytes(StorageRef storage) {
+        String name = prefix + "/data/" + storage.key();
+        ZipEntryInfo e = zip.entry(name).orElseThrow(() -> new FormatException(file, "storage record " + name + " is missing"));
+        MemorySegment data = zip.data(e);
+        if (data.byteSize() != storage.byteSize())
+            throw new FormatException(file, "storage record " + name + " holds " + data.byteSize() + " bytes, its tensor needs "
+                    + storage.byteSize());
+        return data;
+    }
+
+    /** The elements of a tensor of this archive. */
+    public StridedView view(TensorRef t) {
+        if (t.isMeta()) throw new FormatException(file, "meta tensor " + t + " has no data");
+        return new StridedView(storageBytes(t.storage()), t.dtype(), t.storageOffset(), t.shape(), t.stride());
+    }
+}
