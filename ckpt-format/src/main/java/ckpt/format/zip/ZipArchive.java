@@ -101,9 +101,7 @@ public final class ZipArchive {
         checkOwn(e);
         CRC32 crc = new CRC32();
         if (e.isStored()) {
-            MemorySegment data = data(e);
-            for (long at = 0; at < data.byteSize(); at += CRC_CHUNK)
-                crc.update(data.asSlice(at, Math.min(CRC_CHUNK, data.byteSize() - at)).asByteBuffer());
+            update(crc, data(e));
         } else {
             try (InputStream in = inflated(e)) {
                 byte[] buf = new byte[64 * 1024];
@@ -113,6 +111,16 @@ public final class ZipArchive {
             }
         }
         return crc.getValue();
+    }
+
+    /** Feeds a segment of any size to a CRC (a ByteBuffer view is limited to 2 GiB, so in chunks). */
+    static void update(CRC32 crc, MemorySegment data) {
+        update(crc, data, CRC_CHUNK);
+    }
+
+    static void update(CRC32 crc, MemorySegment data, long chunk) {
+        for (long at = 0; at < data.byteSize(); at += chunk)
+            crc.update(data.asSlice(at, Math.min(chunk, data.byteSize() - at)).asByteBuffer());
     }
 
     private void checkOwn(ZipEntryInfo e) {
