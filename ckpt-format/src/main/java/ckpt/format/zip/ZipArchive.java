@@ -23,6 +23,8 @@ import java.util.zip.CRC32;
  * archive starts at the segment start. If other bytes precede the archive (a whole {@code .distcp}, which is a
  * concatenation of archives, opened as one zip) only the LAST archive is seen, as with any zip reader that searches
  * the end record from the end; {@link #archiveStart()} then tells where it begins.
+ *
+ * <p>Instances are immutable and may be shared between threads (if the segment's arena allows it).
  */
 public final class ZipArchive {
     private static final long CRC_CHUNK = 1L << 30;

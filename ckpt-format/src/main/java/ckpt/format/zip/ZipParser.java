@@ -12,7 +12,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -130,7 +130,7 @@ final class ZipParser {
     private Parsed readCentralDirectory(long archiveStart, long cdStart, long cdSize, int count) {
         long cdEnd = cdStart + cdSize;
         List<ZipEntryInfo> entries = new ArrayList<>(count);
-        Map<String, ZipEntryInfo> byName = LinkedHashMap.newLinkedHashMap(count);
+        Map<String, ZipEntryInfo> byName = HashMap.newHashMap(count);
         long p = cdStart;
         for (int i = 0; i < count; i++) {
             if (p > cdEnd - CENTRAL_LEN) throw error(p, "central directory ends inside entry " + i);

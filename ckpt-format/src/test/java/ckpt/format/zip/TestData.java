@@ -14,7 +14,9 @@ import java.nio.file.StandardOpenOption;
 
 /** Finds the real fixtures (system property {@code ckpt.testdata}, else a {@code testdata/} above the working dir). */
 final class TestData {
-    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final class Json { // loaded only when a test reads JSON (the bench runs without Jackson)
+        static final ObjectMapper MAPPER = new ObjectMapper();
+    }
 
     private TestData() {
     }
@@ -34,7 +36,7 @@ final class TestData {
 
     static JsonNode json(String relative) {
         try {
-            return JSON.readTree(path(relative).toFile());
+            return Json.MAPPER.readTree(path(relative).toFile());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
