@@ -42,7 +42,7 @@ public final class DcpShardingInfo {
                 long[] offsets = null;
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String field = p.currentName();
-                    if (!field.equals("saved_offsets")) throw bad(header, fqn, "unexpected field '" + field + "'");
+                    if (!field.equals("saved_offsets")) throw bad(header, fqn, "unexpected field " + SafetensorsException.quote(field));
                     offsets = offsets(header, fqn, p);
                 }
                 if (offsets == null) throw bad(header, fqn, "has no saved_offsets");
@@ -74,7 +74,7 @@ public final class DcpShardingInfo {
     }
 
     private static SafetensorsException bad(SafetensorsHeader header, String fqn, String message) {
-        return new SafetensorsException(header.file(), fqn == null ? null : "fqn '" + fqn + "'",
+        return new SafetensorsException(header.file(), fqn == null ? null : "fqn " + SafetensorsException.quote(fqn),
                 KEY + " " + message);
     }
 

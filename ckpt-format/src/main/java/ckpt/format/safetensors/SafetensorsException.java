@@ -21,6 +21,22 @@ public class SafetensorsException extends FormatException {
 
     /** Tensor form: "tensor 'name'". */
     public static SafetensorsException forTensor(Path file, String tensor, String message) {
-        return new SafetensorsException(file, "tensor '" + tensor + "'", message);
+        return new SafetensorsException(file, "tensor " + quote(tensor), message);
+    }
+
+    /**
+     * A name from the file, quoted for a one-line message: control characters escaped, long names shortened
+     * (hostile headers can hold megabyte-long keys).
+     */
+    public static String quote(String name) {
+        StringBuilder sb = new StringBuilder("'");
+        int limit = Math.min(name.length(), 200);
+        for (int i = 0; i < limit; i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == 0x7F || c == 0x2028 || c == 0x2029) sb.append(String.format("\\u%04x", (int) c));
+            else sb.append(c);
+        }
+        if (limit < name.length()) sb.append("...(").append(name.length()).append(" chars)");
+        return sb.append('\'').toString();
     }
 }

@@ -224,7 +224,7 @@ public final class SafetensorsHeader {
             while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
                 String key = p.currentName();
                 if (p.nextToken() != JsonToken.VALUE_STRING) {
-                    throw new SafetensorsException(file, "__metadata__ key '" + key + "'",
+                    throw new SafetensorsException(file, "__metadata__ key " + SafetensorsException.quote(key),
                             "__metadata__ values must be strings");
                 }
                 into.put(key, p.getText());
@@ -249,7 +249,7 @@ public final class SafetensorsHeader {
                         offsets = readUnsignedArray(name, "data_offsets", 2);
                         if (offsets.length != 2) throw tensor(name, "data_offsets must be [begin, end]");
                     }
-                    default -> throw tensor(name, "unexpected field '" + field + "'");
+                    default -> throw tensor(name, "unexpected field " + SafetensorsException.quote(field));
                 }
             }
             if (dtypeName == null) throw tensor(name, "missing dtype");
@@ -281,7 +281,7 @@ public final class SafetensorsHeader {
             if (SafetensorsDtypes.UNSUPPORTED.contains(name)) {
                 throw tensor(tensor, "dtype " + name + " (packed sub-byte float) is unsupported by ckpt");
             }
-            throw tensor(tensor, "unknown dtype '" + name + "'");
+            throw tensor(tensor, "unknown dtype " + SafetensorsException.quote(name));
         }
 
         private long[] readUnsignedArray(String tensor, String field, int max) throws IOException {

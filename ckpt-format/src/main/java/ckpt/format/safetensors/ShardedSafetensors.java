@@ -88,14 +88,14 @@ public final class ShardedSafetensors implements AutoCloseable {
                 String name = e.getKey();
                 JsonNode v = e.getValue();
                 if (!v.isTextual()) {
-                    throw new SafetensorsException(index, "weight_map '" + name + "'", "shard file name is not a string");
+                    throw new SafetensorsException(index, "weight_map " + SafetensorsException.quote(name), "shard file name is not a string");
                 }
                 Path shard = shardPath(dir, index, name, v.asText());
                 weightMap.put(name, shard);
                 if (!shards.containsKey(shard)) {
                     if (!Files.isRegularFile(shard)) {
-                        throw new SafetensorsException(index, "weight_map '" + name + "'",
-                                "shard file " + v.asText() + " does not exist");
+                        throw new SafetensorsException(index, "weight_map " + SafetensorsException.quote(name),
+                                "shard file " + SafetensorsException.quote(v.asText()) + " does not exist");
                     }
                     shards.put(shard, SafetensorsFile.open(shard));
                 }
@@ -135,8 +135,8 @@ public final class ShardedSafetensors implements AutoCloseable {
     private static Path shardPath(Path dir, Path index, String tensor, String fileName) {
         if (fileName.isEmpty() || fileName.equals(".") || fileName.equals("..") || fileName.indexOf('/') >= 0
                 || fileName.indexOf('\\') >= 0 || fileName.indexOf('\0') >= 0) {
-            throw new SafetensorsException(index, "weight_map '" + tensor + "'",
-                    "shard file name '" + fileName + "' is not a plain file name");
+            throw new SafetensorsException(index, "weight_map " + SafetensorsException.quote(tensor),
+                    "shard file name " + SafetensorsException.quote(fileName) + " is not a plain file name");
         }
         return dir.resolve(fileName);
     }
@@ -192,7 +192,7 @@ public final class ShardedSafetensors implements AutoCloseable {
     public Tensor tensor(String name) {
         Path shard = weightMap.get(name);
         if (shard == null) {
-            throw new SafetensorsException(indexFile != null ? indexFile : dir, "tensor '" + name + "'",
+            throw new SafetensorsException(indexFile != null ? indexFile : dir, "tensor " + SafetensorsException.quote(name),
                     "not in the weight map");
         }
         return find(name).orElseThrow(() -> SafetensorsException.forTensor(shard, name,
