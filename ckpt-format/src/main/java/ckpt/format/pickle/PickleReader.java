@@ -1,0 +1,656 @@
+package ckpt.format.pickle;
+
+import static ckpt.format.pickle.Opcodes.*;
+
+import ckpt.format.FormatException;
+import ckpt.format.tensor.DType;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.math.BigInteger;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A pickle reader that never executes anything: an iterative stack machine (FORMATS.md §1) that turns a pickle into
+ * the inert value model of this package. Globals are names; a few well-known callables are interpreted
+ * ({@link BuiltinReducers}, plus any registered with {@link Builder#reducer}); every other REDUCE/NEWOBJ becomes a
+ * {@link PyObject}. Every length, index and nesting level is checked against the input and {@link PickleLimits}, so
+ * hostile input ends in a one-line {@link PickleException} naming the file, the byte offset and the opcode.
+ * Instances are immutable and may be shared between threads.
+ */
+public final class PickleReader {
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong I64_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    private static final int HIGHEST_PROTOCOL = 5;
+
+    private final Path file;
+    private final PickleLimits limits;
+    private final PersistentLoader persistentLoader;
+    private final Map<PyGlobal, Reducer> reducers;
+
+    private PickleReader(Builder b) {
+        this.file = b.file;
+        this.limits = b.limits;
+        this.persistentLoader = b.persistentLoader;
+        this.reducers = Map.copyOf(b.reducers);
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public static final class Builder {
+        private Path file;
+        private PickleLimits limits = PickleLimits.DEFAULT;
+        private PersistentLoader persistentLoader;
+        private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
+
+        private Builder() {
+            BuiltinReducers.registerAll(reducers);
+        }
+
+        /** The file the pickle comes from; named in every error message. */
+        public Builder file(Path file) {
+            this.file = file;
+            return this;
+        }
+
+        public Builder limits(PickleLimits limits) {
+            this.limits = java.util.Objects.requireNonNull(limits);
+            return this;
+        }
+
+        /** Resolves BINPERSID ids; without one, a persistent id is an error. */
+        public Builder persistentLoader(PersistentLoader loader) {
+            this.persistentLoader = loader;
+            return this;
+        }
+
+        /**
+         * Interprets {@code module.name} (after Python 2 renaming) when REDUCE, NEWOBJ, INST or OBJ applies it;
+         * replaces a built-in interpretation of the same global.
+         */
+        public Builder reducer(String module, String name, Reducer reducer) {
+            reducers.put(new PyGlobal(module, name), java.util.Objects.requireNonNull(reducer));
+            return this;
+        }
+
+        public PickleReader build() {
+            return new PickleReader(this);
+        }
+    }
+
+    /** A value and the offset just after its STOP opcode. */
+    public record Result(Object value, long end) {}
+
+    /** Reads one pickle starting at byte 0 of data up to and including STOP. */
+    public Object read(MemorySegment data) {
+        return readAt(data, 0).value();
+    }
+
+    public Object read(byte[] data) {
+        return read(MemorySegment.ofArray(data));
+    }
+
+    /** Reads one pickle starting at {@code offset} (legacy torch.save files are several pickles back to back). */
+    public Result readAt(MemorySegment data, long offset) {
+        if (offset < 0 || offset > data.byteSize()) {
+            throw new PickleException(file, offset, "pickle start is outside the " + data.byteSize() + " bytes of data");
+        }
+        return new Machine(data, offset).run();
+    }
+
+    /** State of one read: operand stack with MARK positions, memo, and the cursor. */
+    private final class Machine {
+        private static final Object UNSET = new Object();
+
+        private final MemorySegment seg;
+        private final long size;
+        private long pos;
+        private long opPos;
+        private int op;
+        private int protocol;
+        private long pushes;
+
+        private Object[] stack = new Object[64];
+        private int sp;
+        /** Stack heights at each open MARK; the top one is the fence nothing may pop below. */
+        private int[] marks = new int[16];
+        private int mp;
+
+        private Object[] memo = new Object[256];
+        private Map<Long, Object> sparseMemo;
+        private long memoCount;
+
+        Machine(MemorySegment seg, long start) {
+            this.seg = seg;
+            this.size = seg.byteSize();
+            this.pos = start;
+            Arrays.fill(memo, UNSET);
+        }
+
+        Result run() {
+            try {
+                return loop();
+            } catch (FormatException e) {
+                throw e;
+            } catch (StackOverflowError e) {
+                throw fail("object graph nested too deeply to process");
+            } catch (RuntimeException e) {
+                throw new PickleException(file, opPos, Opcodes.describe(op) + ": malformed pickle (" + e + ")", e);
+            }
+        }
+
+        private Result loop() {
+            while (true) {
+                opPos = pos;
+                if (pos >= size) {
+                    op = STOP;
+                    throw new PickleException(file, pos, "pickle is truncated: data ends before STOP");
+                }
+                op = seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF;
+                switch (op) {
+                    case PROTO -> {
+                        int v = u8();
+                        if (v > HIGHEST_PROTOCOL) throw fail("unsupported pickle protocol " + v);
+                        protocol = v;
+                    }
+                    case FRAME -> {
+                        long n = u64();
+                        if (n > size - pos) throw fail("frame of " + n + " bytes exceeds the " + (size - pos) + " bytes left");
+                    }
+                    case STOP -> {
+                        Object v = pop();
+                        return new Result(v, pos);
+                    }
+                    case MARK -> mark();
+                    case POP -> {
+                        if (sp > fence()) sp--;
+                        else popMark();
+                    }
+                    case POP_MARK -> popMark();
+                    case DUP -> push(peek());
+                    case NONE -> push(null);
+                    case NEWTRUE -> push(Boolean.TRUE);
+                    case NEWFALSE -> push(Boolean.FALSE);
+                    case INT -> {
+                        String line = asciiLine();
+                        if (line.equals("00")) push(Boolean.FALSE);
+                        else if (line.equals("01")) push(Boolean.TRUE);
+                        else push(PickleText.parseInt(line));
+                    }
+                    case BININT -> push((long) i32());
+                    case BININT1 -> push((long) u8());
+                    case BININT2 -> push((long) u16());
+                    case LONG -> push(PickleText.parseInt(asciiLine()));
+                    case LONG1 -> push(longBytes(u8()));
+                    case LONG4 -> push(longBytes(length(i32())));
+                    case FLOAT -> push(PickleText.parseFloat(asciiLine()));
+                    case BINFLOAT -> {
+                        need(8);
+                        double d = Double.longBitsToDouble(seg.get(I64_BE, pos));
+                        pos += 8;
+                        push(d);
+                    }
+                    // Python 2 str: decoded as UTF-8, which is what torch.load does for legacy files.
+                    case STRING -> push(new String(PickleText.unquoteString(line()), StandardCharsets.UTF_8));
+                    case BINSTRING -> push(new String(bytes(length(i32())), StandardCharsets.UTF_8));
+                    case SHORT_BINSTRING -> push(new String(bytes(u8()), StandardCharsets.UTF_8));
+                    case UNICODE -> push(PickleText.rawUnicodeEscape(line()));
+                    case BINUNICODE -> push(utf8(u32()));
+                    case SHORT_BINUNICODE -> push(utf8(u8()));
+                    case BINUNICODE8 -> push(utf8(u64()));
+                    case SHORT_BINBYTES -> push(new PyBytes(bytes(u8())));
+                    case BINBYTES -> push(new PyBytes(bytes(u32())));
+                    case BINBYTES8 -> push(new PyBytes(bytes(u64())));
+                    case BYTEARRAY8 -> push(new PyBytes(bytes(u64()), true));
+                    case EMPTY_LIST -> push(new ArrayList<>());
+                    case LIST -> {
+                        int m = popMark();
+                        ArrayList<Object> list = new ArrayList<>(Arrays.asList(stack).subList(m, sp));
+                        sp = m;
+                        push(list);
+                    }
+                    case APPEND -> {
+                        Object v = pop();
+                        appendTo(peek(), v);
+                    }
+                    case APPENDS -> {
+                        int m = popMark();
+                        Object target = below(m);
+                        for (int i = m; i < sp; i++) appendTo(target, stack[i]);
+                        sp = m;
+                    }
+                    case EMPTY_TUPLE -> push(PyTuple.EMPTY);
+                    case TUPLE -> {
+                        int m = popMark();
+                        PyTuple t = tupleOf(m, sp);
+                        sp = m;
+                        push(t);
+                    }
+                    case TUPLE1, TUPLE2, TUPLE3 -> {
+                        int n = op - TUPLE1 + 1;
+                        if (sp - fence() < n) throw fail("needs " + n + " values on the stack");
+                        PyTuple t = tupleOf(sp - n, sp);
+                        sp -= n;
+                        push(t);
+                    }
+                    case EMPTY_DICT -> push(new PyDict());
+                    case DICT -> {
+                        int m = popMark();
+                        if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
+                        PyDict d = new PyDict();
+                        for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
+                        sp = m;
+                        push(d);
+                    }
+                    case SETITEM -> {
+                        Object v = pop();
+                        Object k = pop();
+                        setItem(peek(), k, v);
+                    }
+                    case SETITEMS -> {
+                        int m = popMark();
+                        if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
+                        Object target = below(m);
+                        for (int i = m; i < sp; i += 2) setItem(target, stack[i], stack[i + 1]);
+                        sp = m;
+                    }
+                    case EMPTY_SET -> push(new PySet(false));
+                    case ADDITEMS -> {
+                        int m = popMark();
+                        if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
+                        for (int i = m; i < sp; i++) set.items().add(stack[i]);
+                        sp = m;
+                    }
+                    case FROZENSET -> {
+                        int m = popMark();
+                        PySet set = new PySet(true);
+                        set.items().addAll(Arrays.asList(stack).subList(m, sp));
+                        sp = m;
+                        push(set);
+                    }
+                    case PUT -> memoPut(memoIndex(asciiLine()));
+                    case BINPUT -> memoPut(u8());
+                    case LONG_BINPUT -> memoPut(u32());
+                    case MEMOIZE -> memoPut(memoCount);
+                    case GET -> push(memoGet(memoIndex(asciiLine())));
+                    case BINGET -> push(memoGet(u8()));
+                    case LONG_BINGET -> push(memoGet(u32()));
+                    case GLOBAL -> {
+                        String module = utf8Line();
+                        String name = utf8Line();
+                        push(global(module, name));
+                    }
+                    case STACK_GLOBAL -> {
+                        Object name = pop();
+                        Object module = pop();
+                        if (!(module instanceof String m) || !(name instanceof String n)) throw fail("module and name must be str");
+                        push(global(m, n));
+                    }
+                    case REDUCE -> {
+                        Object args = pop();
+                        Object callable = pop();
+                        push(instantiate(callable, args, null, PyObject.Origin.REDUCE));
+                    }
+                    case NEWOBJ -> {
+                        Object args = pop();
+                        Object cls = pop();
+                        push(instantiate(cls, args, null, PyObject.Origin.NEWOBJ));
+                    }
+                    case NEWOBJ_EX -> {
+                        Object kwargs = pop();
+                        Object args = pop();
+                        Object cls = pop();
+                        if (!(kwargs instanceof PyDict kw)) throw fail("keyword arguments are a " + typeName(kwargs) + ", not a dict");
+                        push(instantiate(cls, args, kw, PyObject.Origin.NEWOBJ));
+                    }
+                    case INST -> {
+                        String module = asciiLine();
+                        String name = asciiLine();
+                        Object cls = global(module, name);
+                        int m = popMark();
+                        PyTuple args = tupleOf(m, sp);
+                        sp = m;
+                        push(instantiate(cls, args, null, PyObject.Origin.INST));
+                    }
+                    case OBJ -> {
+                        int m = popMark();
+                        if (sp == m) throw fail("needs a class after MARK");
+                        Object cls = stack[m];
+                        PyTuple args = tupleOf(m + 1, sp);
+                        sp = m;
+                        push(instantiate(cls, args, null, PyObject.Origin.INST));
+                    }
+                    case BUILD -> {
+                        Object state = pop();
+                        build(peek(), state);
+                    }
+                    case BINPERSID -> {
+                        Object pid = pop();
+                        if (persistentLoader == null) throw fail("persistent id " + pid + " but no persistent loader is set");
+                        push(loadPersistent(pid));
+                    }
+                    case PERSID, EXT1, EXT2, EXT4, NEXT_BUFFER, READONLY_BUFFER -> throw fail("opcode is not supported by ckpt");
+                    default -> throw fail("not a known pickle opcode");
+                }
+            }
+        }
+
+        // ---- errors ----
+
+        private PickleException fail(String message) {
+            return new PickleException(file, opPos, Opcodes.describe(op) + ": " + message);
+        }
+
+        // ---- stack ----
+
+        private int fence() {
+            return mp == 0 ? 0 : marks[mp - 1];
+        }
+
+        private void push(Object v) {
+            if (sp + mp >= limits.maxDepth()) throw fail("stack deeper than the limit of " + limits.maxDepth());
+            if (++pushes > limits.maxTotalObjects()) throw fail("more than " + limits.maxTotalObjects() + " values");
+            if (sp == stack.length) stack = Arrays.copyOf(stack, Math.min(stack.length * 2, limits.maxDepth() + 1));
+            stack[sp++] = v;
+        }
+
+        private Object pop() {
+            if (sp <= fence()) throw fail(sp == 0 ? "stack is empty" : "stack underflow (nothing above the MARK)");
+            Object v = stack[--sp];
+            stack[sp] = null;
+            return v;
+        }
+
+        private Object peek() {
+            if (sp <= fence()) throw fail(sp == 0 ? "stack is empty" : "stack underflow (nothing above the MARK)");
+            return stack[sp - 1];
+        }
+
+        private void mark() {
+            if (sp + mp >= limits.maxDepth()) throw fail("MARK nesting deeper than the limit of " + limits.maxDepth());
+            if (mp == marks.length) marks = Arrays.copyOf(marks, Math.min(marks.length * 2, limits.maxDepth() + 1));
+            marks[mp++] = sp;
+        }
+
+        /** Closes the top MARK; the values above it are stack[result .. sp). */
+        private int popMark() {
+            if (mp == 0) throw fail("no MARK on the stack");
+            return marks[--mp];
+        }
+
+        /** The container just below a MARK that was just closed at height m. */
+        private Object below(int m) {
+            if (m - 1 < fence()) throw fail("no container below the MARK");
+            return stack[m - 1];
+        }
+
+        private PyTuple tupleOf(int from, int to) {
+            return new PyTuple(Arrays.asList(Arrays.copyOfRange(stack, from, to)));
+        }
+
+        // ---- memo ----
+
+        private long memoIndex(String line) {
+            Object v;
+            try {
+                v = PickleText.parseInt(line);
+            } catch (IllegalArgumentException e) {
+                throw fail("memo index '" + line + "' is not a number");
+            }
+            if (!(v instanceof Long l) || l < 0) throw fail("memo index " + v + " is out of range");
+            return l;
+        }
+
+        private void memoPut(long index) {
+            if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
+            Object top = peek();
+            int i = (int) index;
+            if (i >= memo.length) {
+                // Dense indices (what picklers write) grow the array; a far jump goes to a map, so one hostile
+                // index cannot make us allocate a huge array.
+                if (i < memo.length * 2L + 1024) {
+                    int old = memo.length;
+                    memo = Arrays.copyOf(memo, (int) Math.min(Math.max(i + 1L, old * 2L), limits.maxMemoEntries()));
+                    Arrays.fill(memo, old, memo.length, UNSET);
+                } else {
+                    if (sparseMemo == null) sparseMemo = new HashMap<>();
+                    if (sparseMemo.put(index, top) == null) memoCount++;
+                    return;
+                }
+            }
+            if (memo[i] == UNSET) memoCount++;
+            memo[i] = top;
+        }
+
+        private Object memoGet(long index) {
+            if (index < memo.length && memo[(int) index] != UNSET) return memo[(int) index];
+            if (sparseMemo != null && sparseMemo.containsKey(index)) return sparseMemo.get(index);
+            throw fail("memo has no entry " + index);
+        }
+
+        // ---- containers ----
+
+        @SuppressWarnings("unchecked")
+        private void appendTo(Object target, Object v) {
+            if (target instanceof ArrayList<?> list) ((ArrayList<Object>) list).add(v);
+            else if (target instanceof PyObject o) o.listItems().add(v);
+            else throw fail("cannot append to a " + typeName(target));
+        }
+
+        private void setItem(Object target, Object key, Object value) {
+            checkHashable(key);
+            if (target instanceof PyDict d) d.put(key, value);
+            else if (target instanceof PyObject o) o.dictItems().put(key, value);
+            else throw fail("cannot set an item on a " + typeName(target));
+        }
+
+        /**
+         * Python refuses unhashable keys; we also bound how deep a tuple key nests, because Java hashes records
+         * recursively.
+         */
+        private void checkHashable(Object key) {
+            if (!(key instanceof PyTuple root)) {
+                if (unhashable(key)) throw fail("unhashable dict key of type " + typeName(key));
+                return;
+            }
+            ArrayDeque<PyTuple> todo = new ArrayDeque<>();
+            ArrayDeque<Integer> depths = new ArrayDeque<>();
+            todo.push(root);
+            depths.push(1);
+            while (!todo.isEmpty()) {
+                PyTuple t = todo.pop();
+                int depth = depths.pop();
+                if (depth > 1000) throw fail("dict key tuple nested deeper than 1000");
+                for (Object item : t.items()) {
+                    if (unhashable(item)) throw fail("unhashable dict key containing a " + typeName(item));
+                    if (item instanceof PyTuple inner) {
+                        todo.push(inner);
+                        depths.push(depth + 1);
+                    }
+                }
+            }
+        }
+
+        private static boolean unhashable(Object v) {
+            return v instanceof List<?> || v instanceof PyDict || (v instanceof PySet s && !s.frozen())
+                    || (v instanceof PyBytes b && b.mutable()) || v instanceof NumpyArray;
+        }
+
+        // ---- objects ----
+
+        private Object global(String module, String name) {
+            PyGlobal g = PythonNames.resolve(module, name, protocol);
+            if (g.module().equals("torch") && !name.contains(".")) {
+                Optional<DType> dtype = DType.fromTorchName(g.name());
+                if (dtype.isPresent()) return dtype.get();
+            }
+            return g;
+        }
+
+        private Object instantiate(Object callable, Object argsValue, PyDict kwargs, PyObject.Origin origin) {
+            PyGlobal cls;
+            if (callable instanceof PyGlobal g) cls = g;
+            else if (callable instanceof DType d) cls = new PyGlobal("torch", d.torchName());
+            else throw fail("callable is a " + typeName(callable) + ", not a global");
+            PyTuple args;
+            if (argsValue instanceof PyTuple t) args = t;
+            else if (argsValue instanceof List<?> l && origin == PyObject.Origin.REDUCE) args = new PyTuple(new ArrayList<>(l));
+            else throw fail("arguments of " + cls + " are a " + typeName(argsValue) + ", not a tuple");
+            Reducer reducer = kwargs == null || kwargs.size() == 0 ? reducers.get(cls) : null;
+            if (reducer == null) return new PyObject(cls, args, kwargs, origin);
+            try {
+                return reducer.reduce(args);
+            } catch (FormatException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new PickleException(file, opPos, Opcodes.describe(op) + ": cannot rebuild " + cls + ": " + e.getMessage(), e);
+            }
+        }
+
+        private void build(Object target, Object state) {
+            if (target instanceof Buildable b) {
+                try {
+                    b.build(state);
+                } catch (FormatException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    throw new PickleException(file, opPos, Opcodes.describe(op) + ": bad state for " + typeName(target) + ": " + e.getMessage(), e);
+                }
+            } else if (target instanceof PyObject o) {
+                o.setState(state);
+            } else if (target instanceof PyDict d) {
+                d.setAttributes(state); // OrderedDict attributes such as _metadata, never items
+            } else {
+                throw fail("cannot BUILD a " + typeName(target));
+            }
+        }
+
+        private Object loadPersistent(Object pid) {
+            try {
+                return persistentLoader.load(pid);
+            } catch (FormatException e) {
+                throw e;
+            } catch (RuntimeException e) {
+                throw new PickleException(file, opPos, Opcodes.describe(op) + ": persistent id " + pid + " rejected: " + e.getMessage(), e);
+            }
+        }
+
+        // ---- raw reads; every one checks the bytes left ----
+
+        private void need(long n) {
+            if (n > size - pos) throw fail("truncated: needs " + n + " bytes, " + (size - pos) + " left");
+        }
+
+        private int u8() {
+            need(1);
+            return seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF;
+        }
+
+        private int u16() {
+            need(2);
+            int v = seg.get(U16, pos) & 0xFFFF;
+            pos += 2;
+            return v;
+        }
+
+        private int i32() {
+            need(4);
+            int v = seg.get(I32, pos);
+            pos += 4;
+            return v;
+        }
+
+        private long u32() {
+            return i32() & 0xFFFF_FFFFL;
+        }
+
+        private long u64() {
+            need(8);
+            long v = seg.get(I64, pos);
+            pos += 8;
+            return v; // negative means ≥ 2^63: rejected by length()
+        }
+
+        private long length(long n) {
+            if (n < 0) throw fail("length " + (op == LONG4 || op == BINSTRING ? n : Long.toUnsignedString(n)) + " is invalid");
+            return n;
+        }
+
+        /** n bytes of payload, checked against the input left and the length limit before allocating. */
+        private byte[] bytes(long n) {
+            if (n < 0 || n > size - pos) {
+                throw fail("length " + Long.toUnsignedString(n) + " exceeds the " + (size - pos) + " bytes left");
+            }
+            if (n > limits.maxLength()) throw fail("length " + n + " exceeds the limit of " + limits.maxLength());
+            byte[] out = new byte[(int) n];
+            MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, out, 0, (int) n);
+            pos += n;
+            return out;
+        }
+
+        private String utf8(long n) {
+            return new String(bytes(n), StandardCharsets.UTF_8);
+        }
+
+        private Object longBytes(long n) {
+            if (n == 0) return 0L;
+            byte[] le = bytes(n);
+            byte[] be = new byte[le.length];
+            for (int i = 0; i < le.length; i++) be[i] = le[le.length - 1 - i];
+            return PickleText.normalize(new BigInteger(be));
+        }
+
+        /** Bytes up to (not including) the next newline, which is consumed. */
+        private byte[] line() {
+            long start = pos;
+            long max = Math.min(size, start + limits.maxLength() + 1);
+            for (long p = start; p < max; p++) {
+                if (seg.get(ValueLayout.JAVA_BYTE, p) == '\n') {
+                    byte[] out = new byte[(int) (p - start)];
+                    MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, start, out, 0, out.length);
+                    pos = p + 1;
+                    return out;
+                }
+            }
+            throw fail(max == size ? "truncated: no newline before the end of the data" : "line longer than the limit");
+        }
+
+        private String asciiLine() {
+            return new String(line(), StandardCharsets.ISO_8859_1);
+        }
+
+        private String utf8Line() {
+            return new String(line(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** Python-ish type name of a value, for messages. */
+    static String typeName(Object v) {
+        if (v == null) return "None";
+        if (v instanceof Boolean) return "bool";
+        if (v instanceof Long || v instanceof BigInteger) return "int";
+        if (v instanceof Double) return "float";
+        if (v instanceof String) return "str";
+        if (v instanceof PyBytes b) return b.mutable() ? "bytearray" : "bytes";
+        if (v instanceof List<?>) return "list";
+        if (v instanceof PyTuple) return "tuple";
+        if (v instanceof PyDict d) return d.type() == null ? "dict" : d.type().toString();
+        if (v instanceof PySet s) return s.frozen() ? "frozenset" : "set";
+        if (v instanceof PyGlobal g) return "global " + g;
+        if (v instanceof PyObject o) return o.type() + " object";
+        if (v instanceof DType) return "torch.dtype";
+        return v.getClass().getSimpleName();
+    }
+}

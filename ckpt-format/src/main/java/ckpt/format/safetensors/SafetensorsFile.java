@@ -1,0 +1,81 @@
+package ckpt.format.safetensors;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/**
+ * A safetensors blob mapped read-only: a whole {@code .safetensors} file ({@link #open}) or a blob inside a larger
+ * file such as a DCP {@code .distcp} ({@link #openEmbedded}). Tensor data are zero-copy slices of the mapping, valid
+ * until {@link #close()}; the mapping is shared, so slices may be read from any thread.
+ */
+public final class SafetensorsFile implements AutoCloseable {
+    private final SafetensorsHeader header;
+    private final Arena arena;
+    private final MemorySegment blob;
+
+    private SafetensorsFile(SafetensorsHeader header, Arena arena, MemorySegment blob) {
+        this.header = header;
+        this.arena = arena;
+        this.blob = blob;
+    }
+
+    /** Opens a plain {@code .safetensors} file; the blob must fill the file exactly. */
+    public static SafetensorsFile open(Path file) {
+        return open(file, 0, true);
+    }
+
+    /** Opens the blob that starts at {@code blobOffset}; it must fit in the file, bytes after it are ignored. */
+    public static SafetensorsFile openEmbedded(Path file, long blobOffset) {
+        return open(file, blobOffset, false);
+    }
+
+    private static SafetensorsFile open(Path file, long blobOffset, boolean exact) {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long available = ch.size() - blobOffset;
+            SafetensorsHeader header = exact ? SafetensorsHeader.read(file, ch, blobOffset, available)
+                    : SafetensorsHeader.readEmbedded(file, ch, blobOffset, available);
+            Arena arena = Arena.ofShared();
+            try {
+                // The mapping outlives the channel, so no descriptor stays open per file.
+                MemorySegment blob = ch.map(FileChannel.MapMode.READ_ONLY, blobOffset, header.blobLength(), arena);
+                return new SafetensorsFile(header, arena, blob);
+            } catch (IOException | RuntimeException e) {
+                arena.close();
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new SafetensorsException(file, null, "cannot open: " + e.getMessage(), e);
+        }
+    }
+
+    public Path path() {
+        return header.file();
+    }
+
+    public SafetensorsHeader header() {
+        return header;
+    }
+
+    /** The tensor's bytes (C-contiguous, little-endian), a slice of the mapping. */
+    public MemorySegment data(SafetensorsEntry e) {
+        if (header.entry(e.name()).filter(e::equals).isEmpty()) {
+            throw new IllegalArgumentException("entry " + e + " is not from " + header.file());
+        }
+        return blob.asSlice(8 + header.headerLength() + e.begin(), e.byteLength());
+    }
+
+    /** The bytes of the named tensor; a {@link SafetensorsException} naming the file when it is absent. */
+    public MemorySegment data(String name) {
+        return data(header.entry(name).orElseThrow(() ->
+                SafetensorsException.forTensor(header.file(), name, "no such tensor")));
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+}
