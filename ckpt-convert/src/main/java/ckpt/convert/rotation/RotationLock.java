@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -33,7 +34,7 @@ public final class RotationLock implements AutoCloseable {
     public static RotationLock acquire(Path saveDir, Duration wait) throws IOException {
         Path file = saveDir.resolve(FILE_NAME);
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                java.nio.file.LinkOption.NOFOLLOW_LINKS);
+                LinkOption.NOFOLLOW_LINKS);
         try {
             long deadline = System.nanoTime() + wait.toNanos();
             while (true) {

@@ -1,6 +1,8 @@
 package ckpt.convert.rotation;
 
 import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,6 +49,7 @@ public final class Rotator {
     public Result rotate(Path saveDir, RetentionPolicy policy, boolean dryRun, Duration lockWait) throws IOException {
         if (dryRun) return planOnly(saveDir, policy);
         Path root = saveDir.toRealPath();
+        if (!Files.isDirectory(root)) throw new NotDirectoryException(saveDir.toString());
         try (RotationLock ignored = RotationLock.acquire(root, lockWait)) {
             Result planned = planOnly(root, policy);
             List<Removal> removals = new SafeDeleter(root).removeAll(planned.plan());
