@@ -24,8 +24,11 @@ public final class Rotator {
     }
 
     /**
-     * @param result    the listing and plan; {@code removals} is empty for a dry run
-     * @param warnings  things a user should know that did not stop the rotation
+     * @param listing   what the save dir held when planned
+     * @param plan      the decisions
+     * @param removals  one per planned removal; empty for a dry run
+     * @param dryRun    true when nothing was touched
+     * @param warnings  things a user should know that did not stop the rotation (a tracker naming a missing dir)
      */
     public record Result(SaveDirListing listing, RotationPlan plan, List<Removal> removals, boolean dryRun,
                          List<String> warnings) {
