@@ -6,6 +6,7 @@ import picocli.CommandLine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 
 /** Turns exceptions into one line on stderr and an exit code; a stack trace only with CKPT_DEBUG=1. */
 final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
@@ -20,6 +21,9 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
             code = ExitCodes.PROBLEMS;
         } else if (t instanceof NoSuchFileException nf) {
             line = nf.getFile() + ": no such file or directory";
+            code = ExitCodes.PROBLEMS;
+        } else if (t instanceof NotDirectoryException nd) {
+            line = nd.getFile() + ": not a directory";
             code = ExitCodes.PROBLEMS;
         } else if (t instanceof IOException io) {
             line = io.getClass().getSimpleName() + ": " + io.getMessage();
