@@ -21,6 +21,10 @@ public class FormatException extends RuntimeException {
         this.where = where;
     }
 
+    public FormatException(Path file, String message, Throwable cause) {
+        this(file, null, message, cause);
+    }
+
     public FormatException(Path file, String message) {
         this(file, null, message, null);
     }
