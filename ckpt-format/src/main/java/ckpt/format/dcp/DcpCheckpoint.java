@@ -97,13 +97,18 @@ public final class DcpCheckpoint implements AutoCloseable {
 
     /** The unpickled payload of a bytes item (itself a torch.save archive of the Python object). */
     public Object readObject(String key) {
+        return openObject(key).root();
+    }
+
+    /** The torch.save archive of a bytes item, for callers that also need tensors inside the object. */
+    public TorchSaveArchive openObject(String key) {
         StorageInfo info = metadata.storageOf(key);
         if (info == null) throw new FormatException(metadata.file(), "key " + key, "no such bytes item");
         MemorySegment item = itemBytes(key, info);
         Path file = files.path(info.relativePath());
         if (!isZip(item))
             throw new FormatException(file, "key " + key, "bytes item is not a torch.save archive");
-        return TorchSaveArchive.open(file, item).root();
+        return TorchSaveArchive.open(file, item);
     }
 
     public static boolean isZip(MemorySegment s) {
