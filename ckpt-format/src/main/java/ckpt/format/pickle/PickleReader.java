@@ -129,6 +129,8 @@ public final class PickleReader {
         private int mp;
 
         private final byte[] scratch = new byte[256];
+        /** Tuple keys already found hashable and shallow enough (identity), so a memoized key is walked once. */
+        private final java.util.Set<PyTuple> checkedKeys = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
@@ -473,6 +475,7 @@ public final class PickleReader {
                 if (unhashable(key)) throw fail("unhashable dict key of type " + typeName(key));
                 return;
             }
+            if (checkedKeys.contains(root)) return;
             ArrayDeque<PyTuple> todo = new ArrayDeque<>();
             ArrayDeque<Integer> depths = new ArrayDeque<>();
             todo.push(root);
@@ -489,6 +492,7 @@ public final class PickleReader {
                     }
                 }
             }
+            checkedKeys.add(root);
         }
 
         private static boolean unhashable(Object v) {
