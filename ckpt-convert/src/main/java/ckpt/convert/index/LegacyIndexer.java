@@ -1,6 +1,5 @@
 package ckpt.convert.index;
 
-import ckpt.convert.assembly.Coverage;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.KeyCategory;
 import ckpt.format.megatron.MegatronArgs;
@@ -21,7 +20,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -64,37 +62,68 @@ public final class LegacyIndexer {
         int chunks = split.chunksPerStage();
         boolean localSpec = a.getString("transformer_impl").orElse("transformer_engine").equals("local")
                 && !cfg.multiLatentAttention();
-        Context cx = new Context(it, cfg, homogeneous(a), localSpec);
+        LegacyMerge.Model model = new LegacyMerge.Model(cfg.numLayers(), cfg.numExperts() == null ? 0 : cfg.numExperts(),
+                cfg.gatedLinearUnit(), cfg.tiedEmbeddings(), homogeneous(a), localSpec, it.tensorParallel(),
+                it.expertParallel(), split, a.raw("pipeline_model_parallel_layout") != null);
 
         Map<LegacyRank, List<PyDict>> chunksOf = new LinkedHashMap<>();
-        for (LegacyRank r : it.ranks()) chunksOf.put(r, r.modelChunks(chunks));
-        long[][] offsets = layerOffsets(it, chunksOf, a.raw("pipeline_model_parallel_layout") != null);
+        List<LegacyMerge.Shard> shards = new ArrayList<>();
+        for (LegacyRank r : it.ranks()) {
+            List<PyDict> sds = r.modelChunks(chunks);
+            chunksOf.put(r, sds);
+            for (int v = 0; v < sds.size(); v++) {
+                for (Map.Entry<Object, Object> e : sds.get(v).items().entrySet()) {
+                    String key = String.valueOf(e.getKey());
+                    if (isExtraState(key) || !(e.getValue() instanceof TensorRef t)) continue;
+                    if (t.isMeta())
+                        throw new FormatException(it.dir().resolve(r.modelFileName()), "key " + key, "meta tensor without data");
+                    shards.add(new LegacyMerge.Shard(r.id(), r.dirName(), v, key, t.dtype(), t.shape(),
+                            prepend -> TorchSavePieceSource.of(r.modelFileName(), r.modelArchive(), t, prepend)));
+                }
+            }
+        }
+        LegacyMerge.Result merged = LegacyMerge.merge(it.dir(), model, shards);
 
+        List<ObjectEntry> objects = new ArrayList<>();
+        List<GlobalTensor> tensors = new ArrayList<>(merged.tensors());
         for (LegacyRank r : it.ranks()) {
             List<PyDict> sds = chunksOf.get(r);
             for (int v = 0; v < sds.size(); v++) {
-                String chunkName = chunks == 1 ? "model" : "model" + v;
-                for (Map.Entry<Object, Object> e : sds.get(v).items().entrySet())
-                    cx.modelEntry(r, chunkName, offsets[r.id().pp()][v], String.valueOf(e.getKey()), e.getValue());
+                String chunk = chunks == 1 ? "model" : "model" + v;
+                long offset = merged.layerOffsets()[r.id().pp()][v];
+                for (Map.Entry<Object, Object> e : sds.get(v).items().entrySet()) {
+                    String key = String.valueOf(e.getKey());
+                    boolean extra = isExtraState(key);
+                    if (!extra && e.getValue() instanceof TensorRef) continue;
+                    String shown = r.dirName() + "/" + chunk + "/" + globalNumbered(key, offset);
+                    objects.add(object(r, shown, extra ? KeyCategory.EXTRA_STATE : KeyCategory.OTHER, e.getValue()));
+                }
             }
-            cx.otherState(r);
+            otherState(r, tensors, objects);
         }
-
-        List<GlobalTensor> tensors = new ArrayList<>(cx.model.size() + cx.optimizer.size());
-        for (Builder b : cx.model.values()) tensors.add(b.build(it.dir()));
-        tensors.addAll(cx.optimizer);
 
         Map<String, Object> details = new LinkedHashMap<>();
         details.put("checkpoint_version", it.checkpointVersion());
         details.put("rank_dirs", it.rankDirNames());
         details.put("distrib_optim", it.hasDistributedOptimizerState());
         details.put("transformer_impl", a.getString("transformer_impl").orElse(null));
-        details.put("stacked_layers", cx.stacked);
-        details.put("layer_offsets", offsetsDetail(offsets));
-        details.put("replicas", cx.replicas.size());
+        details.put("stacked_layers", model.stacked());
+        details.put("layer_offsets", offsetsDetail(merged.layerOffsets()));
+        details.put("replicas", merged.replicas().size());
         return new CheckpointIndex(it.dir(), CheckpointFormat.MEGATRON_LEGACY_TORCH, it.era(), it.iteration(), cfg,
-                it.parallelism(), a.toPlainMap(), tensors, cx.objects, files(it), details,
-                new Resources(it, List.copyOf(cx.replicas)));
+                it.parallelism(), a.toPlainMap(), tensors, objects, files(it), details,
+                new Resources(it, List.copyOf(merged.replicas())));
+    }
+
+    private static boolean isExtraState(String key) {
+        return key.endsWith("._extra_state") || key.equals("_extra_state") || key.contains("._extra_state.");
+    }
+
+    /** {@code decoder.layers.2.x} of a chunk whose first layer is global layer 8 → {@code decoder.layers.10.x}. */
+    private static String globalNumbered(String key, long offset) {
+        LegacyKeys.Parsed p = LegacyKeys.parse(key, false);
+        if (!p.inLayer()) return key;
+        return "decoder.layers." + (offset + p.localLayer()) + key.substring(key.indexOf('.', "decoder.layers.".length()));
     }
 
     /**
@@ -110,72 +139,6 @@ public final class LegacyIndexer {
         }
         if (a.getBool("hetereogenous_dist_checkpoint", false)) return false;
         return a.raw("heterogeneous_layers_config_path") == null && a.raw("heterogeneous_layers_config_encoded_json") == null;
-    }
-
-    /**
-     * Global number of the first layer of each (stage, chunk). Layer counts are read off the files; without a custom
-     * layout they must be the ones Megatron's split implies, and the offsets are Megatron's; with a layout the
-     * offsets are the running sum in chunk-major order, which is how a layout assigns layers.
-     */
-    static long[][] layerOffsets(LegacyIteration it, Map<LegacyRank, List<PyDict>> chunksOf, boolean customLayout) {
-        PipelineSplit split = it.pipelineSplit();
-        int pp = it.pipelineParallel();
-        int chunks = split.chunksPerStage();
-        long[][] counts = new long[pp][chunks];
-        LegacyRank[] countedBy = new LegacyRank[pp];
-        for (Map.Entry<LegacyRank, List<PyDict>> e : chunksOf.entrySet()) {
-            LegacyRank r = e.getKey();
-            int p = r.id().pp();
-            long[] c = new long[chunks];
-            for (int v = 0; v < chunks; v++) c[v] = layerCount(e.getValue().get(v));
-            if (countedBy[p] == null) {
-                counts[p] = c;
-                countedBy[p] = r;
-            } else if (!Arrays.equals(counts[p], c)) {
-                throw new FormatException(it.dir(), countedBy[p] + " and " + r + " hold different numbers of decoder layers ("
-                        + Arrays.toString(counts[p]) + " vs " + Arrays.toString(c) + ") in the same pipeline stage");
-            }
-        }
-        return offsetsFromCounts(it.dir(), split, counts, customLayout,
-                p -> countedBy[p] == null ? "stage " + p : countedBy[p].dirName());
-    }
-
-    /** The offsets for per-(stage, chunk) layer counts; checks them against the split unless a custom layout is used. */
-    static long[][] offsetsFromCounts(Path dir, PipelineSplit split, long[][] counts, boolean customLayout,
-                                      java.util.function.IntFunction<String> stageName) {
-        int pp = counts.length;
-        int chunks = split.chunksPerStage();
-        long[][] offsets = new long[pp][chunks];
-        long running = 0;
-        for (int v = 0; v < chunks; v++) {
-            for (int p = 0; p < pp; p++) {
-                if (customLayout) {
-                    offsets[p][v] = running;
-                } else {
-                    long expect = split.layers(p, v);
-                    if (counts[p][v] != expect)
-                        throw new FormatException(dir, stageName.apply(p) + (chunks > 1 ? " chunk model" + v : "")
-                                + " holds " + counts[p][v] + " decoder layers where the args (num_layers " + split.numLayers()
-                                + ", PP " + split.pipelineSize() + (split.virtualSize() != null ? ", VPP " + split.virtualSize() : "")
-                                + ") imply " + expect);
-                    offsets[p][v] = split.offset(p, v);
-                }
-                running += counts[p][v];
-            }
-        }
-        if (running != split.numLayers())
-            throw new FormatException(dir, "the rank files hold " + running + " decoder layers, args.num_layers is "
-                    + split.numLayers());
-        return offsets;
-    }
-
-    private static long layerCount(PyDict sd) {
-        long max = -1;
-        for (Object k : sd.items().keySet()) {
-            LegacyKeys.Parsed p = LegacyKeys.parse(String.valueOf(k), false);
-            if (p.inLayer()) max = Math.max(max, p.localLayer());
-        }
-        return max + 1;
     }
 
     private static Map<String, String> offsetsDetail(long[][] offsets) {
@@ -208,151 +171,40 @@ public final class LegacyIndexer {
         }
     }
 
-    /** Everything gathered while walking the ranks. */
-    private static final class Context {
-        final LegacyIteration it;
-        final ModelConfig cfg;
-        final boolean stacked;
-        final boolean localSpec;
-        final Map<String, Builder> model = new LinkedHashMap<>();
-        final List<GlobalTensor> optimizer = new ArrayList<>();
-        final List<ObjectEntry> objects = new ArrayList<>();
-        final List<LegacyReplica> replicas = new ArrayList<>();
-
-        Context(LegacyIteration it, ModelConfig cfg, boolean stacked, boolean localSpec) {
-            this.it = it;
-            this.cfg = cfg;
-            this.stacked = stacked;
-            this.localSpec = localSpec;
-        }
-
-        void modelEntry(LegacyRank r, String chunk, long layerOffset, String key, Object value) {
-            LegacyKeys.Parsed pk = LegacyKeys.parse(key, localSpec);
-            long layer = pk.inLayer() ? layerOffset + pk.localLayer() : -1;
-            String shownKey = pk.inLayer() ? "decoder.layers." + layer + key.substring(key.indexOf('.', "decoder.layers.".length())) : key;
-            if (key.endsWith("._extra_state") || key.contains("._extra_state.")) {
-                objects.add(object(r, r.dirName() + "/" + chunk + "/" + shownKey, KeyCategory.EXTRA_STATE, value));
-                return;
-            }
-            if (!(value instanceof TensorRef t)) {
-                objects.add(object(r, r.dirName() + "/" + chunk + "/" + shownKey, KeyCategory.OTHER, value));
-                return;
-            }
-            int tpSize = it.tensorParallel();
-            boolean tiedOutput = cfg.tiedEmbeddings() && key.equals("output_layer.weight");
-            String globalKey = tiedOutput ? "embedding.word_embeddings.weight" : pk.globalKey(layer, stacked);
-            TpSplit rule = LegacyKeys.split(pk.name(), cfg.gatedLinearUnit());
-            if (rule == null) {
-                if (tpSize > 1)
-                    throw new FormatException(it.dir().resolve(r.modelFileName()), "key " + key,
-                            "no tensor-parallel merge rule is known for this tensor (TP=" + tpSize + "); ckpt will not guess how its shards combine");
-                rule = TpSplit.REPLICATED;
-            }
-            List<Long> idx = new ArrayList<>(2);
-            List<Long> sizes = new ArrayList<>(2);
-            if (pk.inLayer() && stacked) {
-                idx.add(layer);
-                sizes.add(cfg.numLayers());
-            }
-            if (pk.isExpert()) {
-                long experts = cfg.numExperts() == null ? 0 : cfg.numExperts();
-                long local = experts / it.expertParallel();
-                if (local == 0 || pk.localExpert() >= local)
-                    throw new FormatException(it.dir().resolve(r.modelFileName()), "key " + key, "local expert " + pk.localExpert()
-                            + " does not fit num_experts " + experts + " over EP=" + it.expertParallel());
-                idx.add(r.id().ep() * local + pk.localExpert());
-                sizes.add(experts);
-            }
-            TpSplit.Placement pl;
-            try {
-                pl = rule.place(toArray(idx), toArray(sizes), t.shape(), r.id().tp(), tpSize);
-            } catch (IllegalArgumentException | ArithmeticException ex) {
-                throw new FormatException(it.dir().resolve(r.modelFileName()), "key " + key, "shape " + Arrays.toString(t.shape())
-                        + " does not fit the " + rule.name().toLowerCase() + " rule for " + globalKey + ": " + ex.getMessage());
-            }
-            boolean primary = !tiedOutput && (rule != TpSplit.REPLICATED || r.id().tp() == 0)
-                    && (pk.isExpert() || r.id().ep() == 0);
-            Builder b = model.computeIfAbsent(globalKey, Builder::new);
-            b.accept(it.dir(), r.dirName() + ":" + key, t.dtype(), pl.globalShape());
-            TorchSavePieceSource src = TorchSavePieceSource.of(r.modelFileName(), r.modelArchive(), t, idx.size());
-            for (TpSplit.Part part : pl.parts()) {
-                TensorPiece piece = new TensorPiece(part.box(), src, part.sourceOrigin());
-                if (primary) b.pieces.add(piece);
-                else replicas.add(new LegacyReplica(globalKey, r.dirName(), piece));
-            }
-        }
-
-        /** Optimizer tensors, RNG state and the rest of each rank's files. */
-        void otherState(LegacyRank r) {
-            TorchSaveArchive model = r.modelArchive();
-            objects.add(pickleEntry(r.modelFileName(), model, r.dirName() + "/" + LegacyRank.MODEL_FILE + ":data.pkl",
-                    KeyCategory.COMMON_STATE));
-            for (Map.Entry<Object, Object> e : r.state().items().entrySet()) {
-                String top = String.valueOf(e.getKey());
-                if (top.equals("model") || top.matches("model\\d+")) continue;
-                List<Object> path = new ArrayList<>();
-                path.add(top);
-                walk(e.getValue(), path, 0, new IdentityHashMap<>(), (p, t) -> {
-                    if (top.equals("optimizer")) {
-                        String key = "optimizer." + r.dirName() + "." + render(p.subList(1, p.size()), false);
-                        optimizer.add(single(key, optimizerCategory(p), r.modelFileName(), model, t));
-                    } else {
-                        KeyCategory c = top.equals("rng_state") ? KeyCategory.RNG_STATE : KeyCategory.OTHER;
-                        objects.add(tensorObject(r.dirName() + "/" + render(p, false), c, r.modelFileName(), model, t));
-                    }
-                });
-            }
-            r.distribOptimArchive().ifPresent(opt -> {
-                objects.add(pickleEntry(r.distribOptimFileName(), opt, r.dirName() + "/" + LegacyRank.DISTRIB_OPTIM_FILE
-                        + ":data.pkl", KeyCategory.OPTIMIZER_OTHER));
-                walk(opt.root(), new ArrayList<>(), 0, new IdentityHashMap<>(), (p, t) -> {
-                    String key = "optimizer.distributed." + r.dirName() + "." + render(p, true);
-                    optimizer.add(single(key, optimizerCategory(p), r.distribOptimFileName(), opt, t));
-                });
+    /** Optimizer tensors, RNG state and the rest of a rank's files (everything but the model chunks). */
+    private static void otherState(LegacyRank r, List<GlobalTensor> tensors, List<ObjectEntry> objects) {
+        TorchSaveArchive model = r.modelArchive();
+        objects.add(pickleEntry(r.modelFileName(), model, r.dirName() + "/" + LegacyRank.MODEL_FILE + ":data.pkl",
+                KeyCategory.COMMON_STATE));
+        for (Map.Entry<Object, Object> e : r.state().items().entrySet()) {
+            String top = String.valueOf(e.getKey());
+            if (top.equals("model") || top.matches("model\\d+")) continue;
+            List<Object> path = new ArrayList<>();
+            path.add(top);
+            walk(e.getValue(), path, 0, new IdentityHashMap<>(), (p, t) -> {
+                if (top.equals("optimizer")) {
+                    String key = "optimizer." + r.dirName() + "." + render(p.subList(1, p.size()), false);
+                    tensors.add(single(key, optimizerCategory(p), r.modelFileName(), model, t));
+                } else {
+                    KeyCategory c = top.equals("rng_state") ? KeyCategory.RNG_STATE : KeyCategory.OTHER;
+                    objects.add(tensorObject(r.dirName() + "/" + render(p, false), c, r.modelFileName(), model, t));
+                }
             });
         }
-
-        private ObjectEntry object(LegacyRank r, String key, KeyCategory c, Object value) {
-            if (value instanceof TensorRef t) return tensorObject(key, c, r.modelFileName(), r.modelArchive(), t);
-            ZipEntryInfo pkl = pickle(r.modelArchive());
-            // Pickled inline in data.pkl (None, BytesIO…): it has no record of its own.
-            return new ObjectEntry(key, c, r.modelFileName(), pkl.dataOffset(), 0);
-        }
+        r.distribOptimArchive().ifPresent(opt -> {
+            objects.add(pickleEntry(r.distribOptimFileName(), opt, r.dirName() + "/" + LegacyRank.DISTRIB_OPTIM_FILE
+                    + ":data.pkl", KeyCategory.OPTIMIZER_OTHER));
+            walk(opt.root(), new ArrayList<>(), 0, new IdentityHashMap<>(), (p, t) -> {
+                String key = "optimizer.distributed." + r.dirName() + "." + render(p, true);
+                tensors.add(single(key, optimizerCategory(p), r.distribOptimFileName(), opt, t));
+            });
+        });
     }
 
-    /** Collects one global model tensor: dtype and shape must agree across every rank that contributes. */
-    private static final class Builder {
-        final String key;
-        DType dtype;
-        long[] shape;
-        String first;
-        final List<TensorPiece> pieces = new ArrayList<>();
-
-        Builder(String key) {
-            this.key = key;
-        }
-
-        void accept(Path dir, String from, DType d, long[] globalShape) {
-            if (dtype == null) {
-                dtype = d;
-                shape = globalShape;
-                first = from;
-                return;
-            }
-            if (d != dtype || !Arrays.equals(shape, globalShape))
-                throw new FormatException(dir, "key " + key, first + " implies " + dtype + Arrays.toString(shape) + " but "
-                        + from + " implies " + d + Arrays.toString(globalShape) + ": the ranks' shards do not fit together");
-        }
-
-        GlobalTensor build(Path dir) {
-            if (pieces.isEmpty())
-                throw new FormatException(dir, "key " + key, "only replicas found (e.g. a tied output layer without the embedding it copies)");
-            GlobalTensor t = new GlobalTensor(key, dtype, shape, KeyCategory.MODEL_WEIGHT, pieces);
-            Coverage.problem(t).ifPresent(p -> {
-                throw new FormatException(dir, "key " + key, "the rank shards do not tile the global tensor: " + p);
-            });
-            return t;
-        }
+    private static ObjectEntry object(LegacyRank r, String key, KeyCategory c, Object value) {
+        if (value instanceof TensorRef t && !t.isMeta()) return tensorObject(key, c, r.modelFileName(), r.modelArchive(), t);
+        // Pickled inline in data.pkl (None, BytesIO…): it has no record of its own.
+        return new ObjectEntry(key, c, r.modelFileName(), pickle(r.modelArchive()).dataOffset(), 0);
     }
 
     private interface TensorVisitor {

@@ -3,11 +3,8 @@ package ckpt.format.megatron.legacy;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.MegatronArgs;
 import ckpt.format.pickle.PyDict;
-import ckpt.format.torchsave.TensorRef;
 import ckpt.format.torchsave.TorchSaveArchive;
-import ckpt.format.zip.ZipEntryInfo;
 
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -111,17 +108,6 @@ public final class LegacyRank {
         if (root.containsKey("model" + expected))
             throw new FormatException(model.file(), "holds 'model" + expected + "' but the args say " + expected + " model chunks");
         return out;
-    }
-
-    /** The zip entry holding a tensor's storage, for reporting where its bytes lie. */
-    public static ZipEntryInfo storageEntry(TorchSaveArchive archive, TensorRef t) {
-        String name = archive.zip().prefix() + "/data/" + t.storage().key();
-        return archive.zip().entry(name).orElseThrow(() ->
-                new FormatException(archive.file(), "storage record " + name + " is missing"));
-    }
-
-    Path modelPath() {
-        return model.file();
     }
 
     @Override
