@@ -195,7 +195,13 @@ final class LegacyMerge {
             if (pieces.isEmpty())
                 throw new FormatException(dir, "key " + key, "only replicas found (e.g. a tied output layer without the embedding it copies)");
             GlobalTensor t = new GlobalTensor(key, dtype, shape, KeyCategory.MODEL_WEIGHT, pieces);
-            Coverage.problem(t).ifPresent(p -> {
+            java.util.Optional<String> problem;
+            try {
+                problem = Coverage.problem(t);
+            } catch (ArithmeticException e) {
+                problem = java.util.Optional.of("its shape " + Arrays.toString(shape) + " overflows");
+            }
+            problem.ifPresent(p -> {
                 throw new FormatException(dir, "key " + key, "the rank shards do not tile the global tensor: " + p);
             });
             return t;

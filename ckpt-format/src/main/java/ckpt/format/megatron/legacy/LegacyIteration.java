@@ -81,6 +81,10 @@ public final class LegacyIteration implements AutoCloseable {
             int pp = size(dir, a, "pipeline_model_parallel_size");
             int ep = size(dir, a, "expert_model_parallel_size");
             checkExpertTensorParallel(dir, a, tp);
+            long expectedCount = (long) tp * pp * ep;
+            if (expectedCount > found.size() && expectedCount > 100_000)
+                throw new FormatException(dir, "args say TP=" + tp + ", PP=" + pp + ", EP=" + ep + " (" + expectedCount
+                        + " rank directories) but there are " + found.size() + ": the checkpoint is incomplete");
             Map<String, RankId> expected = expectedRanks(tp, pp, ep);
             List<String> missing = new ArrayList<>();
             for (String n : expected.keySet()) if (!found.containsKey(n)) missing.add(n);
