@@ -128,6 +128,9 @@ public final class PickleReader {
         private int[] marks = new int[16];
         private int mp;
 
+        private final byte[] scratch = new byte[256];
+        /** Tuple keys already found hashable and shallow enough (identity), so a memoized key is walked once. */
+        private final java.util.Set<PyTuple> checkedKeys = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
@@ -175,10 +178,10 @@ public final class PickleReader {
                     }
                     case MARK -> mark();
                     case POP -> {
-                        if (sp > fence()) sp--;
-                        else popMark();
+                        if (sp > fence()) stack[--sp] = null;
+                        else popMark(); // CPython: POP on an empty frame discards the MARK itself
                     }
-                    case POP_MARK -> popMark();
+                    case POP_MARK -> truncateTo(popMark());
                     case DUP -> push(peek());
                     case NONE -> push(null);
                     case NEWTRUE -> push(Boolean.TRUE);
@@ -218,7 +221,7 @@ public final class PickleReader {
                     case LIST -> {
                         int m = popMark();
                         ArrayList<Object> list = new ArrayList<>(Arrays.asList(stack).subList(m, sp));
-                        sp = m;
+                        truncateTo(m);
                         push(list);
                     }
                     case APPEND -> {
@@ -229,20 +232,20 @@ public final class PickleReader {
                         int m = popMark();
                         Object target = below(m);
                         for (int i = m; i < sp; i++) appendTo(target, stack[i]);
-                        sp = m;
+                        truncateTo(m);
                     }
                     case EMPTY_TUPLE -> push(PyTuple.EMPTY);
                     case TUPLE -> {
                         int m = popMark();
                         PyTuple t = tupleOf(m, sp);
-                        sp = m;
+                        truncateTo(m);
                         push(t);
                     }
                     case TUPLE1, TUPLE2, TUPLE3 -> {
                         int n = op - TUPLE1 + 1;
                         if (sp - fence() < n) throw fail("needs " + n + " values on the stack");
                         PyTuple t = tupleOf(sp - n, sp);
-                        sp -= n;
+                        truncateTo(sp - n);
                         push(t);
                     }
                     case EMPTY_DICT -> push(new PyDict());
@@ -251,7 +254,7 @@ public final class PickleReader {
                         if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
                         PyDict d = new PyDict();
                         for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
-                        sp = m;
+                        truncateTo(m);
                         push(d);
                     }
                     case SETITEM -> {
@@ -264,20 +267,20 @@ public final class PickleReader {
                         if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
                         Object target = below(m);
                         for (int i = m; i < sp; i += 2) setItem(target, stack[i], stack[i + 1]);
-                        sp = m;
+                        truncateTo(m);
                     }
                     case EMPTY_SET -> push(new PySet(false));
                     case ADDITEMS -> {
                         int m = popMark();
                         if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
                         for (int i = m; i < sp; i++) set.items().add(stack[i]);
-                        sp = m;
+                        truncateTo(m);
                     }
                     case FROZENSET -> {
                         int m = popMark();
                         PySet set = new PySet(true);
                         set.items().addAll(Arrays.asList(stack).subList(m, sp));
-                        sp = m;
+                        truncateTo(m);
                         push(set);
                     }
                     case PUT -> memoPut(memoIndex(asciiLine()));
@@ -321,7 +324,7 @@ public final class PickleReader {
                         Object cls = global(module, name);
                         int m = popMark();
                         PyTuple args = tupleOf(m, sp);
-                        sp = m;
+                        truncateTo(m);
                         push(instantiate(cls, args, null, PyObject.Origin.INST));
                     }
                     case OBJ -> {
@@ -329,7 +332,7 @@ public final class PickleReader {
                         if (sp == m) throw fail("needs a class after MARK");
                         Object cls = stack[m];
                         PyTuple args = tupleOf(m + 1, sp);
-                        sp = m;
+                        truncateTo(m);
                         push(instantiate(cls, args, null, PyObject.Origin.INST));
                     }
                     case BUILD -> {
@@ -390,6 +393,11 @@ public final class PickleReader {
             return marks[--mp];
         }
 
+        private void truncateTo(int height) {
+            Arrays.fill(stack, height, sp, null);
+            sp = height;
+        }
+
         /** The container just below a MARK that was just closed at height m. */
         private Object below(int m) {
             if (m - 1 < fence()) throw fail("no container below the MARK");
@@ -397,7 +405,8 @@ public final class PickleReader {
         }
 
         private PyTuple tupleOf(int from, int to) {
-            return new PyTuple(Arrays.asList(Arrays.copyOfRange(stack, from, to)));
+            if (from == to) return PyTuple.EMPTY;
+            return new PyTuple(Arrays.asList(stack).subList(from, to)); // PyTuple copies
         }
 
         // ---- memo ----
@@ -461,10 +470,12 @@ public final class PickleReader {
          * recursively.
          */
         private void checkHashable(Object key) {
+            if (key instanceof String || key instanceof PyObject || key instanceof Long) return; // the usual keys
             if (!(key instanceof PyTuple root)) {
                 if (unhashable(key)) throw fail("unhashable dict key of type " + typeName(key));
                 return;
             }
+            if (checkedKeys.contains(root)) return;
             ArrayDeque<PyTuple> todo = new ArrayDeque<>();
             ArrayDeque<Integer> depths = new ArrayDeque<>();
             todo.push(root);
@@ -481,6 +492,7 @@ public final class PickleReader {
                     }
                 }
             }
+            checkedKeys.add(root);
         }
 
         private static boolean unhashable(Object v) {
@@ -600,12 +612,26 @@ public final class PickleReader {
             return out;
         }
 
+        /** Strings are decoded through one reused buffer: most are short keys and names. */
         private String utf8(long n) {
+            if (n >= 0 && n <= scratch.length && n <= size - pos && n <= limits.maxLength()) {
+                int len = (int) n;
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, scratch, 0, len);
+                pos += len;
+                return new String(scratch, 0, len, StandardCharsets.UTF_8);
+            }
             return new String(bytes(n), StandardCharsets.UTF_8);
         }
 
         private Object longBytes(long n) {
             if (n == 0) return 0L;
+            if (n <= 8 && n <= size - pos) { // two's complement little-endian, sign-extended from the top byte
+                long v = 0;
+                for (int i = (int) n - 1; i >= 0; i--) v = (v << 8) | (seg.get(ValueLayout.JAVA_BYTE, pos + i) & 0xFF);
+                int unused = 64 - 8 * (int) n;
+                pos += n;
+                return (v << unused) >> unused;
+            }
             byte[] le = bytes(n);
             byte[] be = new byte[le.length];
             for (int i = 0; i < le.length; i++) be[i] = le[le.length - 1 - i];
