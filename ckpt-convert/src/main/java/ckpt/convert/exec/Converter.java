@@ -54,10 +54,17 @@ public final class Converter {
     }
 
     public ConvertResult convert(ConvertOptions o, ConversionListener listener) throws IOException {
+        StagingDir.checkTarget(o.outputDir(), o.force());
+        try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
+            return convert(index, o, listener);
+        }
+    }
+
+    /** Converts an open index (the caller closes it); {@code o.checkpoint()} is not reopened. */
+    public ConvertResult convert(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
-        try (StagingDir staging = StagingDir.create(o.outputDir(), o.force());
-             CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
-            Planned p = plan(index, o);
+        Planned p = plan(index, o); // metadata only: a checkpoint we cannot map fails before the output is touched
+        try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(p.plan());
             List<String> files = new ArrayList<>();
             List<String> warnings = new ArrayList<>();

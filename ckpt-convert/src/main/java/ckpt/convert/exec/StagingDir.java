@@ -36,17 +36,23 @@ final class StagingDir implements AutoCloseable {
 
     /** Checks the target and creates the staging dir. */
     static StagingDir create(Path target, boolean replace) throws IOException {
-        Path t = target.toAbsolutePath().normalize();
-        if (Files.exists(t, LinkOption.NOFOLLOW_LINKS)) {
-            if (!replace) throw new FileAlreadyExistsException(t.toString(), null, "output directory exists (use --force to replace it)");
-            if (!Files.isDirectory(t, LinkOption.NOFOLLOW_LINKS)) throw new NotDirectoryException(t.toString());
-        }
+        Path t = checkTarget(target, replace);
         Path parent = t.getParent();
         if (parent == null) throw new IOException("cannot write to the file system root");
         Files.createDirectories(parent);
         Path staging = parent.resolve(t.getFileName() + ".tmp-" + random());
         Files.createDirectory(staging);
         return new StagingDir(t, staging);
+    }
+
+    /** The absolute target, if it may be written: absent, or a directory that may be replaced. */
+    static Path checkTarget(Path target, boolean replace) throws IOException {
+        Path t = target.toAbsolutePath().normalize();
+        if (Files.exists(t, LinkOption.NOFOLLOW_LINKS)) {
+            if (!replace) throw new FileAlreadyExistsException(t.toString(), null, "output directory exists (use --force to replace it)");
+            if (!Files.isDirectory(t, LinkOption.NOFOLLOW_LINKS)) throw new NotDirectoryException(t.toString());
+        }
+        return t;
     }
 
     private static String random() {
