@@ -88,8 +88,9 @@ public final class Formats {
             // A .distcp is several torch.save zips back to back: only its directory makes sense.
             return name.endsWith(".distcp") ? DetectedFormat.UNKNOWN : DetectedFormat.TORCH_SAVE_FILE;
         if (startsWith(head, 0, "PYTORCH1")) return DetectedFormat.TORCH_SAVE_FILE;
+        // A pickle stream: torch's legacy format starts with one (DCP's .metadata is a pickle too, not a torch.save).
         if (head.limit() >= 2 && (head.get(0) & 0xFF) == 0x80 && head.get(1) >= 2 && head.get(1) <= 5)
-            return DetectedFormat.TORCH_SAVE_FILE; // a pickle stream: torch's legacy format starts with one
+            return name.equals(DcpMetadataReader.METADATA_FILE) ? DetectedFormat.UNKNOWN : DetectedFormat.TORCH_SAVE_FILE;
         if (startsWith(head, 257, "ustar")) {
             boolean torchMembers = TORCH_TAR_MEMBERS.contains(tarMemberName(head));
             boolean torchName = name.endsWith(".pt") || name.endsWith(".pth") || name.endsWith(".pth.tar");

@@ -45,8 +45,9 @@ public final class Checkpoints {
     private static FormatException unknown(Path path) {
         if (Files.isDirectory(path) && hasDistcp(path))
             return new FormatException(path, "incomplete save: .distcp data files but no .metadata — the job was probably interrupted while saving");
-        if (path.getFileName() != null && path.getFileName().toString().endsWith(".distcp"))
-            return new FormatException(path, "a DCP data file: open the checkpoint directory that holds it and its .metadata");
+        String name = path.getFileName() == null ? "" : path.getFileName().toString();
+        if (name.endsWith(".distcp") || name.equals(".metadata"))
+            return new FormatException(path, "part of a DCP checkpoint: open the directory that holds it instead");
         return new FormatException(path, "not a checkpoint ckpt can read: expected a Megatron save dir "
                 + "(latest_checkpointed_iteration.txt / iter_*), an iteration dir (metadata.json + .metadata), "
                 + "a PyTorch DCP dir (.metadata + *.distcp), a safetensors file or directory, or a torch.save file");
