@@ -168,7 +168,24 @@ final class ObjectTree {
         return new java.util.AbstractMap.SimpleImmutableEntry<>(k, v);
     }
 
+    /** A dict key as text: strings as they are, other keys as Python would print them ({@code (torch.bfloat16, torch.float32)}). */
     static String keyName(Object k) {
-        return k instanceof String s ? s : String.valueOf(k);
+        return k instanceof String s ? s : repr(k, 0);
+    }
+
+    private static String repr(Object k, int depth) {
+        if (depth > 8) return "…";
+        return switch (k) {
+            case null -> "None";
+            case String s -> "'" + s + "'";
+            case Boolean b -> b ? "True" : "False";
+            case ckpt.format.tensor.DType d -> "torch." + d.torchName();
+            case PyTuple t -> {
+                StringBuilder sb = new StringBuilder("(");
+                for (int i = 0; i < t.size(); i++) sb.append(i > 0 ? ", " : "").append(repr(t.get(i), depth + 1));
+                yield sb.append(t.size() == 1 ? ",)" : ")").toString();
+            }
+            default -> String.valueOf(k);
+        };
     }
 }

@@ -60,6 +60,7 @@ public final class TorchSaveIndexer {
     private static CheckpointIndex index(TorchSaveFile f) {
         Path file = f.file();
         String fileName = file.getFileName().toString();
+        boolean optimizerFile = TorchSaveKeys.isOptimizerFile(fileName);
         List<GlobalTensor> tensors = new ArrayList<>();
         List<ObjectEntry> objects = new ArrayList<>();
         Map<String, Integer> keyUses = new HashMap<>();
@@ -79,13 +80,13 @@ public final class TorchSaveIndexer {
                     pieces = List.of(new TensorPiece(Box.whole(t.shape()), new StorageSource(f, t, fileName, r)));
                     tensorsOfRecord.computeIfAbsent(r.key(), k -> new ArrayList<>()).add(key);
                 }
-                tensors.add(new GlobalTensor(key, t.dtype(), t.shape(), TorchSaveKeys.tensor(path), pieces));
+                tensors.add(new GlobalTensor(key, t.dtype(), t.shape(), TorchSaveKeys.tensor(path, optimizerFile), pieces));
             }
 
             @Override
             public void object(List<String> path, Object value) {
                 String key = unique(path.isEmpty() ? ROOT_KEY : String.join(".", path));
-                objects.add(new ObjectEntry(key, TorchSaveKeys.object(path), fileName, 0, 0));
+                objects.add(new ObjectEntry(key, TorchSaveKeys.object(path, optimizerFile), fileName, 0, 0));
             }
 
             private String unique(String key) {

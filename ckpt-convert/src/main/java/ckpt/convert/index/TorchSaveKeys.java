@@ -19,29 +19,42 @@ final class TorchSaveKeys {
     private TorchSaveKeys() {
     }
 
-    static KeyCategory tensor(List<String> path) {
+    /**
+     * @param optimizerFile the whole file is optimizer state (Megatron's {@code distrib_optim.pt}, DeepSpeed's
+     *                      {@code *_optim_states.pt}), whose top-level keys are bucket indices, not names
+     */
+    static KeyCategory tensor(List<String> path, boolean optimizerFile) {
+        if (optimizerFile) return optimizerTensor(path);
         if (path.size() <= 1) return KeyCategory.MODEL_WEIGHT;
         String first = path.getFirst();
-        if (isOptimizer(first)) {
-            // Megatron's legacy mixed-precision optimizer keeps fp32 masters as lists under this name.
-            if (path.contains("fp32_from_fp16_params") || path.contains("fp32_from_fp16")) return KeyCategory.OPTIMIZER_MASTER;
-            return switch (path.getLast()) {
-                case "exp_avg" -> KeyCategory.OPTIMIZER_EXP_AVG;
-                case "exp_avg_sq" -> KeyCategory.OPTIMIZER_EXP_AVG_SQ;
-                case "fp32_param", "master_param" -> KeyCategory.OPTIMIZER_MASTER;
-                default -> KeyCategory.OPTIMIZER_OTHER;
-            };
-        }
+        if (isOptimizer(first)) return optimizerTensor(path);
         if (first.contains("rng")) return KeyCategory.RNG_STATE;
         if (path.getLast().endsWith("_extra_state")) return KeyCategory.EXTRA_STATE;
         if (MODEL_ROOTS.contains(first) || MODEL_CHUNK.matcher(first).matches()) return KeyCategory.MODEL_WEIGHT;
         return KeyCategory.OTHER;
     }
 
-    static KeyCategory object(List<String> path) {
+    static boolean isOptimizerFile(String fileName) {
+        return fileName.startsWith("distrib_optim") || fileName.endsWith("_optim_states.pt");
+    }
+
+    private static KeyCategory optimizerTensor(List<String> path) {
+        if (path.isEmpty()) return KeyCategory.OPTIMIZER_OTHER;
+        // Megatron's legacy mixed-precision optimizer keeps fp32 masters as lists under this name.
+        if (path.contains("fp32_from_fp16_params")) return KeyCategory.OPTIMIZER_MASTER;
+        return switch (path.getLast()) {
+            case "exp_avg" -> KeyCategory.OPTIMIZER_EXP_AVG;
+            case "exp_avg_sq" -> KeyCategory.OPTIMIZER_EXP_AVG_SQ;
+            // "param" is the fp32 main copy in Megatron's distributed-optimizer state (FORMATS.md §4.7, §8).
+            case "fp32_param", "master_param", "param" -> KeyCategory.OPTIMIZER_MASTER;
+            default -> KeyCategory.OPTIMIZER_OTHER;
+        };
+    }
+
+    static KeyCategory object(List<String> path, boolean optimizerFile) {
         if (path.isEmpty()) return KeyCategory.OTHER;
         String first = path.getFirst();
-        if (isOptimizer(first)) return KeyCategory.OPTIMIZER_OTHER;
+        if (optimizerFile || isOptimizer(first)) return KeyCategory.OPTIMIZER_OTHER;
         if (first.contains("rng")) return KeyCategory.RNG_STATE;
         if (path.getLast().endsWith("_extra_state")) return KeyCategory.EXTRA_STATE;
         return path.size() == 1 ? KeyCategory.COMMON_STATE : KeyCategory.OTHER;
