@@ -21,7 +21,8 @@ import java.util.Set;
  * pickles back to back — magic number, protocol version, sys_info, the object, the storage key list — then each
  * storage's payload in key-list order as an int64 LE element count followed by the raw elements. The payloads carry
  * no names, so each one's size comes from the storage the object pickle declared under that key; every count is
- * checked against that declaration and against the bytes left before any offset is trusted.
+ * checked against that declaration and against the bytes left before any offset is trusted. Bytes after the last
+ * payload are ignored, as torch.load ignores them (several objects may be saved into one open file).
  */
 record LegacyStream(Object root, Map<String, StorageRecord> records, Map<String, StorageRef> storages) {
     static final BigInteger MAGIC = new BigInteger("1950a86a20f9469cfc6c", 16);
