@@ -1,9 +1,9 @@
 package ckpt.convert.index;
 
+import ckpt.format.DetectedFormat;
 import ckpt.format.FormatException;
+import ckpt.format.Formats;
 import ckpt.format.dcp.DcpCheckpoint;
-import ckpt.format.dcp.DcpMetadataReader;
-import ckpt.format.megatron.CheckpointingConfig;
 import ckpt.format.megatron.MegatronCheckpoint;
 import ckpt.format.megatron.SaveDir;
 import ckpt.format.megatron.legacy.LegacyIteration;
@@ -13,8 +13,8 @@ import java.nio.file.Path;
 
 /**
  * Opens any path a user gives as a {@link CheckpointIndex}: a Megatron save dir (→ the iteration its tracker
- * names), an {@code iter_*} dir (torch_dist, or legacy {@code mp_rank_*} rank dirs), a plain DCP dir. When nothing
- * matches, the error says what was looked for.
+ * names), an {@code iter_*} dir (torch_dist, or legacy {@code mp_rank_*} rank dirs), a plain DCP dir, a safetensors file or directory, a {@code torch.save} file. What
+ * the path is comes from {@link Formats#detect}; when nothing matches, the error says what was looked for.
  */
 public final class Checkpoints {
     private Checkpoints() {
@@ -22,24 +22,36 @@ public final class Checkpoints {
 
     public static CheckpointIndex open(Path path) {
         if (!Files.exists(path)) throw new FormatException(path, "no such file or directory");
-        if (Files.isDirectory(path)) {
-            if (Files.isRegularFile(path.resolve(CheckpointingConfig.FILE)))
-                return DcpIndexer.megatron(MegatronCheckpoint.open(path));
-            if (Files.isRegularFile(path.resolve(DcpMetadataReader.METADATA_FILE)))
-                return DcpIndexer.plain(DcpCheckpoint.open(path));
-            // Megatron legacy --ckpt-format torch: one mp_rank_* directory per model-parallel rank (FORMATS.md §4.8).
-            if (LegacyIteration.isLegacyIteration(path))
-                return LegacyIndexer.index(LegacyIteration.open(path));
-            if (SaveDir.looksLikeSaveDir(path)) {
-                SaveDir.Iteration it = SaveDir.open(path).latest();
-                return open(it.path());
-            }
-            if (hasDistcp(path))
-                throw new FormatException(path, "incomplete save: .distcp data files but no .metadata — the job was probably interrupted while saving");
+        DetectedFormat kind = Formats.detect(path);
+        if (kind == DetectedFormat.MEGATRON_SAVE_DIR) {
+            Path iteration = SaveDir.open(path).latest().path();
+            // The tracker leads one level down only: an iteration that looks like a save dir again is not followed.
+            kind = Formats.detect(iteration);
+            if (kind == DetectedFormat.MEGATRON_SAVE_DIR)
+                throw new FormatException(iteration, "iteration directory looks like another Megatron save dir");
+            path = iteration;
         }
-        throw new FormatException(path, "not a checkpoint ckpt can read: expected a Megatron save dir "
+        return switch (kind) {
+            case MEGATRON_TORCH_DIST_ITERATION -> DcpIndexer.megatron(MegatronCheckpoint.open(path));
+            case DCP_DIR -> DcpIndexer.plain(DcpCheckpoint.open(path));
+            case HF_SAFETENSORS_DIR, SAFETENSORS_FILE -> SafetensorsIndexer.open(path);
+            case TORCH_SAVE_FILE -> TorchSaveIndexer.open(path);
+            // Megatron legacy --ckpt-format torch: one mp_rank_* directory per model-parallel rank (FORMATS.md §4.8).
+            case MEGATRON_LEGACY_ITERATION -> LegacyIndexer.index(LegacyIteration.open(path));
+            case DEEPSPEED_DIR -> throw new FormatException(path, "DeepSpeed checkpoint: not supported yet");
+            case MEGATRON_SAVE_DIR, UNKNOWN -> throw unknown(path);
+        };
+    }
+
+    private static FormatException unknown(Path path) {
+        if (Files.isDirectory(path) && hasDistcp(path))
+            return new FormatException(path, "incomplete save: .distcp data files but no .metadata — the job was probably interrupted while saving");
+        String name = path.getFileName() == null ? "" : path.getFileName().toString();
+        if (name.endsWith(".distcp") || name.equals(".metadata"))
+            return new FormatException(path, "part of a DCP checkpoint: open the directory that holds it instead");
+        return new FormatException(path, "not a checkpoint ckpt can read: expected a Megatron save dir "
                 + "(latest_checkpointed_iteration.txt / iter_*), an iteration dir (metadata.json + .metadata, or mp_rank_* dirs), "
-                + "or a PyTorch DCP dir (.metadata + *.distcp)");
+                + "a PyTorch DCP dir (.metadata + *.distcp), a safetensors file or directory, or a torch.save file");
     }
 
     private static boolean hasDistcp(Path dir) {

@@ -44,6 +44,9 @@ public final class TorchGlobals {
     }
 
     static StorageRef storage(Path file, Object pid) {
+        if (pid instanceof PyTuple t && t.size() > 0 && "module".equals(t.get(0)))
+            throw new FormatException(file, "the file pickles a whole nn.Module (legacy torch.save of a model object); "
+                    + "only state dicts and plain containers of tensors are supported");
         if (!(pid instanceof PyTuple t) || t.size() < 5 || !"storage".equals(t.get(0)))
             throw new FormatException(file, "unsupported persistent id " + pid + " (expected ('storage', class, key, location, numel))");
         if (!(t.get(1) instanceof PyGlobal cls))

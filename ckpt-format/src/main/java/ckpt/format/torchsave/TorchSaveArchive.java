@@ -32,8 +32,10 @@ public final class TorchSaveArchive {
     public static TorchSaveArchive open(Path file, MemorySegment window) {
         ZipArchive zip = ZipArchive.open(file, window);
         String prefix = zip.prefix();
-        if (zip.entry(prefix + "/constants.pkl").isPresent() && zip.entry(prefix + "/data.pkl").isEmpty())
-            throw new FormatException(file, "TorchScript archive, not a torch.save state dict");
+        // TorchScript archives also hold a data.pkl, so constants.pkl alone decides (torch's _is_torchscript_zip).
+        if (zip.entry(prefix + "/constants.pkl").isPresent())
+            throw new FormatException(file, "TorchScript archive (constants.pkl), not a torch.save file: "
+                    + "ckpt reads state dicts saved with torch.save, not models saved with torch.jit.save");
         ZipEntryInfo pkl = zip.entry(prefix + "/data.pkl")
                 .orElseThrow(() -> new FormatException(file, "zip archive has no " + prefix + "/data.pkl: not a torch.save file"));
         zip.entry(prefix + "/byteorder").ifPresent(e -> {
