@@ -222,28 +222,10 @@ class MegatronLlamaConvertTest {
         assertThat(scan.protocol()).isEqualTo(2);
         assertThat(new TreeSet<>(scan.globals())).containsExactly("collections.OrderedDict", "torch.BFloat16Storage", "torch._utils._rebuild_tensor_v2");
 
-        // Keys, shapes and dtypes: exactly the live model's state_dict (reference model.json, written by Megatron).
-        JsonNode live = Fixtures.json(REF.resolve("model.json")).get("model_state_dict_keys");
-        JsonNode reload = Fixtures.json(REF.resolve("megatron_tp1_reload_vs_consolidated.json"));
+        checkAgainstLiveModel(file, REF, expected);
         try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file)) {
             TorchSaveArchive archive = TorchSaveArchive.open(file, ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena));
             PyDict root = (PyDict) archive.root();
-            PyDict sd = (PyDict) root.get("model_state_dict");
-            List<String> liveKeys = new ArrayList<>();
-            live.fieldNames().forEachRemaining(liveKeys::add);
-            assertThat(sd.items().keySet()).containsExactlyElementsOf(liveKeys);
-            for (String k : liveKeys) {
-                TensorRef t = (TensorRef) sd.get(k);
-                long[] shape = new long[live.get(k).get(0).size()];
-                for (int i = 0; i < shape.length; i++) shape[i] = live.get(k).get(0).get(i).asLong();
-                assertThat(t.shape()).as(k).isEqualTo(shape);
-                assertThat("torch." + t.dtype().torchName()).as(k).isEqualTo(live.get(k).get(1).asText());
-                // Value: the reference names the dist key and layer index each live tensor came from.
-                String distKey = reload.get(k).get("dist_key").asText();
-                JsonNode layer = reload.get(k).get("layer_index");
-                byte[] want = layer.isNull() ? expected.bytes.get(distKey) : expected.layer(distKey, layer.asLong());
-                assertThat(archive.view(t).storage().toArray(ValueLayout.JAVA_BYTE)).as(k).isEqualTo(want);
-            }
             PyDict cfg = (PyDict) root.get("model_config");
             assertThat(cfg.get("num_layers")).isEqualTo(4L);
             assertThat(cfg.get("hidden_size")).isEqualTo(64L);
@@ -356,6 +338,46 @@ class MegatronLlamaConvertTest {
     void huggingfaceNeedsAMegatronCheckpoint() {
         assertThatThrownBy(() -> convert(ConvertOptions.of(Fixtures.path("dcp-fsdp2/checkpoint"), OutputFormat.HUGGINGFACE, tmp.resolve("z"))))
                 .isInstanceOf(FormatException.class).hasMessageContaining("needs a Megatron checkpoint");
+    }
+
+    /**
+     * Keys, shapes and dtypes exactly the live model's state_dict (reference model.json, written by Megatron), values
+     * the slices the reference names (megatron_tp1_reload_vs_consolidated.json: dist key and layer index).
+     */
+    static void checkAgainstLiveModel(Path file, Path ref, Expected exp) throws IOException {
+        JsonNode live = Fixtures.json(ref.resolve("model.json")).get("model_state_dict_keys");
+        JsonNode reload = Fixtures.json(ref.resolve("megatron_tp1_reload_vs_consolidated.json"));
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file)) {
+            TorchSaveArchive archive = TorchSaveArchive.open(file, ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena));
+            PyDict sd = (PyDict) ((PyDict) archive.root()).get("model_state_dict");
+            List<String> liveKeys = new ArrayList<>();
+            live.fieldNames().forEachRemaining(liveKeys::add);
+            assertThat(sd.items().keySet()).containsExactlyElementsOf(liveKeys);
+            for (String k : liveKeys) {
+                TensorRef t = (TensorRef) sd.get(k);
+                long[] shape = new long[live.get(k).get(0).size()];
+                for (int i = 0; i < shape.length; i++) shape[i] = live.get(k).get(0).get(i).asLong();
+                assertThat(t.shape()).as(k).isEqualTo(shape);
+                assertThat("torch." + t.dtype().torchName()).as(k).isEqualTo(live.get(k).get(1).asText());
+                String distKey = reload.get(k).get("dist_key").asText();
+                JsonNode layer = reload.get(k).get("layer_index");
+                byte[] want = layer.isNull() ? exp.bytes.get(distKey) : exp.layer(distKey, layer.asLong());
+                assertThat(archive.view(t).storage().toArray(ValueLayout.JAVA_BYTE)).as(k).isEqualTo(want);
+            }
+        }
+    }
+
+    @Test
+    void qwen3ConvertsToPytorchButIsRefusedClearlyForHuggingface() throws IOException {
+        Path qwen = Fixtures.path("megatron-qwen3-tp2/checkpoint");
+        Path out = tmp.resolve("qwen-pt");
+        convert(ConvertOptions.of(qwen, OutputFormat.PYTORCH, out));
+        checkAgainstLiveModel(out.resolve("model.pt"), Fixtures.path("megatron-qwen3-tp2/reference/iter_0000004"),
+                Expected.of(qwen.resolve("iter_0000004")));
+        assertThatThrownBy(() -> convert(ConvertOptions.of(qwen, OutputFormat.HUGGINGFACE, tmp.resolve("qwen-hf"))))
+                .isInstanceOf(FormatException.class).hasMessageContaining("no supported architecture")
+                .hasMessageContaining("llama: q/k layernorm");
+        assertThat(tmp.resolve("qwen-hf")).doesNotExist();
     }
 
     /** No staging ({@code .tmp-}) or moved-aside ({@code .old-}) siblings remain. */
