@@ -97,10 +97,15 @@ public final class Converter {
         }
     }
 
+    /** Megatron checkpoints in either on-disk format: the legacy reader presents the same global keys. */
+    private static boolean isMegatron(CheckpointIndex index) {
+        return index.format() == CheckpointFormat.MEGATRON_TORCH_DIST || index.format() == CheckpointFormat.MEGATRON_LEGACY_TORCH;
+    }
+
     /** The plan for {@code o.format()} over an open index (no output touched). */
     public static Planned plan(CheckpointIndex index, ConvertOptions o) {
         if (o.format() == OutputFormat.PYTORCH) {
-            if (index.format() == CheckpointFormat.MEGATRON_TORCH_DIST) {
+            if (isMegatron(index)) {
                 ModelConfig c = requireConfig(index);
                 ConversionPlan plan = new ConversionPlan(MegatronModuleNames.tensors(index, c)).withDtype(o.dtype());
                 return new Planned(plan, MegatronModuleNames.modelConfig(index, c), null, null);
@@ -108,9 +113,9 @@ public final class Converter {
             if (index.format() == CheckpointFormat.DCP) {
                 return new Planned(new ConversionPlan(DcpModelState.tensors(index)).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
             }
-            throw new FormatException(index.path(), "--format pytorch reads Megatron torch_dist and PyTorch DCP checkpoints, not " + index.format().title());
+            throw new FormatException(index.path(), "--format pytorch reads Megatron (torch_dist or legacy torch) and PyTorch DCP checkpoints, not " + index.format().title());
         }
-        if (index.format() != CheckpointFormat.MEGATRON_TORCH_DIST)
+        if (!isMegatron(index))
             throw new FormatException(index.path(), "--format huggingface needs a Megatron checkpoint (its args describe the architecture); this is a "
                     + index.format().title());
         ModelConfig c = requireConfig(index);
