@@ -218,7 +218,9 @@ final class InspectPrinter {
 
     private static String perParam(long v, long params) {
         if (params == 0) return "";
-        return String.format(Locale.ROOT, "%.4f", (double) v / params).replaceAll("\\.?0+$", "");
+        double x = (double) v / params;
+        if (x < 0.00005) return "<0.0001";
+        return String.format(Locale.ROOT, "%.4f", x).replaceAll("\\.?0+$", "");
     }
 
     private static String gb(long n) {
