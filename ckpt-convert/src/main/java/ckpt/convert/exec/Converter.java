@@ -70,13 +70,13 @@ public final class Converter {
             List<String> warnings = new ArrayList<>();
             if (o.format() == OutputFormat.PYTORCH) {
                 try (TorchSaveTarget target = new TorchSaveTarget(staging.dir().resolve(MODEL_PT), p.plan(), p.modelConfig())) {
-                    executor.execute(p.plan(), target, listener);
+                    executor.execute(p.plan(), target, listener, index::releaseMappings);
                     target.finish();
                 }
                 files.add(MODEL_PT);
             } else {
                 try (SafetensorsTarget target = new SafetensorsTarget(staging.dir(), p.plan(), o.maxShardSize())) {
-                    executor.execute(p.plan(), target, listener);
+                    executor.execute(p.plan(), target, listener, index::releaseMappings);
                     files.addAll(target.finish());
                 }
                 Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));

@@ -40,6 +40,15 @@ public final class PlanExecutor {
     }
 
     public void execute(ConversionPlan plan, Target target, ConversionListener listener) throws IOException {
+        execute(plan, target, listener, () -> { });
+    }
+
+    /**
+     * @param afterEachTensor runs once a tensor is written, e.g. to unmap the source records it read, so that the
+     *                        resident set stays bounded by one output tensor
+     */
+    public void execute(ConversionPlan plan, Target target, ConversionListener listener, Runnable afterEachTensor)
+            throws IOException {
         try (Arena scratchArena = Arena.ofConfined()) {
             MemorySegment scratch = null;
             for (OutputTensor t : plan.tensors()) {
@@ -54,6 +63,7 @@ public final class PlanExecutor {
                     }
                     target.written(t, dst);
                 }
+                afterEachTensor.run();
                 listener.tensorWritten(t);
             }
         }

@@ -52,6 +52,11 @@ public record CheckpointIndex(Path path, CheckpointFormat format, String era, Lo
         return files.stream().mapToLong(FileEntry::bytes).sum();
     }
 
+    /** Unmaps the source regions read so far, where the reader maps on demand; earlier piece views become invalid. */
+    public void releaseMappings() {
+        if (resources instanceof ckpt.format.MappedSource m) m.releaseMappings();
+    }
+
     @Override
     public void close() {
         if (resources == null) return;

@@ -19,7 +19,7 @@ import java.util.Map;
  * {@code .distcp} files (FORMATS.md §3.4–3.5). Tensor chunks are torch.save archives (the default) or, for
  * {@code serialization_format=SAFETENSORS}, entries of one safetensors blob per file.
  */
-public final class DcpCheckpoint implements AutoCloseable {
+public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSource {
     private final Path dir;
     private final DcpMetadata metadata;
     private final ShardFiles files;
@@ -113,6 +113,12 @@ public final class DcpCheckpoint implements AutoCloseable {
 
     public static boolean isZip(MemorySegment s) {
         return s.byteSize() >= 4 && s.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0) == 0x04034b50;
+    }
+
+    /** Unmaps the item windows read so far (see {@link ShardFiles#releaseWindows()}); earlier views become invalid. */
+    @Override
+    public void releaseMappings() {
+        files.releaseWindows();
     }
 
     @Override

@@ -15,13 +15,15 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The data files of a checkpoint, each mapped once (read-only, whole file) into a shared arena on first use. A
- * mapping costs address space, not memory: pages are read on touch and dropped by the OS under pressure, so a
- * many-GB shard never lands on the heap. Closing releases every mapping.
+ * The data files of a checkpoint. Records are mapped read-only window by window into a shared arena that the
+ * caller releases between output tensors ({@link #releaseWindows()}): touched pages of a mapping count in the
+ * process's RSS until it is unmapped, so mapping whole many-GB shards for a conversion would make RSS grow with
+ * the bytes read. Nothing is ever copied onto the heap. Closing releases every mapping.
  */
 public final class ShardFiles implements AutoCloseable {
     private final Path dir;
     private final Arena arena = Arena.ofShared();
+    private Arena windows = Arena.ofShared();
     private final Map<String, MemorySegment> mapped = new HashMap<>();
     private final Map<String, FileChannel> channels = new HashMap<>();
 
@@ -66,13 +68,36 @@ public final class ShardFiles implements AutoCloseable {
         return ch;
     }
 
-    /** {@code [offset, offset+length)} of a file, or a clear error naming the file and key when the file is short. */
-    public MemorySegment window(String relative, long offset, long length, String key) {
-        MemorySegment f = file(relative);
-        if (offset < 0 || length < 0 || offset + length > f.byteSize())
+    /**
+     * {@code [offset, offset+length)} of a file, mapped until the next {@link #releaseWindows()}, or a clear error
+     * naming the file and key when the file is short.
+     */
+    public synchronized MemorySegment window(String relative, long offset, long length, String key) {
+        FileChannel ch = channel(relative);
+        long size;
+        try {
+            size = ch.size();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (offset < 0 || length < 0 || offset + length > size)
             throw new FormatException(path(relative), "key " + key, "record [" + offset + ", " + (offset + length)
-                    + ") lies past the end of the file (" + f.byteSize() + " bytes): truncated shard?");
-        return f.asSlice(offset, length);
+                    + ") lies past the end of the file (" + size + " bytes): truncated shard?");
+        if (length == 0) return MemorySegment.NULL.reinterpret(0);
+        try {
+            return ch.map(FileChannel.MapMode.READ_ONLY, offset, length, windows);
+        } catch (IOException e) {
+            throw new FormatException(path(relative), "key " + key, "cannot map record: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Unmaps every window handed out so far; segments from {@link #window} become invalid. Call between units of
+     * work (e.g. after each output tensor) to keep the resident set bounded by one unit.
+     */
+    public synchronized void releaseWindows() {
+        windows.close();
+        windows = Arena.ofShared();
     }
 
     public long size(String relative) {
@@ -96,6 +121,7 @@ public final class ShardFiles implements AutoCloseable {
         }
         channels.clear();
         mapped.clear();
+        windows.close();
         arena.close();
     }
 }

@@ -18,7 +18,7 @@ import java.util.List;
  * One Megatron {@code torch_dist} iteration directory (FORMATS.md §4.2): the DCP checkpoint, {@code metadata.json},
  * and the common state — {@code common.pt} up to core 0.18, the {@code common_state/shard_0_1} bytes item from 0.19.
  */
-public final class MegatronCheckpoint implements AutoCloseable {
+public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.MappedSource {
     public static final String COMMON_PT = "common.pt";
     public static final String COMMON_ITEM = "common_state/shard_0_1";
 
@@ -160,6 +160,11 @@ public final class MegatronCheckpoint implements AutoCloseable {
     public String era() {
         if (commonSource.startsWith(COMMON_ITEM)) return "Megatron core >= 0.19 (common state in DCP)";
         return config.commonBackend() != null ? "Megatron core <= 0.18 (common.pt)" : "Megatron core (common.pt)";
+    }
+
+    @Override
+    public void releaseMappings() {
+        dcp.releaseMappings();
     }
 
     @Override

@@ -1,0 +1,10 @@
+package ckpt.format;
+
+/**
+ * A reader that maps file regions on demand. {@link #releaseMappings()} unmaps what was handed out so far, so a
+ * long streaming job (a conversion, a deep verify) keeps its resident set bounded by the work in flight instead of
+ * growing with every byte read. Views obtained before the call become invalid.
+ */
+public interface MappedSource {
+    void releaseMappings();
+}
