@@ -221,7 +221,9 @@ public final class Verifier {
         }
 
         private void checkIndex() {
-            Path dir = index.path();
+            // Single-file formats (a .pt, a .safetensors) name their records relative to the file's directory.
+            Path dir = Files.isRegularFile(index.path())
+                    ? (index.path().getParent() == null ? Path.of("") : index.path().getParent()) : index.path();
             List<RecordRef> refs = records(index);
             records = refs.size();
             tensors = index.tensors().size();
@@ -234,7 +236,12 @@ public final class Verifier {
             for (FileEntry f : index.files()) if (f.referenced()) dataFileNames.add(f.name());
             dataFiles = dataFileNames.size();
 
-            Path metadataFile = Files.isDirectory(dir) ? dir.resolve(DcpMetadataReader.METADATA_FILE) : dir;
+            Path metadataFile = Files.isDirectory(index.path()) ? dir.resolve(DcpMetadataReader.METADATA_FILE) : index.path();
+            if (index.details().get("missing_tensors") instanceof java.util.Collection<?> missing && !missing.isEmpty()) {
+                Path indexFile = dir.resolve("model.safetensors.index.json");
+                for (Object name : missing)
+                    problem(indexFile, String.valueOf(name), "listed in the index's weight_map but held by no shard");
+            }
             for (GlobalTensor t : index.tensors())
                 Coverage.problem(t).ifPresent(what -> problem(metadataFile, t.key(), "tensor not tiled exactly once: " + what));
 
@@ -253,6 +260,7 @@ public final class Verifier {
                     for (RecordRef r : zipRefs) checkZipRecord(dir, r, mapped, arena);
                     for (Path p : wholeZips) checkWholeZip(p, arena);
                     if (deep) decodeChunks(dir, badFiles);
+                    if (deep) compareReplicas(dir);
                     if (deep) checkIntegrity(dir, integrity, arena);
                 } finally {
                     if (deep) progress.done();
@@ -362,6 +370,33 @@ public final class Verifier {
                         problem(dir.resolve(p.source().file()), t.key(), "chunk " + p.box() + " cannot be decoded: " + bare(e));
                     }
                 }
+                index.releaseMappings(); // keep the resident set to one tensor's records
+            }
+        }
+
+        /**
+         * Legacy Megatron shards keep one copy of every TP-replicated tensor per rank; the index reads rank 0's.
+         * The others must hold the same bytes, or the ranks diverged (a bug or a corrupt file).
+         */
+        private void compareReplicas(Path dir) {
+            java.util.Map<String, GlobalTensor> byKey = index.tensorsByKey();
+            for (ckpt.convert.index.LegacyReplica r : ckpt.convert.index.LegacyIndexer.replicas(index)) {
+                GlobalTensor t = byKey.get(r.key());
+                if (t == null) continue;
+                long bytes = r.piece().box().numel() * t.dtype().byteSize();
+                try (Arena a = Arena.ofConfined()) {
+                    MemorySegment primary = a.allocate(Math.max(1, bytes)).asSlice(0, bytes);
+                    MemorySegment copy = a.allocate(Math.max(1, bytes)).asSlice(0, bytes);
+                    ckpt.convert.assembly.TensorAssembler.assemble(t, r.piece().box(), primary);
+                    GlobalTensor only = new GlobalTensor(t.key(), t.dtype(), t.shape(), t.category(), List.of(r.piece()));
+                    ckpt.convert.assembly.TensorAssembler.assemble(only, r.piece().box(), copy);
+                    if (primary.mismatch(copy) >= 0)
+                        problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank()
+                                + " differs from the copy the index reads (ranks diverged or the file is corrupt)");
+                } catch (FormatException e) {
+                    problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank() + " cannot be read: " + bare(e));
+                }
+                index.releaseMappings();
             }
         }
 
