@@ -34,7 +34,7 @@ import java.util.concurrent.Callable;
         description = {"Convert a training checkpoint (Megatron torch_dist, PyTorch DCP) into a standalone model: "
                 + "'pytorch' writes DIR/model.pt (torch.load(weights_only=True) gives {model_state_dict, model_config}); "
                 + "'huggingface' writes safetensors shards, model.safetensors.index.json and config.json that "
-                + "transformers' from_pretrained loads (Llama/Mistral and GPT-2 families). One tensor at a time, "
+                + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). One tensor at a time, "
                 + "straight from the checkpoint's chunks into the output files; the output appears under its name "
                 + "only when complete."},
         exitCodeListHeading = "%nExit codes:%n",
@@ -57,7 +57,7 @@ final class ConvertCommand implements Callable<Integer> {
     String dtype;
 
     @Option(names = "--arch", defaultValue = "auto", paramLabel = "ARCH",
-            description = "huggingface architecture: auto (from the saved args), llama, mistral or gpt2 (default ${DEFAULT-VALUE})")
+            description = "huggingface architecture: auto (from the saved args), llama, mistral, qwen2, qwen3, mixtral or gpt2 (default ${DEFAULT-VALUE})")
     String arch;
 
     @Option(names = "--max-shard-size", defaultValue = "5GB", paramLabel = "SIZE",

@@ -66,6 +66,14 @@ public abstract class HfMapping {
         if (ctx.flag("rotary_interleaved")) out.add("interleaved RoPE (rotary_interleaved)");
         if (ctx.flag("layernorm_zero_centered_gamma") || ctx.flag("apply_layernorm_1p")) out.add("zero-centered norm gamma (apply_layernorm_1p)");
         if (ctx.flag("apply_residual_connection_post_layernorm")) out.add("residual connection after the layernorm");
+        if (ctx.flag("attention_output_gate")) out.add("gated attention output (attention_output_gate)");
+        if (ctx.flag("qk_l2_norm")) out.add("q/k L2 normalization (qk_l2_norm)");
+        ctx.arg("softmax_type").filter(v -> !"vanilla".equals(v)).ifPresent(v -> out.add("attention softmax_type " + v));
+        ctx.arg("softmax_scale").ifPresent(v -> out.add("custom attention softmax_scale " + v));
+        ctx.arg("experimental_attention_variant").ifPresent(v -> out.add("experimental attention variant " + v));
+        ctx.longArg("mtp_num_layers").filter(n -> n > 0).ifPresent(n -> out.add("multi-token prediction layers (mtp_num_layers=" + n + ")"));
+        if (ctx.flag("heterogeneous_block_specs") || ctx.arg("heterogeneous_layers_config_path").isPresent())
+            out.add("heterogeneous layer specs");
         if (c.numLayers() <= 0 || c.hiddenSize() <= 0 || c.numAttentionHeads() <= 0) out.add("no model architecture in the saved args");
         for (String n : ctx.source().names()) {
             DType d = ctx.source().peek(n).orElseThrow().dtype();

@@ -10,11 +10,13 @@ import java.util.stream.Collectors;
 
 /**
  * The HF families ckpt can write, and {@code --arch auto}: the first family with no mismatch wins. Families are
- * mutually exclusive by their mismatch rules (Llama refuses windows, q/k norm, MoE…), so order only breaks ties.
- * Adding a family = one class + one line here.
+ * mutually exclusive by their mismatch rules — Llama: no q/k norm, no QKV-only bias, dense; Qwen2: QKV-only bias;
+ * Qwen3: q/k norm, no bias; Mixtral: MoE; GPT-2: LayerNorm/GELU — except Mistral, which also accepts every window-less
+ * Llama, so order only breaks that tie (Llama first). Adding a family = one class + one line here.
  */
 public final class HfMappings {
-    private static final List<HfMapping> ALL = List.of(new LlamaMapping(), new MistralMapping(), new Gpt2Mapping());
+    private static final List<HfMapping> ALL = List.of(new LlamaMapping(), new MistralMapping(), new Qwen2Mapping(),
+            new Qwen3Mapping(), new MixtralMapping(), new Gpt2Mapping());
 
     private HfMappings() {
     }

@@ -6,6 +6,7 @@ import ckpt.format.FormatException;
 import ckpt.format.megatron.ModelConfig;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,15 +41,26 @@ public class LlamaMapping extends HfMapping {
     public List<String> mismatches(MappingContext ctx) {
         List<String> out = commonMismatches(ctx);
         ModelConfig c = ctx.config();
-        if (c.isMoe()) out.add("mixture of experts (num_experts=" + c.numExperts() + ")");
-        if (c.qkLayernorm()) out.add("q/k layernorm");
         if (!"RMSNorm".equals(c.normalization())) out.add(c.normalization() + " normalization (needs RMSNorm)");
         if (!"swiglu".equals(c.activation())) out.add(c.activation() + " activation (needs SwiGLU)");
         if (!"rope".equals(c.positionEmbeddingType())) out.add(c.positionEmbeddingType() + " position embeddings (needs RoPE)");
         if (c.rotaryPercent() != null && c.rotaryPercent() < 1.0) out.add("partial rotary embeddings (rotary_percent=" + c.rotaryPercent() + ")");
-        if (qkvBiasOnly(ctx)) out.add("QKV bias without other linear biases (Qwen2-style)");
         if (!allowsSlidingWindow() && ctx.windowSize().isPresent()) out.add("sliding-window attention (window_size=" + ctx.windowSize().get() + ")");
+        attentionMismatches(ctx, out);
+        mlpMismatches(ctx, out);
         return out;
+    }
+
+    /** Llama attention: no q/k norm; linear biases all or none (HF's single {@code attention_bias}). */
+    protected void attentionMismatches(MappingContext ctx, List<String> out) {
+        if (ctx.config().qkLayernorm()) out.add("q/k layernorm");
+        if (qkvBiasOnly(ctx)) out.add("QKV bias without other linear biases (Qwen2-style)");
+    }
+
+    /** Llama MLP: dense SwiGLU. */
+    protected void mlpMismatches(MappingContext ctx, List<String> out) {
+        ModelConfig c = ctx.config();
+        if (c.isMoe()) out.add("mixture of experts (num_experts=" + c.numExperts() + ")");
     }
 
     /** Mistral's difference from Llama. */
@@ -70,21 +82,46 @@ public class LlamaMapping extends HfMapping {
             out.add(OutputTensor.of(p + "input_layernorm.weight", src.requireLayer(i, INPUT_NORM)));
             attention(ctx, i, p + "self_attn.", out);
             out.add(OutputTensor.of(p + "post_attention_layernorm.weight", src.requireLayer(i, PRE_MLP_NORM)));
-            mlp(ctx, i, p + "mlp.", out);
+            mlp(ctx, i, p + mlpModule(), out);
         }
         out.add(OutputTensor.of("model.norm.weight", src.require("decoder.final_layernorm.weight")));
         lmHead(ctx, "lm_head.weight").ifPresent(out::add);
         return out;
     }
 
-    /** q/k/v split per query group (weights and, when present, biases), then o_proj. */
+    /**
+     * Whether the family's q/k/v projections have biases. Llama follows the checkpoint ({@code attention_bias});
+     * families with a fixed answer override this, so a bias they cannot hold is never looked up and the conversion
+     * fails on it as an unmapped weight instead of dropping it.
+     */
+    protected boolean qkvBias(MappingContext ctx) {
+        return ctx.source().hasLayer("self_attention.linear_qkv.bias");
+    }
+
+    /** Whether o_proj has a bias (see {@link #qkvBias}). */
+    protected boolean outputProjectionBias(MappingContext ctx) {
+        return ctx.source().hasLayer("self_attention.linear_proj.bias");
+    }
+
+    /** Whether the dense MLP's linears have biases ({@code mlp_bias}; see {@link #qkvBias}). */
+    protected boolean mlpBias(MappingContext ctx) {
+        return ctx.source().hasLayer("mlp.linear_fc1.bias");
+    }
+
+    /** HF module name of a layer's MLP block. */
+    protected String mlpModule() {
+        return "mlp.";
+    }
+
+    /** q/k/v split per query group (weights and, when the family has them, biases), then o_proj. */
     protected void attention(MappingContext ctx, long i, String p, List<OutputTensor> out) {
         ModelConfig c = ctx.config();
         MegatronSource src = ctx.source();
         QkvSplit w = QkvSplit.of(src.requireLayer(i, "self_attention.linear_qkv.weight"), c.numAttentionHeads(), c.numQueryGroups(), c.kvChannels());
         checkColumns(ctx, w.q().getFirst(), c.hiddenSize());
-        Optional<QkvSplit> b = src.layer(i, "self_attention.linear_qkv.bias")
-                .map(t -> QkvSplit.of(t, c.numAttentionHeads(), c.numQueryGroups(), c.kvChannels()));
+        Optional<QkvSplit> b = qkvBias(ctx)
+                ? Optional.of(QkvSplit.of(src.requireLayer(i, "self_attention.linear_qkv.bias"), c.numAttentionHeads(), c.numQueryGroups(), c.kvChannels()))
+                : Optional.empty();
         out.add(OutputTensor.concat(p + "q_proj.weight", w.q()));
         b.ifPresent(s -> out.add(OutputTensor.concat(p + "q_proj.bias", s.q())));
         out.add(OutputTensor.concat(p + "k_proj.weight", w.k()));
@@ -92,24 +129,32 @@ public class LlamaMapping extends HfMapping {
         out.add(OutputTensor.concat(p + "v_proj.weight", w.v()));
         b.ifPresent(s -> out.add(OutputTensor.concat(p + "v_proj.bias", s.v())));
         out.add(OutputTensor.of(p + "o_proj.weight", src.requireLayer(i, "self_attention.linear_proj.weight")));
-        src.layer(i, "self_attention.linear_proj.bias").ifPresent(t -> out.add(OutputTensor.of(p + "o_proj.bias", t)));
+        if (outputProjectionBias(ctx)) out.add(OutputTensor.of(p + "o_proj.bias", src.requireLayer(i, "self_attention.linear_proj.bias")));
     }
 
     /** SwiGLU: fc1 {@code [gate; up]} split in halves (MAPPING.md §2.2), fc2 as down_proj. */
     protected void mlp(MappingContext ctx, long i, String p, List<OutputTensor> out) {
         MegatronSource src = ctx.source();
-        TensorSlice fc1 = src.requireLayer(i, "mlp.linear_fc1.weight");
         long f = ctx.config().ffnHiddenSize();
-        if (fc1.dim(0) != 2 * f)
-            throw new FormatException(ctx.index().path(), "key " + fc1.key(), "SwiGLU linear_fc1 has " + fc1.dim(0) + " rows, expected 2 × ffn_hidden_size " + f);
+        TensorSlice fc1 = checkGlu(ctx, src.requireLayer(i, "mlp.linear_fc1.weight"), f);
         out.add(OutputTensor.of(p + "gate_proj.weight", fc1.rows(0, f)));
         out.add(OutputTensor.of(p + "up_proj.weight", fc1.rows(f, f)));
-        src.layer(i, "mlp.linear_fc1.bias").ifPresent(t -> {
+        boolean bias = mlpBias(ctx);
+        if (bias) {
+            TensorSlice t = src.requireLayer(i, "mlp.linear_fc1.bias");
             out.add(OutputTensor.of(p + "gate_proj.bias", t.rows(0, f)));
             out.add(OutputTensor.of(p + "up_proj.bias", t.rows(f, f)));
-        });
+        }
         out.add(OutputTensor.of(p + "down_proj.weight", src.requireLayer(i, "mlp.linear_fc2.weight")));
-        src.layer(i, "mlp.linear_fc2.bias").ifPresent(t -> out.add(OutputTensor.of(p + "down_proj.bias", t)));
+        if (bias) out.add(OutputTensor.of(p + "down_proj.bias", src.requireLayer(i, "mlp.linear_fc2.bias")));
+    }
+
+    /** A GLU fc1 must hold {@code [gate; up]}: {@code 2·f} rows. */
+    protected static TensorSlice checkGlu(MappingContext ctx, TensorSlice fc1, long f) {
+        if (fc1.rank() != 2 || fc1.dim(0) != 2 * f)
+            throw new FormatException(ctx.index().path(), "key " + fc1.key(), "SwiGLU linear_fc1 of shape "
+                    + Arrays.toString(fc1.shape()) + " does not have 2 × ffn size " + f + " rows");
+        return fc1;
     }
 
     protected static void checkColumns(MappingContext ctx, TensorSlice t, long hidden) {
@@ -121,7 +166,6 @@ public class LlamaMapping extends HfMapping {
     @Override
     public Map<String, Object> config(MappingContext ctx) {
         ModelConfig c = ctx.config();
-        MegatronSource src = ctx.source();
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("architectures", List.of(architecture()));
         m.put("model_type", modelType());
@@ -138,9 +182,9 @@ public class LlamaMapping extends HfMapping {
         m.put("rms_norm_eps", c.normEpsilon());
         m.put("rope_theta", c.rotaryBase() != null ? c.rotaryBase() : 10000.0);
         m.put("rope_scaling", ropeScaling(ctx));
-        m.put("attention_bias", src.hasLayer("self_attention.linear_qkv.bias"));
+        m.put("attention_bias", qkvBias(ctx));
         m.put("attention_dropout", 0.0);
-        m.put("mlp_bias", src.hasLayer("mlp.linear_fc1.bias"));
+        m.put("mlp_bias", mlpBias(ctx));
         m.put("tie_word_embeddings", tied(ctx));
         m.put("torch_dtype", torchDtype(ctx.weightDtype()));
         m.put("use_cache", true);
