@@ -20,6 +20,14 @@ public final class TensorAssembler {
 
     /** Fills {@code dst} (exactly {@code box.numel() × element size} bytes) with the elements of {@code box}. */
     public static void assemble(GlobalTensor t, Box box, MemorySegment dst) {
+        assemble(t, box, dst, () -> { });
+    }
+
+    /**
+     * As {@link #assemble(GlobalTensor, Box, MemorySegment)}, running {@code afterPiece} once each stored piece is
+     * copied — e.g. to unmap its record, so that reading a tensor keeps at most one source piece resident.
+     */
+    public static void assemble(GlobalTensor t, Box box, MemorySegment dst, Runnable afterPiece) {
         if (!box.fitsIn(t.shape()))
             throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
         long need = Math.multiplyExact(box.numel(), t.dtype().byteSize());
@@ -46,6 +54,7 @@ public final class TensorAssembler {
             }
             StridedCopy.copy(src, srcStart, part.sizes(), dst, box.sizes(), dstStart);
             covered += part.numel();
+            afterPiece.run();
             if (box.rank() == 0) break;
         }
         if (covered != box.numel())

@@ -44,8 +44,9 @@ public final class PlanExecutor {
     }
 
     /**
-     * @param afterEachTensor runs once a tensor is written, e.g. to unmap the source records it read, so that the
-     *                        resident set stays bounded by one output tensor
+     * @param afterEachTensor runs after each source piece is copied and after each tensor is written, e.g. to unmap
+     *                        the source records read so far, so that the resident set stays bounded by one output
+     *                        tensor plus one source piece
      */
     public void execute(ConversionPlan plan, Target target, ConversionListener listener, Runnable afterEachTensor)
             throws IOException {
@@ -55,11 +56,11 @@ public final class PlanExecutor {
                 try (Arena arena = Arena.ofConfined()) {
                     MemorySegment dst = target.region(t, arena);
                     if (t.isDirectCopy()) {
-                        fillDirect(t, dst);
+                        fillDirect(t, dst, afterEachTensor);
                     } else {
                         long need = scratchBytes(t);
                         if (scratch == null || scratch.byteSize() < need) scratch = scratchArena.allocate(Math.max(need, scratch == null ? 0 : scratch.byteSize()), 64);
-                        fillConverted(t, dst, scratch);
+                        fillConverted(t, dst, scratch, afterEachTensor);
                     }
                     target.written(t, dst);
                 }
@@ -75,13 +76,13 @@ public final class PlanExecutor {
         return n;
     }
 
-    private static void fillDirect(OutputTensor t, MemorySegment dst) {
+    private static void fillDirect(OutputTensor t, MemorySegment dst, Runnable release) {
         int es = t.dtype().byteSize();
         long rowBytes = rowElements(t.logicalShape()) * es;
         for (Piece p : t.pieces()) {
             long len = p.slice().numel() * es;
             if (len == 0) continue;
-            TensorAssembler.assemble(p.slice().tensor(), p.slice().box(), dst.asSlice(p.dstRow() * rowBytes, len));
+            TensorAssembler.assemble(p.slice().tensor(), p.slice().box(), dst.asSlice(p.dstRow() * rowBytes, len), release);
         }
     }
 
@@ -98,7 +99,7 @@ public final class PlanExecutor {
         return Math.max(1, Math.min(maxRows, rowsPerChunk(t)) * rowSrcBytes);
     }
 
-    private void fillConverted(OutputTensor t, MemorySegment dst, MemorySegment scratch) {
+    private void fillConverted(OutputTensor t, MemorySegment dst, MemorySegment scratch, Runnable release) {
         long[] logical = t.logicalShape();
         long rowElems = rowElements(logical);
         int srcEs = t.sourceDtype().byteSize(), dstEs = t.dtype().byteSize();
@@ -112,7 +113,7 @@ public final class PlanExecutor {
                 long elems = n * rowElems;
                 if (elems == 0) continue;
                 MemorySegment buf = scratch.asSlice(0, elems * srcEs);
-                TensorAssembler.assemble(sub.tensor(), sub.box(), buf);
+                TensorAssembler.assemble(sub.tensor(), sub.box(), buf, release);
                 if (t.transposed()) {
                     ElementCast.transposeInto(buf, t.sourceDtype(), n, rowElems, dst, t.dtype(), logical[0], p.dstRow() + r);
                 } else {
