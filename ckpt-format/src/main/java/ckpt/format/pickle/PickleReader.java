@@ -128,6 +128,7 @@ public final class PickleReader {
         private int[] marks = new int[16];
         private int mp;
 
+        private final byte[] scratch = new byte[256];
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
@@ -397,7 +398,8 @@ public final class PickleReader {
         }
 
         private PyTuple tupleOf(int from, int to) {
-            return new PyTuple(Arrays.asList(Arrays.copyOfRange(stack, from, to)));
+            if (from == to) return PyTuple.EMPTY;
+            return new PyTuple(Arrays.asList(stack).subList(from, to)); // PyTuple copies
         }
 
         // ---- memo ----
@@ -461,6 +463,7 @@ public final class PickleReader {
          * recursively.
          */
         private void checkHashable(Object key) {
+            if (key instanceof String || key instanceof PyObject || key instanceof Long) return; // the usual keys
             if (!(key instanceof PyTuple root)) {
                 if (unhashable(key)) throw fail("unhashable dict key of type " + typeName(key));
                 return;
@@ -600,12 +603,26 @@ public final class PickleReader {
             return out;
         }
 
+        /** Strings are decoded through one reused buffer: most are short keys and names. */
         private String utf8(long n) {
+            if (n >= 0 && n <= scratch.length && n <= size - pos && n <= limits.maxLength()) {
+                int len = (int) n;
+                MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, scratch, 0, len);
+                pos += len;
+                return new String(scratch, 0, len, StandardCharsets.UTF_8);
+            }
             return new String(bytes(n), StandardCharsets.UTF_8);
         }
 
         private Object longBytes(long n) {
             if (n == 0) return 0L;
+            if (n <= 8 && n <= size - pos) { // two's complement little-endian, sign-extended from the top byte
+                long v = 0;
+                for (int i = (int) n - 1; i >= 0; i--) v = (v << 8) | (seg.get(ValueLayout.JAVA_BYTE, pos + i) & 0xFF);
+                int unused = 64 - 8 * (int) n;
+                pos += n;
+                return (v << unused) >> unused;
+            }
             byte[] le = bytes(n);
             byte[] be = new byte[le.length];
             for (int i = 0; i < le.length; i++) be[i] = le[le.length - 1 - i];
