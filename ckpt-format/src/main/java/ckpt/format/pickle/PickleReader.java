@@ -129,6 +129,8 @@ public final class PickleReader {
         private int mp;
 
         private final byte[] scratch = new byte[256];
+        /** Tuple keys already found hashable and shallow enough (identity), so a memoized key is walked once. */
+        private final java.util.Set<PyTuple> checkedKeys = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
@@ -176,10 +178,10 @@ public final class PickleReader {
                     }
                     case MARK -> mark();
                     case POP -> {
-                        if (sp > fence()) sp--;
-                        else popMark();
+                        if (sp > fence()) stack[--sp] = null;
+                        else popMark(); // CPython: POP on an empty frame discards the MARK itself
                     }
-                    case POP_MARK -> popMark();
+                    case POP_MARK -> truncateTo(popMark());
                     case DUP -> push(peek());
                     case NONE -> push(null);
                     case NEWTRUE -> push(Boolean.TRUE);
@@ -219,7 +221,7 @@ public final class PickleReader {
                     case LIST -> {
                         int m = popMark();
                         ArrayList<Object> list = new ArrayList<>(Arrays.asList(stack).subList(m, sp));
-                        sp = m;
+                        truncateTo(m);
                         push(list);
                     }
                     case APPEND -> {
@@ -230,20 +232,20 @@ public final class PickleReader {
                         int m = popMark();
                         Object target = below(m);
                         for (int i = m; i < sp; i++) appendTo(target, stack[i]);
-                        sp = m;
+                        truncateTo(m);
                     }
                     case EMPTY_TUPLE -> push(PyTuple.EMPTY);
                     case TUPLE -> {
                         int m = popMark();
                         PyTuple t = tupleOf(m, sp);
-                        sp = m;
+                        truncateTo(m);
                         push(t);
                     }
                     case TUPLE1, TUPLE2, TUPLE3 -> {
                         int n = op - TUPLE1 + 1;
                         if (sp - fence() < n) throw fail("needs " + n + " values on the stack");
                         PyTuple t = tupleOf(sp - n, sp);
-                        sp -= n;
+                        truncateTo(sp - n);
                         push(t);
                     }
                     case EMPTY_DICT -> push(new PyDict());
@@ -252,7 +254,7 @@ public final class PickleReader {
                         if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
                         PyDict d = new PyDict();
                         for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
-                        sp = m;
+                        truncateTo(m);
                         push(d);
                     }
                     case SETITEM -> {
@@ -265,20 +267,20 @@ public final class PickleReader {
                         if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
                         Object target = below(m);
                         for (int i = m; i < sp; i += 2) setItem(target, stack[i], stack[i + 1]);
-                        sp = m;
+                        truncateTo(m);
                     }
                     case EMPTY_SET -> push(new PySet(false));
                     case ADDITEMS -> {
                         int m = popMark();
                         if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
                         for (int i = m; i < sp; i++) set.items().add(stack[i]);
-                        sp = m;
+                        truncateTo(m);
                     }
                     case FROZENSET -> {
                         int m = popMark();
                         PySet set = new PySet(true);
                         set.items().addAll(Arrays.asList(stack).subList(m, sp));
-                        sp = m;
+                        truncateTo(m);
                         push(set);
                     }
                     case PUT -> memoPut(memoIndex(asciiLine()));
@@ -322,7 +324,7 @@ public final class PickleReader {
                         Object cls = global(module, name);
                         int m = popMark();
                         PyTuple args = tupleOf(m, sp);
-                        sp = m;
+                        truncateTo(m);
                         push(instantiate(cls, args, null, PyObject.Origin.INST));
                     }
                     case OBJ -> {
@@ -330,7 +332,7 @@ public final class PickleReader {
                         if (sp == m) throw fail("needs a class after MARK");
                         Object cls = stack[m];
                         PyTuple args = tupleOf(m + 1, sp);
-                        sp = m;
+                        truncateTo(m);
                         push(instantiate(cls, args, null, PyObject.Origin.INST));
                     }
                     case BUILD -> {
@@ -389,6 +391,11 @@ public final class PickleReader {
         private int popMark() {
             if (mp == 0) throw fail("no MARK on the stack");
             return marks[--mp];
+        }
+
+        private void truncateTo(int height) {
+            Arrays.fill(stack, height, sp, null);
+            sp = height;
         }
 
         /** The container just below a MARK that was just closed at height m. */
@@ -468,6 +475,7 @@ public final class PickleReader {
                 if (unhashable(key)) throw fail("unhashable dict key of type " + typeName(key));
                 return;
             }
+            if (checkedKeys.contains(root)) return;
             ArrayDeque<PyTuple> todo = new ArrayDeque<>();
             ArrayDeque<Integer> depths = new ArrayDeque<>();
             todo.push(root);
@@ -484,6 +492,7 @@ public final class PickleReader {
                     }
                 }
             }
+            checkedKeys.add(root);
         }
 
         private static boolean unhashable(Object v) {

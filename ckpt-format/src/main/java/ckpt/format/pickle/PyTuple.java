@@ -1,13 +1,16 @@
 package ckpt.format.pickle;
 
+import java.util.AbstractList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.RandomAccess;
 
 /** A Python tuple: immutable, structural equality (so it can be a dict key). Elements may be null (None). */
 public record PyTuple(List<Object> items) {
     public static final PyTuple EMPTY = new PyTuple(List.of());
 
     public PyTuple {
-        items = java.util.Collections.unmodifiableList(new java.util.ArrayList<>(items));
+        items = new Items(items.toArray());
     }
 
     public static PyTuple of(Object... items) {
@@ -20,5 +23,50 @@ public record PyTuple(List<Object> items) {
 
     public Object get(int i) {
         return items.get(i);
+    }
+
+    /**
+     * Unmodifiable element list that caches its hash: a pickle may use one large tuple as a dict key many times
+     * (through the memo), and rehashing it each time would make reading quadratic.
+     */
+    private static final class Items extends AbstractList<Object> implements RandomAccess {
+        private final Object[] elements;
+        private int hash;
+        private boolean hashed;
+
+        Items(Object[] elements) {
+            this.elements = elements;
+        }
+
+        @Override
+        public Object get(int index) {
+            return elements[index];
+        }
+
+        @Override
+        public int size() {
+            return elements.length;
+        }
+
+        @Override
+        public Object[] toArray() {
+            return elements.clone();
+        }
+
+        @Override
+        public int hashCode() {
+            if (!hashed) {
+                hash = Arrays.hashCode(elements); // same value as List.hashCode
+                hashed = true;
+            }
+            return hash;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            if (o == this) return true;
+            if (o instanceof Items other) return Arrays.equals(elements, other.elements);
+            return super.equals(o);
+        }
     }
 }
