@@ -1,7 +1,6 @@
 package ckpt.cli;
 
 import ckpt.convert.rotation.CheckpointEntry;
-import ckpt.convert.rotation.SaveDirLister;
 import ckpt.convert.rotation.SaveDirListing;
 import ckpt.convert.rotation.Tracker;
 import picocli.CommandLine;
@@ -34,7 +33,7 @@ final class ListCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        SaveDirListing listing = new SaveDirLister().list(saveDir);
+        SaveDirListing listing = Completeness.lister().list(saveDir);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(RotationJson.MAPPER.writeValueAsString(RotationJson.list(listing)));

@@ -73,7 +73,7 @@ final class RotateCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        Rotator.Result r = new Rotator().rotate(saveDir, policy, dryRun, lockWait);
+        Rotator.Result r = new Rotator(Completeness.lister(), java.time.Clock.systemUTC()).rotate(saveDir, policy, dryRun, lockWait);
 
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();

@@ -23,12 +23,14 @@ public interface CompletenessCheck {
      */
     Status check(Path checkpointDir) throws IOException;
 
-    /** This check, then {@code deeper} on whatever this one found complete. */
+    /** This check, then {@code deeper} on whatever this one found complete; the layout stays this check's. */
     default CompletenessCheck then(CompletenessCheck deeper) {
         Objects.requireNonNull(deeper);
         return dir -> {
             Status first = check(dir);
-            return first.complete() ? deeper.check(dir) : first;
+            if (!first.complete()) return first;
+            Status second = deeper.check(dir);
+            return new Status(second.complete(), first.layout(), second.problems());
         };
     }
 

@@ -1,0 +1,51 @@
+package ckpt.cli;
+
+import ckpt.convert.analysis.InspectJson;
+import ckpt.convert.analysis.InspectReport;
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.Checkpoints;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+
+/** {@code ckpt inspect PATH}: what is in a checkpoint and why it is this big, from metadata alone. */
+@Command(name = "inspect",
+        mixinStandardHelpOptions = true,
+        description = {"Show what a checkpoint holds: format, iteration, model config, parallel layout, files, and "
+                + "where every byte goes (weights, fp32 master copy, Adam moments, other state, container "
+                + "overhead) against the first-principles estimate. Reads metadata only, never tensor data."},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:shown", "1:the path is not a checkpoint ckpt can read (one line says why)", "2:usage error"})
+final class InspectCommand implements Callable<Integer> {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir (its latest iteration), an iter_* dir or a DCP dir")
+    Path path;
+
+    @Option(names = "--json", description = "print one JSON object (schema ckpt.inspect/1, docs/INSPECT_JSON.md)")
+    boolean json;
+
+    @Option(names = "--tensors", description = "list every tensor: key, dtype, global shape, layers, chunks, bytes, by category")
+    boolean tensors;
+
+    @Option(names = "--filter", paramLabel = "GLOB", description = "only tensors and objects whose key matches (* and ?); implies --tensors")
+    String filter;
+
+    @Override
+    public Integer call() {
+        try (CheckpointIndex index = Checkpoints.open(path)) {
+            InspectReport r = InspectReport.of(index, KeyGlob.of(filter));
+            PrintWriter out = spec.commandLine().getOut();
+            if (json) out.println(InspectJson.write(r));
+            else new InspectPrinter(r, out).print(tensors || filter != null);
+            out.flush();
+        }
+        return ExitCodes.OK;
+    }
+}
