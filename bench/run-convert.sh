@@ -18,11 +18,11 @@ mkdir -p "$BENCH_DATA"
 
 # The convert command line: edit here if the CLI's syntax differs.
 convert_cmd() { # format input output
-  echo "./ckpt convert $2 --format $1 --output $3"
+  echo "./ckpt convert $2 --format $1 --output-dir $3 --quiet"
 }
 
 [ -f ckpt-cli/target/ckpt.jar ] && [ -f bench/target/ckpt-bench.jar ] || mvn -B -q -DskipTests package >&2
-if ! ./ckpt convert --help >/dev/null 2>&1; then
+if ! ./ckpt --help | grep -qE '^ +convert '; then
   echo "run-convert: this build has no 'ckpt convert' command yet (merge the branch that adds it)" >&2
   exit 3
 fi

@@ -14,7 +14,7 @@ RUNS="${RUNS:-10}"
 mkdir -p "$BENCH_DATA"
 
 [ -f ckpt-cli/target/ckpt.jar ] && [ -f bench/target/ckpt-bench.jar ] || mvn -B -q -DskipTests package >&2
-if ! ./ckpt inspect --help >/dev/null 2>&1; then
+if ! ./ckpt --help | grep -qE '^ +inspect '; then
   echo "run-inspect: this build has no 'ckpt inspect' command yet (merge the branch that adds it)" >&2
   exit 3
 fi

@@ -22,6 +22,9 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         } else if (t instanceof NoSuchFileException nf) {
             line = nf.getFile() + ": no such file or directory";
             code = ExitCodes.PROBLEMS;
+        } else if (t instanceof java.nio.file.FileAlreadyExistsException fe) {
+            line = fe.getFile() + ": " + (fe.getReason() != null ? fe.getReason() : "already exists");
+            code = ExitCodes.PROBLEMS;
         } else if (t instanceof NotDirectoryException nd) {
             line = nd.getFile() + ": not a directory";
             code = ExitCodes.PROBLEMS;

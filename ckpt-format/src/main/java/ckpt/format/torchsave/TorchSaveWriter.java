@@ -1,8 +1,6 @@
 package ckpt.format.torchsave;
 
 import ckpt.format.pickle.PickleWriter;
-import ckpt.format.pickle.PyDict;
-import ckpt.format.pickle.PyGlobal;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.tensor.DType;
 import ckpt.format.zip.TorchZipWriter;
@@ -11,221 +9,253 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
-import java.util.function.Consumer;
 import java.util.zip.CRC32;
 
 /**
- * Writes {@code torch.save} archives (FORMATS.md §2.2, §2.9) at an offset of a file: a whole {@code .pt} file at
- * offset 0, or one DCP item inside a {@code .distcp} file (§3.4). Records in the order torch ≥ 2.7 writes them:
- * {@code data.pkl}, {@code .format_version}, {@code .storage_alignment}, {@code byteorder}, {@code data/<key>}…,
- * {@code version}, {@code .data/serialization_id}. Pickles are protocol 2 in the subset
- * {@code torch.load(weights_only=True)} accepts; tensors are contiguous, storage offset 0.
+ * Writes a {@code torch.save} zip that {@code torch.load(path, weights_only=True)} accepts (FORMATS.md §2.9), laid out
+ * up front so every tensor's bytes go straight into a mapped region of the output file:
+ * <ol>
+ *   <li>{@link #tensor} declares each tensor (one storage each, keys {@code 0, 1, …} in declaration order);</li>
+ *   <li>{@link #writeStructure} pickles the object tree (protocol 2, weights-only opcodes; tensors as
+ *       {@code _rebuild_tensor_v2}/{@code _v3}), writes the small records and reserves every {@code data/<key>}
+ *       record 64-byte aligned;</li>
+ *   <li>per tensor: {@link #map} its region, fill it, {@link #complete} it (CRC-32 of the filled bytes);</li>
+ *   <li>{@link #finish} writes the local headers of the reserved records and the central directory.</li>
+ * </ol>
+ * Record order is torch 2.7+'s: {@code data.pkl, .format_version, .storage_alignment, byteorder, data/…, version}.
+ * The archive prefix is the file name without its extension, as {@code torch.save(obj, path)} chooses it.
  */
-public final class TorchSaveWriter {
-    /** Archive prefix torch uses when saving to a stream (every DCP item). */
-    public static final String STREAM_PREFIX = "archive";
+public final class TorchSaveWriter implements AutoCloseable {
+    /** A tensor of the saved object: put it anywhere in the tree given to {@link #writeStructure}. */
+    public static final class TensorRecord {
+        private final TorchSaveWriter owner;
+        private final String key;
+        private final DType dtype;
+        private final long[] shape;
+        private final long byteSize;
+        private long offset = -1;
+        private boolean pickled;
+        private boolean done;
 
-    /** A small tensor inside a saved object (an rng state, a TE extra state): contiguous little-endian bytes. */
-    public record Tensor(DType dtype, long[] shape, byte[] data) {
-        public Tensor {
-            shape = shape.clone();
-            long n = numel(shape);
-            if (Math.multiplyExact(n, dtype.byteSize()) != data.length)
-                throw new IllegalArgumentException(data.length + " bytes for a " + dtype + Arrays.toString(shape) + " tensor");
+        private TensorRecord(TorchSaveWriter owner, String key, DType dtype, long[] shape) {
+            this.owner = owner;
+            this.key = key;
+            this.dtype = dtype;
+            this.shape = shape.clone();
+            long n = 1;
+            for (long d : shape) {
+                if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+                n = Math.multiplyExact(n, d);
+            }
+            this.byteSize = Math.multiplyExact(n, (long) dtype.byteSize());
         }
 
-        @Override
+        public String storageKey() {
+            return key;
+        }
+
+        public DType dtype() {
+            return dtype;
+        }
+
         public long[] shape() {
             return shape.clone();
         }
+
+        public long byteSize() {
+            return byteSize;
+        }
+
+        long numel() {
+            return byteSize / dtype.byteSize();
+        }
+
+        @Override
+        public String toString() {
+            return "tensor data/" + key + " " + dtype + Arrays.toString(shape);
+        }
     }
 
-    private TorchSaveWriter() {
+    private final Path file;
+    private final FileChannel channel;
+    private final TorchZipWriter zip;
+    private final List<TensorRecord> tensors = new ArrayList<>();
+    private boolean structureWritten;
+    private boolean finished;
+
+    private TorchSaveWriter(Path file, FileChannel channel) {
+        this.file = file;
+        this.channel = channel;
+        this.zip = new TorchZipWriter(channel, 0, prefixFor(file));
+    }
+
+    /** Creates {@code file} (which must not exist yet). */
+    public static TorchSaveWriter create(Path file) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return new TorchSaveWriter(file, ch);
+    }
+
+    /** torch: {@code os.path.splitext(os.path.basename(path))[0]}; anything that is not plain ASCII becomes {@code archive}. */
+    static String prefixFor(Path file) {
+        String name = file.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        String stem = dot > 0 ? name.substring(0, dot) : name;
+        boolean plain = !stem.isEmpty() && stem.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != '/' && c != '\\')
+                && !stem.equals(".") && !stem.equals("..");
+        return plain ? stem : "archive";
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    /** Declares a contiguous tensor with a storage of its own. */
+    public TensorRecord tensor(DType dtype, long[] shape) {
+        if (structureWritten) throw new IllegalStateException("tensors must be declared before writeStructure");
+        TensorRecord t = new TensorRecord(this, Integer.toString(tensors.size()), Objects.requireNonNull(dtype), shape);
+        tensors.add(t);
+        return t;
     }
 
     /**
-     * {@code torch.save(tensor)} of one contiguous tensor whose bytes {@code fill} writes into the mapped record
-     * (exactly {@code numel × element size} bytes, little-endian). Returns the archive length.
+     * Pickles {@code root} (maps, lists, {@link PyTuple}s, strings, numbers, booleans, null and
+     * {@link TensorRecord}s) into {@code data.pkl}, writes the small records and reserves the storages.
      */
-    public static long writeTensor(FileChannel ch, long offset, String prefix, DType dtype, long[] shape,
-                                   Consumer<MemorySegment> fill) throws IOException {
-        Objects.requireNonNull(fill);
-        long nbytes = Math.multiplyExact(numel(shape), dtype.byteSize());
-        TorchZipWriter zip = new TorchZipWriter(ch, offset, prefix);
-        byte[] pkl = tensorPickle(dtype, shape);
-        zip.addSmall("data.pkl", pkl);
-        List<String> names = new ArrayList<>(List.of("data.pkl"));
-        List<Long> crcs = new ArrayList<>(List.of(crc(pkl)));
-        header(zip, names, crcs);
-        long at = zip.reserve("data/0", nbytes);
-        long crc = fillMapped(ch, at, nbytes, fill);
-        zip.setCrc("data/0", crc);
-        names.add("data/0");
-        crcs.add(crc);
-        trailer(zip, names, crcs);
-        return zip.finish();
-    }
-
-    /**
-     * {@code torch.save(value)} of a pickle value tree (dicts, lists, tuples, {@link PyDict}, Namespaces as
-     * {@code PyObject}s, …) whose {@link Tensor} leaves become storages {@code 0, 1, …}. Returns the archive length.
-     */
-    public static long writeObject(FileChannel ch, long offset, String prefix, Object value) throws IOException {
-        List<Tensor> storages = new ArrayList<>();
+    public void writeStructure(Object root) throws IOException {
+        if (structureWritten) throw new IllegalStateException("structure already written");
+        structureWritten = true;
+        List<TensorRecord> seen = new ArrayList<>();
         ByteArrayOutputStream pkl = new ByteArrayOutputStream();
-        PickleWriter w = new PickleWriter(pkl).objectWriter((writer, v) -> {
-            if (!(v instanceof Tensor t)) return false;
-            writeTensorReduce(writer, t.dtype(), t.shape(), String.valueOf(storages.size()));
-            storages.add(t);
+        PickleWriter w = new PickleWriter(pkl).objectWriter((pw, value) -> {
+            if (!(value instanceof TensorRecord t)) return false;
+            if (t.owner != this || t.pickled)
+                throw new IllegalArgumentException(t + " is not a tensor of this writer, or appears twice");
+            t.pickled = true;
+            seen.add(t);
+            writeTensor(pw, t);
             return true;
         });
         w.proto();
-        w.write(value);
+        w.write(root);
         w.stop();
-        byte[] data = pkl.toByteArray();
+        if (seen.size() != tensors.size())
+            throw new IllegalArgumentException((tensors.size() - seen.size()) + " declared tensors do not appear in the saved object");
 
-        TorchZipWriter zip = new TorchZipWriter(ch, offset, prefix);
-        List<String> names = new ArrayList<>(List.of("data.pkl"));
-        List<Long> crcs = new ArrayList<>(List.of(crc(data)));
-        zip.addSmall("data.pkl", data);
-        header(zip, names, crcs);
-        for (int i = 0; i < storages.size(); i++) {
-            zip.addSmall("data/" + i, storages.get(i).data());
-            names.add("data/" + i);
-            crcs.add(crc(storages.get(i).data()));
-        }
-        trailer(zip, names, crcs);
-        return zip.finish();
-    }
-
-    /** The {@code data.pkl} of {@code torch.save(t)} for a contiguous tensor stored as storage {@code "0"}. */
-    public static byte[] tensorPickle(DType dtype, long[] shape) {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(192);
-        PickleWriter w = new PickleWriter(out);
-        w.proto();
-        writeTensorReduce(w, dtype, shape, "0");
-        w.stop();
-        return out.toByteArray();
+        zip.addSmall("data.pkl", pkl.toByteArray());
+        zip.addSmall(".format_version", ascii("1"));
+        zip.addSmall(".storage_alignment", ascii(Integer.toString(TorchZipWriter.ALIGNMENT)));
+        zip.addSmall("byteorder", ascii("little"));
+        for (TensorRecord t : tensors) t.offset = zip.reserve("data/" + t.key, t.byteSize);
+        zip.addSmall("version", ascii("3\n"));
     }
 
     /**
-     * {@code _rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())} (or {@code _rebuild_tensor_v3}
-     * with an {@code UntypedStorage} and the dtype, for dtypes without a typed storage class), as torch lays it out.
+     * {@code _rebuild_tensor_v2(pid, 0, size, stride, False, OrderedDict())}, or {@code _rebuild_tensor_v3(…, dtype)}
+     * with an {@code UntypedStorage} for dtypes that have no legacy storage class (FORMATS.md §2.4–2.5).
      */
-    private static void writeTensorReduce(PickleWriter w, DType dtype, long[] shape, String key) {
-        long numel = numel(shape);
-        boolean typed = dtype.storageClass().isPresent();
+    private static void writeTensor(PickleWriter w, TensorRecord t) {
+        boolean typed = t.dtype.storageClass().isPresent();
         w.global_("torch._utils", typed ? "_rebuild_tensor_v2" : "_rebuild_tensor_v3");
         w.mark();
-        w.write(PyTuple.of("storage", typed ? new PyGlobal("torch", dtype.storageClass().get())
-                : new PyGlobal("torch.storage", "UntypedStorage"), key, "cpu",
-                typed ? numel : Math.multiplyExact(numel, dtype.byteSize())));
-        w.binPersId();
-        w.write(0L);
-        w.write(longs(shape));
-        w.write(longs(contiguousStrides(shape)));
-        w.write(false);
-        w.write(new PyDict(new PyGlobal("collections", "OrderedDict")));
-        if (!typed) w.write(dtype);
+        // persistent id ('storage', storage_type, key, location, numel)
+        w.mark();
+        w.write("storage");
+        if (typed) w.global_("torch", t.dtype.storageClass().get());
+        else w.global_("torch.storage", "UntypedStorage");
+        w.write(t.key);
+        w.write("cpu");
+        w.int_(typed ? t.numel() : t.byteSize);
         w.tuple();
+        w.binPersId();
+        w.int_(0);
+        List<Object> size = new ArrayList<>(t.shape.length);
+        for (long d : t.shape) size.add(d);
+        List<Object> stride = new ArrayList<>(t.shape.length);
+        long s = 1;
+        long[] st = new long[t.shape.length];
+        for (int i = t.shape.length - 1; i >= 0; i--) {
+            st[i] = s;
+            s *= Math.max(1, t.shape[i]);
+        }
+        for (long x : st) stride.add(x);
+        w.write(new PyTuple(size));
+        w.write(new PyTuple(stride));
+        w.newFalse();
+        w.global_("collections", "OrderedDict");
+        w.emptyTuple();
+        w.reduce();
         w.put();
+        if (!typed) w.write(t.dtype);
+        w.tuple();
         w.reduce();
         w.put();
     }
 
-    private static void header(TorchZipWriter zip, List<String> names, List<Long> crcs) throws IOException {
-        small(zip, ".format_version", "1", names, crcs);
-        small(zip, ".storage_alignment", Integer.toString(TorchZipWriter.ALIGNMENT), names, crcs);
-        small(zip, "byteorder", "little", names, crcs);
-    }
-
-    private static void trailer(TorchZipWriter zip, List<String> names, List<Long> crcs) throws IOException {
-        small(zip, "version", "3\n", names, crcs);
-        zip.addSmall(".data/serialization_id", serializationId(names, crcs));
-    }
-
-    private static void small(TorchZipWriter zip, String record, String text, List<String> names, List<Long> crcs) throws IOException {
-        byte[] b = text.getBytes(StandardCharsets.US_ASCII);
-        zip.addSmall(record, b);
-        names.add(record);
-        crcs.add(crc(b));
+    /** Absolute file offset of a tensor's bytes (after {@link #writeStructure}). */
+    public long offset(TensorRecord t) {
+        checkReserved(t);
+        return t.offset;
     }
 
     /**
-     * 40 decimal digits like torch's: a 20-digit hash of the record names, then a 20-digit combination of their
-     * CRCs. torch only uses it as an identifier, so any stable value is valid; ours is deterministic.
+     * Maps the tensor's region of the output file read-write in {@code arena}; the caller fills exactly
+     * {@link TensorRecord#byteSize()} bytes, then calls {@link #complete}. An empty tensor maps to an empty segment.
      */
-    static byte[] serializationId(List<String> names, List<Long> crcs) {
-        long nameHash = 0xcbf29ce484222325L;
-        for (String n : names) for (byte b : n.getBytes(StandardCharsets.UTF_8)) nameHash = (nameHash ^ (b & 0xFF)) * 0x100000001b3L;
-        long crcHash = 0;
-        for (long c : crcs) crcHash = crcHash * 31 + c;
-        return (pad20(nameHash) + pad20(crcHash)).getBytes(StandardCharsets.US_ASCII);
+    public MemorySegment map(TensorRecord t, Arena arena) throws IOException {
+        checkReserved(t);
+        if (t.byteSize == 0) return MemorySegment.NULL;
+        return channel.map(FileChannel.MapMode.READ_WRITE, t.offset, t.byteSize, arena);
     }
 
-    private static String pad20(long v) {
-        String s = Long.toUnsignedString(v);
-        return "0".repeat(20 - s.length()) + s;
+    /** Records the CRC-32 of the tensor's filled bytes ({@code filled} is its mapped region, or an equal copy). */
+    public void complete(TensorRecord t, MemorySegment filled) {
+        checkReserved(t);
+        if (filled.byteSize() != t.byteSize)
+            throw new IllegalArgumentException(t + " has " + t.byteSize + " bytes, got " + filled.byteSize());
+        zip.setCrc("data/" + t.key, crc32(filled));
+        t.done = true;
     }
 
-    /** Maps the record, lets the caller fill it, and returns its CRC-32 (read back from the mapping). */
-    private static long fillMapped(FileChannel ch, long at, long nbytes, Consumer<MemorySegment> fill) throws IOException {
-        if (nbytes == 0) {
-            fill.accept(MemorySegment.ofArray(new byte[0]));
-            return new CRC32().getValue();
-        }
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = ch.map(FileChannel.MapMode.READ_WRITE, at, nbytes, arena);
-            fill.accept(seg);
-            return crc(seg);
-        }
+    /** Writes the central directory; every tensor must have been completed. Returns the file length. */
+    public long finish() throws IOException {
+        if (finished) return channel.size();
+        if (!structureWritten) throw new IllegalStateException("writeStructure was never called");
+        for (TensorRecord t : tensors) if (!t.done) throw new IllegalStateException(t + " was never completed");
+        long length = zip.finish();
+        channel.truncate(length);
+        channel.force(true);
+        finished = true;
+        return length;
     }
 
-    static long crc(MemorySegment seg) {
+    /** Closes the file; an unfinished archive is left as it is (the caller deletes it). */
+    @Override
+    public void close() throws IOException {
+        channel.close();
+    }
+
+    public static long crc32(MemorySegment data) {
         CRC32 crc = new CRC32();
-        long step = 1L << 30;
-        for (long off = 0; off < seg.byteSize(); off += step) {
-            ByteBuffer bb = seg.asSlice(off, Math.min(step, seg.byteSize() - off)).asByteBuffer();
-            crc.update(bb);
-        }
+        long chunk = 1L << 30;
+        for (long off = 0; off < data.byteSize(); off += chunk)
+            crc.update(data.asSlice(off, Math.min(chunk, data.byteSize() - off)).asByteBuffer());
         return crc.getValue();
     }
 
-    private static long crc(byte[] b) {
-        CRC32 c = new CRC32();
-        c.update(b);
-        return c.getValue();
+    private void checkReserved(TensorRecord t) {
+        if (!structureWritten || t.offset < 0 || t.owner != this)
+            throw new IllegalStateException(t + " has no reserved region in " + file);
     }
 
-    static long numel(long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
-            n = Math.multiplyExact(n, d);
-        }
-        return n;
-    }
-
-    static long[] contiguousStrides(long[] shape) {
-        long[] s = new long[shape.length];
-        long acc = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            s[i] = acc;
-            acc = Math.multiplyExact(acc, Math.max(1, shape[i]));
-        }
-        return s;
-    }
-
-    private static PyTuple longs(long[] v) {
-        List<Object> l = new ArrayList<>(v.length);
-        for (long x : v) l.add(x);
-        return new PyTuple(l);
+    private static byte[] ascii(String s) {
+        return s.getBytes(StandardCharsets.US_ASCII);
     }
 }

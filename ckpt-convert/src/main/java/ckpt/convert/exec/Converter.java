@@ -1,0 +1,149 @@
+package ckpt.convert.exec;
+
+import ckpt.convert.index.CheckpointFormat;
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.Checkpoints;
+import ckpt.convert.mapping.DcpModelState;
+import ckpt.convert.mapping.HfMapping;
+import ckpt.convert.mapping.HfMappings;
+import ckpt.convert.mapping.MappingContext;
+import ckpt.convert.mapping.MegatronModuleNames;
+import ckpt.convert.mapping.MegatronSource;
+import ckpt.convert.plan.ConversionPlan;
+import ckpt.convert.plan.OutputTensor;
+import ckpt.format.FormatException;
+import ckpt.format.megatron.ModelConfig;
+import ckpt.format.tensor.DType;
+import com.fasterxml.jackson.core.util.DefaultIndenter;
+import com.fasterxml.jackson.core.util.DefaultPrettyPrinter;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * {@code ckpt convert}: index → plan → execute. Opens the checkpoint, builds the plan for the requested format
+ * (Megatron module names or a plain DCP model state for {@code pytorch}; an HF family mapping for
+ * {@code huggingface}), writes it one tensor at a time into a staging directory, adds config and tokenizer files,
+ * and renames the directory into place.
+ */
+public final class Converter {
+    public static final String MODEL_PT = "model.pt";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
+
+    private final PlanExecutor executor;
+
+    public Converter() {
+        this(new PlanExecutor());
+    }
+
+    public Converter(PlanExecutor executor) {
+        this.executor = executor;
+    }
+
+    /** A plan with everything known before any byte moves. */
+    public record Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context) {
+    }
+
+    public ConvertResult convert(ConvertOptions o, ConversionListener listener) throws IOException {
+        StagingDir.checkTarget(o.outputDir(), o.force());
+        try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
+            return convert(index, o, listener);
+        }
+    }
+
+    /** Converts an open index (the caller closes it); {@code o.checkpoint()} is not reopened. */
+    public ConvertResult convert(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
+        long start = System.nanoTime();
+        Planned p = plan(index, o); // metadata only: a checkpoint we cannot map fails before the output is touched
+        try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
+            listener.planned(p.plan());
+            List<String> files = new ArrayList<>();
+            List<String> warnings = new ArrayList<>();
+            if (o.format() == OutputFormat.PYTORCH) {
+                try (TorchSaveTarget target = new TorchSaveTarget(staging.dir().resolve(MODEL_PT), p.plan(), p.modelConfig())) {
+                    executor.execute(p.plan(), target, listener);
+                    target.finish();
+                }
+                files.add(MODEL_PT);
+            } else {
+                try (SafetensorsTarget target = new SafetensorsTarget(staging.dir(), p.plan(), o.maxShardSize())) {
+                    executor.execute(p.plan(), target, listener);
+                    files.addAll(target.finish());
+                }
+                Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));
+                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), index.args().get("tokenizer_model"));
+                if (tok.isPresent()) {
+                    files.addAll(TokenizerFiles.copy(tok.get(), staging.dir()));
+                    config.putAll(TokenizerFiles.tokenIds(tok.get()));
+                } else {
+                    warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
+                }
+                writeJson(staging.dir().resolve("config.json"), config);
+                files.add("config.json");
+            }
+            staging.commit();
+            return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
+                    p.family() == null ? null : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
+                    p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings);
+        }
+    }
+
+    /** The plan for {@code o.format()} over an open index (no output touched). */
+    public static Planned plan(CheckpointIndex index, ConvertOptions o) {
+        if (o.format() == OutputFormat.PYTORCH) {
+            if (index.format() == CheckpointFormat.MEGATRON_TORCH_DIST) {
+                ModelConfig c = requireConfig(index);
+                ConversionPlan plan = new ConversionPlan(MegatronModuleNames.tensors(index, c)).withDtype(o.dtype());
+                return new Planned(plan, MegatronModuleNames.modelConfig(index, c), null, null);
+            }
+            if (index.format() == CheckpointFormat.DCP) {
+                return new Planned(new ConversionPlan(DcpModelState.tensors(index)).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
+            }
+            throw new FormatException(index.path(), "--format pytorch reads Megatron torch_dist and PyTorch DCP checkpoints, not " + index.format().title());
+        }
+        if (index.format() != CheckpointFormat.MEGATRON_TORCH_DIST)
+            throw new FormatException(index.path(), "--format huggingface needs a Megatron checkpoint (its args describe the architecture); this is a "
+                    + index.format().title());
+        ModelConfig c = requireConfig(index);
+        MegatronSource src = new MegatronSource(index, c.numLayers());
+        long rows = src.peek("embedding.word_embeddings.weight").map(t -> t.dim(0))
+                .orElseThrow(() -> new FormatException(index.path(), "the checkpoint has no embedding.word_embeddings.weight"));
+        long vocab = o.keepPaddedVocab() || c.vocabSize() == null ? rows : c.vocabSize();
+        if (vocab > rows)
+            throw new FormatException(index.path(), "args vocab_size " + vocab + " exceeds the " + rows + " embedding rows");
+        DType dtype = o.dtype().target(src.peek("embedding.word_embeddings.weight").get().dtype());
+        MappingContext ctx = new MappingContext(index, c, src, vocab, dtype);
+        HfMapping family = HfMappings.choose(o.arch(), ctx);
+        List<OutputTensor> tensors = family.tensors(ctx);
+        List<String> unused = src.unused();
+        if (!unused.isEmpty())
+            throw new FormatException(index.path(), "the " + family.name() + " mapping has no place for " + unused.size()
+                    + " tensor(s), converting would drop them: " + String.join(", ", unused.subList(0, Math.min(8, unused.size())))
+                    + (unused.size() > 8 ? ", …" : "") + " (supported: " + String.join(", ", HfMappings.names()) + ")");
+        return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), null, family, ctx);
+    }
+
+    private static ModelConfig requireConfig(CheckpointIndex index) {
+        if (index.config() == null)
+            throw new FormatException(index.path(), "the checkpoint's common state has no args: the model architecture is unknown");
+        return index.config();
+    }
+
+    static void writeJson(Path file, Map<String, Object> value) throws IOException {
+        DefaultPrettyPrinter pp = new DefaultPrettyPrinter().withObjectIndenter(new DefaultIndenter("  ", "\n"));
+        byte[] bytes = JSON.writer(pp).writeValueAsBytes(value);
+        byte[] withNewline = new byte[bytes.length + 1];
+        System.arraycopy(bytes, 0, withNewline, 0, bytes.length);
+        withNewline[bytes.length] = '\n';
+        Files.write(file, withNewline);
+    }
+}
