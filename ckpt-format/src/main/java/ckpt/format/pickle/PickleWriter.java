@@ -24,6 +24,12 @@ import java.util.Map;
  * <p>Memo: containers, tuples and bytes are memoized by identity (a Java object written twice becomes a BINGET, as
  * with Python objects); strings and globals by value, which Python cannot tell apart from identity.
  *
+ * <p>Protocol 4 ({@link #PickleWriter(OutputStream, int)}) is for pickles that plain {@code pickle.load} reads, such
+ * as DCP {@code .metadata} (FORMATS.md §1.1, §3.9), never for {@code torch.load(weights_only=True)}: strings shorter
+ * than 256 bytes become SHORT_BINUNICODE, globals STACK_GLOBAL, memo entries MEMOIZE, bytes SHORT_BINBYTES/BINBYTES and
+ * sets EMPTY_SET + ADDITEMS, as CPython writes them; names are not mapped to Python 2. No FRAMEs are written: framing
+ * is only a read-ahead hint, and every unpickler accepts an unframed protocol-4 stream.
+ *
  * <p>Errors: {@link IllegalArgumentException} for a value it cannot write, {@link UncheckedIOException} for the
  * stream. Output is buffered; {@link #stop()} and {@link #flush()} push it to the stream.
  */
@@ -39,6 +45,7 @@ public final class PickleWriter {
     }
 
     private final OutputStream out;
+    private final int protocol;
     private final byte[] buf = new byte[1 << 16];
     private int count;
     private int memoSize;
@@ -46,8 +53,20 @@ public final class PickleWriter {
     private final Map<Object, Integer> identityMemo = new IdentityHashMap<>();
     private ObjectWriter objectWriter;
 
+    /** A protocol-2 writer (torch-loadable subset). */
     public PickleWriter(OutputStream out) {
+        this(out, 2);
+    }
+
+    /** @param protocol 2 (torch-loadable subset) or 4 (CPython's protocol-4 opcodes, for plain {@code pickle.load}) */
+    public PickleWriter(OutputStream out, int protocol) {
+        if (protocol != 2 && protocol != 4) throw new IllegalArgumentException("protocol " + protocol + " is not supported (2 or 4)");
         this.out = java.util.Objects.requireNonNull(out);
+        this.protocol = protocol;
+    }
+
+    public int protocol() {
+        return protocol;
     }
 
     /** Consulted first for every non-null value; return false to let the built-in rules write it. */
@@ -58,10 +77,10 @@ public final class PickleWriter {
 
     // ---- framing ----
 
-    /** {@code PROTO 2}. */
+    /** {@code PROTO 2} or {@code PROTO 4}. */
     public void proto() {
         op(PROTO);
-        op(2);
+        op(protocol);
     }
 
     /** {@code STOP}, then flushes to the stream. */
@@ -110,8 +129,8 @@ public final class PickleWriter {
             }
             case DType d -> global_("torch", d.torchName());
             case PyGlobal g -> {
-                PyGlobal py2 = PythonNames.toPython2(g);
-                global_(py2.module(), py2.name());
+                PyGlobal named = protocol < 3 ? PythonNames.toPython2(g) : g;
+                global_(named.module(), named.name());
             }
             case PyTuple t -> writeTuple(t);
             default -> {
@@ -150,6 +169,7 @@ public final class PickleWriter {
                 memoize(m);
                 writeSetItems(m);
             }
+            case PySet s when protocol >= 4 -> writeSet4(s);
             case PySet s -> {
                 // protocol < 4 has no set opcodes: CPython writes set(list) / frozenset(list)
                 write(new PyGlobal("builtins", s.frozen() ? "frozenset" : "set"));
@@ -195,6 +215,10 @@ public final class PickleWriter {
      * bytes take the same {@code _codecs.encode} form. A bytearray is {@code bytearray(latin1_str, 'latin-1')}.
      */
     private void writeBytes(PyBytes b) {
+        if (protocol >= 4) {
+            writeBytes4(b);
+            return;
+        }
         String latin1 = new String(b.data(), StandardCharsets.ISO_8859_1);
         if (b.mutable()) {
             write(new PyGlobal("builtins", "bytearray"));
@@ -206,6 +230,47 @@ public final class PickleWriter {
         }
         reduce();
         memoize(b);
+    }
+
+    /** CPython ≥ 3: SHORT_BINBYTES / BINBYTES; a bytearray (protocol < 5) is {@code bytearray(bytes)}. */
+    private void writeBytes4(PyBytes b) {
+        if (b.mutable()) {
+            write(new PyGlobal("builtins", "bytearray"));
+            writeBytes4(new PyBytes(b.data(), false));
+            tuple1();
+            reduce();
+            memoize(b);
+            return;
+        }
+        byte[] data = b.data();
+        if (data.length < 256) {
+            op(SHORT_BINBYTES);
+            op(data.length);
+        } else {
+            op(BINBYTES);
+            u32(data.length);
+        }
+        bytes(data);
+        memoize(b);
+    }
+
+    /** CPython protocol 4: EMPTY_SET, memo, then batches of ADDITEMS; a frozenset is MARK items FROZENSET. */
+    private void writeSet4(PySet s) {
+        if (s.frozen()) {
+            mark();
+            for (Object o : s.items()) write(o);
+            op(FROZENSET);
+            memoize(s);
+            return;
+        }
+        op(EMPTY_SET);
+        memoize(s);
+        Iterator<?> it = s.items().iterator();
+        while (it.hasNext()) {
+            mark();
+            for (int n = 0; n < BATCH && it.hasNext(); n++) write(it.next());
+            op(ADDITEMS);
+        }
     }
 
     private void writeObject(PyObject o) {
@@ -265,10 +330,15 @@ public final class PickleWriter {
 
     // ---- memo ----
 
-    /** {@code BINPUT i} / {@code LONG_BINPUT i} of the top of the stack at the next memo index, which it returns. */
+    /**
+     * {@code BINPUT i} / {@code LONG_BINPUT i} (protocol 4: {@code MEMOIZE}) of the top of the stack at the next memo
+     * index, which it returns.
+     */
     public int put() {
         int i = memoSize++;
-        if (i < 256) {
+        if (protocol >= 4) {
+            op(MEMOIZE);
+        } else if (i < 256) {
             op(BINPUT);
             op(i);
         } else {
@@ -320,14 +390,21 @@ public final class PickleWriter {
 
     /**
      * {@code GLOBAL module name} and BINPUT, as CPython memoizes globals; a global written before becomes a BINGET.
+     * Protocol 4: the two names as (memoized) strings, then {@code STACK_GLOBAL} and MEMOIZE, as CPython.
      * The names are written as given (no Python 2 renaming; {@link #write} applies that to {@link PyGlobal}s).
      */
     public void global_(String module, String name) {
         if (module.indexOf('\n') >= 0 || name.indexOf('\n') >= 0) throw new IllegalArgumentException("newline in a global name");
         PyGlobal key = new PyGlobal(module, name);
         if (writeMemoizedValue(key)) return;
-        op(GLOBAL);
-        bytes((module + "\n" + name + "\n").getBytes(StandardCharsets.UTF_8));
+        if (protocol >= 4) {
+            write(module);
+            write(name);
+            op(STACK_GLOBAL);
+        } else {
+            op(GLOBAL);
+            bytes((module + "\n" + name + "\n").getBytes(StandardCharsets.UTF_8));
+        }
         memoizeValue(key);
     }
 
@@ -453,11 +530,19 @@ public final class PickleWriter {
         for (int i = 7; i >= 0; i--) op((int) (bits >>> (8 * i)) & 0xFF);
     }
 
-    /** BINUNICODE (UTF-8), not memoized; {@link #write} memoizes strings as CPython does. */
+    /**
+     * BINUNICODE (UTF-8; protocol 4: SHORT_BINUNICODE below 256 bytes), not memoized; {@link #write} memoizes strings
+     * as CPython does.
+     */
     public void string(String s) {
         byte[] utf8 = s.getBytes(StandardCharsets.UTF_8);
-        op(BINUNICODE);
-        u32(utf8.length);
+        if (protocol >= 4 && utf8.length < 256) {
+            op(SHORT_BINUNICODE);
+            op(utf8.length);
+        } else {
+            op(BINUNICODE);
+            u32(utf8.length);
+        }
         bytes(utf8);
     }
 

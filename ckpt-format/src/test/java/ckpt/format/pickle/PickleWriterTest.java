@@ -286,4 +286,51 @@ class PickleWriterTest {
             }
         }
     }
+
+    /**
+     * Protocol 4 against CPython 3.11's {@code pickle.dumps(v, protocol=4)} with its one FRAME opcode removed, for
+     * v = {'a': 1, 'b': ['x', 'x'], 'c': (1, 2, 3, 4), 'd': b'\x00\x01', 'e': 2**40, 'f': -1.5, 'g': None,
+     * 'h': collections.OrderedDict(), 'i': True, 'j': 'é' * 200}.
+     */
+    @Test
+    void protocol4IsByteIdenticalToCPythonWithoutFrames() {
+        PyDict v = new PyDict();
+        v.put("a", 1L);
+        v.put("b", new ArrayList<>(List.of("x", "x")));
+        v.put("c", PyTuple.of(1L, 2L, 3L, 4L));
+        v.put("d", new PyBytes(new byte[]{0, 1}));
+        v.put("e", 1L << 40);
+        v.put("f", -1.5);
+        v.put("g", null);
+        v.put("h", new PyDict(new PyGlobal("collections", "OrderedDict")));
+        v.put("i", true);
+        v.put("j", "é".repeat(200));
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PickleWriter w = new PickleWriter(out, 4);
+        w.proto();
+        w.write(v);
+        w.stop();
+        String expected = "80047d94288c0161944b018c0162945d94288c0178946804658c016394284b014b024b034b0474948c0164944302"
+                + "0001948c0165948a060000000000018c01669447bff80000000000008c0167944e8c0168948c0b636f6c6c656374696f6e73"
+                + "948c0b4f726465726564446963749493942952948c016994888c016a945890010000" + "c3a9".repeat(200) + "94752e";
+        assertThat(HexFormat.of().formatHex(out.toByteArray())).isEqualTo(expected);
+        assertThat(read(out.toByteArray())).isInstanceOf(PyDict.class);
+    }
+
+    @Test
+    void protocol4SetsAndGlobals() {
+        PySet set = new PySet(false);
+        set.items().add(1L);
+        set.items().add(2L);
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        PickleWriter w = new PickleWriter(out, 4);
+        w.proto();
+        w.write(PyTuple.of(set, new PyGlobal("builtins", "set"), new PyGlobal("builtins", "set")));
+        w.stop();
+        // pickle.dumps(({1, 2}, set, set), protocol=4) without FRAME: EMPTY_SET MEMOIZE MARK 1 2 ADDITEMS,
+        // STACK_GLOBAL of 'builtins' 'set' (no __builtin__ renaming), then a memo GET for the second reference
+        assertThat(HexFormat.of().formatHex(out.toByteArray()))
+                .isEqualTo("80048f9428" + "4b014b02" + "90" + "8c086275696c74696e73948c037365749493946803" + "87942e");
+        assertThatThrownBy(() -> new PickleWriter(out, 3)).isInstanceOf(IllegalArgumentException.class);
+    }
 }
