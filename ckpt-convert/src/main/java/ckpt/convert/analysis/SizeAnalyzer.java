@@ -10,6 +10,7 @@ import ckpt.format.megatron.KeyCategory;
 import ckpt.format.tensor.DType;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -41,6 +42,10 @@ public final class SizeAnalyzer {
         return new Run(index, model).report();
     }
 
+    /** A stored record; pieces sharing one (a torch.save storage viewed twice) count once. */
+    private record RecordKey(String file, long offset, long length) {
+    }
+
     /** One analysis: accumulators filled from the index, then turned into the report. */
     private static final class Run {
         private final CheckpointIndex index;
@@ -49,9 +54,9 @@ public final class SizeAnalyzer {
         private final Map<KeyCategory, Long> numelByCategory = new TreeMap<>();
         private final Map<KeyCategory, DType> dtypeByCategory = new TreeMap<>();
         private final Map<String, Long> objectBytes = new LinkedHashMap<>();
-        private final Map<String, Long> payloadByFile = new TreeMap<>();
+        private final Map<String, Long> payloadByFile = new HashMap<>();
         private final Map<String, Long> objectsByFile = new TreeMap<>();
-        private final Set<String> records = new HashSet<>();
+        private final Set<RecordKey> records = new HashSet<>();
         private final Map<KeyCategory, Integer> objectCounts = new TreeMap<>();
         private long parameters;
 
@@ -70,7 +75,7 @@ public final class SizeAnalyzer {
                     long payload = Math.multiplyExact(p.box().numel(), t.dtype().byteSize());
                     tensorBytes.merge(cls, payload, Long::sum);
                     payloadByFile.merge(p.source().file(), payload, Long::sum);
-                    records.add(p.source().file() + "@" + p.source().offset() + "+" + p.source().length());
+                    records.add(new RecordKey(p.source().file(), p.source().offset(), p.source().length()));
                 }
             }
             for (ObjectEntry o : index.objects()) {

@@ -87,8 +87,11 @@ public final class DcpIndexer {
      * disk gets the size its records imply (the end of its last record), and is flagged absent.
      */
     static List<FileEntry> files(Path dir, DcpMetadata md) {
-        Map<String, Long> implied = new TreeMap<>();
-        for (StorageInfo s : md.storage().values()) implied.merge(s.relativePath(), s.end(), Math::max);
+        Map<String, Long> implied = new java.util.HashMap<>();
+        for (StorageInfo s : md.storage().values()) {
+            Long e = implied.get(s.relativePath());
+            if (e == null || e < s.end()) implied.put(s.relativePath(), s.end());
+        }
         Map<String, FileEntry> out = new TreeMap<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
@@ -99,7 +102,7 @@ public final class DcpIndexer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        implied.forEach((n, end) -> out.putIfAbsent(n, new FileEntry(n, end, false, true)));
+        new TreeMap<>(implied).forEach((n, end) -> out.putIfAbsent(n, new FileEntry(n, end, false, true)));
         return List.copyOf(out.values());
     }
 
