@@ -1,6 +1,5 @@
 package ckpt.cli;
 
-import ckpt.convert.rotation.RotationFixtures;
 import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -99,7 +98,7 @@ class InspectVerifyCommandsTest {
 
     @Test
     void verifyDamagedCopyListsTheProblemAndExitsOne() throws Exception {
-        Path sd = RotationFixtures.copyTree(Fixtures.path("megatron-llama-tp2/checkpoint"), tmp.resolve("save"));
+        Path sd = Fixtures.copyTree(Fixtures.path("megatron-llama-tp2/checkpoint"), tmp.resolve("save"));
         Files.delete(sd.resolve("iter_0000004/.metadata"));
         var r = ckpt("verify", sd.toString());
         assertThat(r.code()).isEqualTo(1);
@@ -125,7 +124,7 @@ class InspectVerifyCommandsTest {
 
     @Test
     void listUsesTheDeeperCompletenessCheck() throws Exception {
-        Path sd = RotationFixtures.copyTree(Fixtures.path("megatron-llama-tp2/checkpoint"), tmp.resolve("save"));
+        Path sd = Fixtures.copyTree(Fixtures.path("megatron-llama-tp2/checkpoint"), tmp.resolve("save"));
         Path shard = sd.resolve("iter_0000002/__0_0.distcp");
         try (FileChannel ch = FileChannel.open(shard, StandardOpenOption.WRITE)) {
             ch.truncate(Files.size(shard) - 1);

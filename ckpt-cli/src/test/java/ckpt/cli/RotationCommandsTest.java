@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.format.testing.Fixtures;
 import ckpt.convert.rotation.RotationFixtures;
 import ckpt.convert.rotation.RotationLock;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -18,9 +19,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
-import static ckpt.convert.rotation.RotationFixtures.copyTree;
+import static ckpt.format.testing.Fixtures.copyTree;
 import static ckpt.convert.rotation.RotationFixtures.fingerprint;
-import static ckpt.convert.rotation.RotationFixtures.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -42,7 +42,7 @@ class RotationCommandsTest {
     }
 
     private Path torchDistSaveDir() throws Exception {
-        return copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        return copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
     }
 
     private static long sumOfFileSizes(Path dir) throws Exception {
@@ -57,7 +57,7 @@ class RotationCommandsTest {
     void listJsonDescribesTheSaveDir() throws Exception {
         Path sd = torchDistSaveDir();
         Files.delete(sd.resolve("iter_0000004/metadata.json"));
-        copyTree(fixture(RotationFixtures.LEGACY).resolve("iter_0000004"), sd.resolve("iter_0000001"));
+        copyTree(Fixtures.path(RotationFixtures.LEGACY).resolve("iter_0000004"), sd.resolve("iter_0000001"));
         Files.move(sd.resolve("iter_0000002"), sd.resolve(".deleting.iter_0000002"));
 
         Run r = ckpt("list", sd, "--json");
@@ -104,7 +104,7 @@ class RotationCommandsTest {
     void rotateDryRunTouchesNothing() throws Exception {
         Path sd = torchDistSaveDir();
         Files.move(sd.resolve("iter_0000002"), sd.resolve(".deleting.iter_0000002"));
-        copyTree(fixture(RotationFixtures.CORE014).resolve("iter_0000004"), sd.resolve("iter_0000003"));
+        copyTree(Fixtures.path(RotationFixtures.CORE014).resolve("iter_0000004"), sd.resolve("iter_0000003"));
         Map<String, String> before = fingerprint(tmp);
 
         Run human = ckpt("rotate", sd, "--keep-last", 1, "--dry-run");

@@ -31,7 +31,12 @@ public class FormatException extends RuntimeException {
 
     /** Offset form: "at byte N". */
     public static FormatException atOffset(Path file, long offset, String message) {
-        return new FormatException(file, "at byte " + offset, message);
+        return new FormatException(file, atByte(offset), message);
+    }
+
+    /** The {@link #where()} of an error at a byte offset, worded the same for every format: "at byte N". */
+    public static String atByte(long offset) {
+        return "at byte " + offset;
     }
 
     public Path file() {

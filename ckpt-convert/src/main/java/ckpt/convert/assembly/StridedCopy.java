@@ -1,9 +1,9 @@
 package ckpt.convert.assembly;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.tensor.StridedView;
 
 import java.lang.foreign.MemorySegment;
-import java.util.Arrays;
 
 /**
  * Copies a box of elements from a strided source into a row-major destination region. Axes of size 1 are dropped
@@ -26,7 +26,7 @@ public final class StridedCopy {
         int rank = size.length;
         int es = src.dtype().byteSize();
         long[] sStr = src.strides();
-        long[] dStr = StridedView.contiguousStrides(dstShape);
+        long[] dStr = Shapes.contiguousStrides(dstShape);
         long sOff = src.offset();
         long dOff = 0;
         for (int i = 0; i < rank; i++) {
@@ -77,9 +77,5 @@ public final class StridedCopy {
             }
             if (a < 0) return;
         }
-    }
-
-    static String describe(long[] a) {
-        return Arrays.toString(a);
     }
 }

@@ -1,5 +1,6 @@
 package ckpt.convert.index;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.megatron.KeyCategory;
 import ckpt.format.tensor.DType;
 
@@ -30,13 +31,11 @@ public record GlobalTensor(String key, DType dtype, long[] shape, KeyCategory ca
     }
 
     public long numel() {
-        long n = 1;
-        for (long s : shape) n = Math.multiplyExact(n, s);
-        return n;
+        return Shapes.numel(shape);
     }
 
     public long byteSize() {
-        return Math.multiplyExact(numel(), dtype.byteSize());
+        return Shapes.byteSize(shape, dtype);
     }
 
     @Override

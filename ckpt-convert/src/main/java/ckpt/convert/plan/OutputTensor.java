@@ -1,5 +1,6 @@
 package ckpt.convert.plan;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.tensor.DType;
 
 import java.util.ArrayList;
@@ -42,7 +43,7 @@ public record OutputTensor(String name, DType dtype, long[] shape, DType sourceD
             next += p.rows();
         }
         long rows = logical.length == 0 ? 1 : logical[0];
-        if (next != rows && !(numel(shape) == 0))
+        if (next != rows && !(Shapes.numel(shape) == 0))
             throw new IllegalArgumentException(name + ": pieces fill " + next + " of " + rows + " rows");
     }
 
@@ -101,17 +102,11 @@ public record OutputTensor(String name, DType dtype, long[] shape, DType sourceD
     }
 
     public long numel() {
-        return numel(shape);
-    }
-
-    private static long numel(long[] shape) {
-        long n = 1;
-        for (long d : shape) n = Math.multiplyExact(n, d);
-        return n;
+        return Shapes.numel(shape);
     }
 
     public long byteSize() {
-        return Math.multiplyExact(numel(), (long) dtype.byteSize());
+        return Shapes.byteSize(shape, dtype);
     }
 
     /** Whether the bytes can go straight from the source into the output (no cast, no transpose). */

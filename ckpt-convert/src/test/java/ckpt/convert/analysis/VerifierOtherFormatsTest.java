@@ -12,9 +12,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -46,14 +44,7 @@ class VerifierOtherFormatsTest {
     @Test
     void flippedByteInATpReplicaIsFoundByDeepVerify() throws IOException {
         Path src = Fixtures.path("megatron-llama-tp2-legacy-torch/checkpoint");
-        Path dst = tmp.resolve("save");
-        try (Stream<Path> s = Files.walk(src)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path t = dst.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t);
-            }
-        }
+        Path dst = Fixtures.copyTree(src, tmp.resolve("save"));
         LegacyReplica replica;
         long elementOffset;
         try (CheckpointIndex index = Checkpoints.open(dst)) {

@@ -1,6 +1,5 @@
 package ckpt.convert.analysis;
 
-import ckpt.convert.rotation.RotationFixtures;
 import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
@@ -13,10 +12,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HexFormat;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,7 +42,7 @@ class VerifierTest {
     }
 
     private Path copy() throws Exception {
-        return RotationFixtures.copyTree(Fixtures.path(SAVE_DIR), tmp.resolve("save"));
+        return Fixtures.copyTree(Fixtures.path(SAVE_DIR), tmp.resolve("save"));
     }
 
     private static VerifyReport fast(Path p) {
@@ -223,9 +220,9 @@ class VerifierTest {
     void integrityJsonIsCheckedByDeep() throws Exception {
         Path sd = copy();
         Path iter = sd.resolve("iter_0000004");
-        String good = sha256(iter.resolve("__0_0.distcp"));
+        String good = Fixtures.sha256(iter.resolve("__0_0.distcp"));
         Files.writeString(iter.resolve("integrity.json"), "{\"algorithm\": \"sha256\", \"files\": {\"__0_0.distcp\": \""
-                + good + "\", \"__1_0.distcp\": \"" + sha256(iter.resolve("__1_0.distcp")) + "\"}}");
+                + good + "\", \"__1_0.distcp\": \"" + Fixtures.sha256(iter.resolve("__1_0.distcp")) + "\"}}");
         VerifyReport ok = deep(sd);
         assertThat(ok.problems()).isEmpty();
         assertThat(ok.checks().filesHashed()).isEqualTo(2);
@@ -266,9 +263,5 @@ class VerifierTest {
             f.seek(at);
             f.write(b ^ 0x5a);
         }
-    }
-
-    static String sha256(Path file) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
     }
 }

@@ -1,9 +1,9 @@
 package ckpt.convert.exec;
 
+import ckpt.convert.index.InMemorySource;
 import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.GlobalTensor;
-import ckpt.convert.index.PieceSource;
 import ckpt.convert.index.TensorPiece;
 import ckpt.format.megatron.KeyCategory;
 import ckpt.format.megatron.MegatronArgs;
@@ -11,7 +11,6 @@ import ckpt.format.megatron.ModelConfig;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
-import ckpt.format.tensor.StridedView;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -74,7 +73,7 @@ final class SyntheticMegatron {
                 }
                 seg.setAtIndex(F32, k, id * 100000f + flat);
             }
-            pieces.add(new TensorPiece(box, new MemSource(seg, size)));
+            pieces.add(new TensorPiece(box, new InMemorySource("memory", seg, size)));
         }
         tensors.add(new GlobalTensor(key, DType.FLOAT32, shape, KeyCategory.MODEL_WEIGHT, pieces));
         return this;
@@ -84,27 +83,5 @@ final class SyntheticMegatron {
         MegatronArgs a = new MegatronArgs(args);
         return new CheckpointIndex(path, CheckpointFormat.MEGATRON_TORCH_DIST, "synthetic", 7L, ModelConfig.from(a), null,
                 a.toPlainMap(), tensors, List.of(), List.of(), Map.of(), null);
-    }
-
-    record MemSource(MemorySegment seg, long[] shape) implements PieceSource {
-        @Override
-        public String file() {
-            return "memory";
-        }
-
-        @Override
-        public long offset() {
-            return 0;
-        }
-
-        @Override
-        public long length() {
-            return seg.byteSize();
-        }
-
-        @Override
-        public StridedView open() {
-            return StridedView.contiguous(seg, DType.FLOAT32, shape);
-        }
     }
 }

@@ -1,8 +1,5 @@
 package ckpt.convert.index;
 
-import ckpt.format.tensor.DType;
-import ckpt.format.tensor.StridedView;
-
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -85,26 +82,6 @@ record Dense(long[] shape, float[] data) {
         long[] s = new long[prepend + shape.length];
         Arrays.fill(s, 0, prepend, 1);
         System.arraycopy(shape, 0, s, prepend, shape.length);
-        return new PieceSource() {
-            @Override
-            public String file() {
-                return name;
-            }
-
-            @Override
-            public long offset() {
-                return 0;
-            }
-
-            @Override
-            public long length() {
-                return seg.byteSize();
-            }
-
-            @Override
-            public StridedView open() {
-                return StridedView.contiguous(seg, DType.FLOAT32, s);
-            }
-        };
+        return new InMemorySource(name, seg, s);
     }
 }

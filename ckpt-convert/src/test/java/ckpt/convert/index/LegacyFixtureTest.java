@@ -1,6 +1,5 @@
 package ckpt.convert.index;
 
-import ckpt.convert.assembly.Coverage;
 import ckpt.convert.assembly.TensorAssembler;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.KeyCategory;
@@ -19,7 +18,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -47,7 +45,7 @@ class LegacyFixtureTest {
             List<String> modelKeys = index.tensors().stream().filter(t -> t.category() == KeyCategory.MODEL_WEIGHT)
                     .map(GlobalTensor::key).toList();
             assertThat(new TreeSet<>(modelKeys)).isEqualTo(new TreeSet<>(refModelKeys));
-            for (String key : refModelKeys) assertMatches(arena, byKey.get(key), ref.get(key));
+            for (String key : refModelKeys) ReferenceCheck.assertTensorMatches(arena, byKey.get(key), ref.get(key));
         }
     }
 
@@ -66,7 +64,7 @@ class LegacyFixtureTest {
                         case "exp_avg" -> KeyCategory.OPTIMIZER_EXP_AVG;
                         default -> KeyCategory.OPTIMIZER_EXP_AVG_SQ;
                     });
-                    assertMatches(arena, t, ref.get(theirs));
+                    ReferenceCheck.assertTensorMatches(arena, t, ref.get(theirs));
                 }
             }
         }
@@ -115,7 +113,7 @@ class LegacyFixtureTest {
     @Test
     void missingRankDirectoryIsNamed(@TempDir Path tmp) throws IOException {
         Path iter = copyIteration(tmp);
-        deleteTree(iter.resolve("mp_rank_01"));
+        Fixtures.deleteTree(iter.resolve("mp_rank_01"));
         assertThatThrownBy(() -> Checkpoints.open(iter)).isInstanceOf(FormatException.class)
                 .hasMessageContaining("mp_rank_01").hasMessageContaining("missing").hasMessageContaining("TP=2");
     }
@@ -131,7 +129,7 @@ class LegacyFixtureTest {
     @Test
     void unexpectedRankDirectoryIsNamed(@TempDir Path tmp) throws IOException {
         Path iter = copyIteration(tmp);
-        copyTree(iter.resolve("mp_rank_01"), iter.resolve("mp_rank_02"));
+        Fixtures.copyTree(iter.resolve("mp_rank_01"), iter.resolve("mp_rank_02"));
         assertThatThrownBy(() -> Checkpoints.open(iter)).isInstanceOf(FormatException.class)
                 .hasMessageContaining("unexpected rank directory mp_rank_02");
     }
@@ -145,38 +143,7 @@ class LegacyFixtureTest {
                 .hasMessageContaining("mp_rank_01").hasMessageContaining("not a zip torch.save archive");
     }
 
-    private static void assertMatches(Arena arena, GlobalTensor t, JsonNode r) {
-        assertThat(t).as("tensor for reference entry").isNotNull();
-        assertThat(t.dtype().torchName()).as(t.key()).isEqualTo(r.get("dtype").asText());
-        long[] shape = new long[r.get("shape").size()];
-        for (int i = 0; i < shape.length; i++) shape[i] = r.get("shape").get(i).asLong();
-        assertThat(t.shape()).as(t.key()).isEqualTo(shape);
-        assertThat(Coverage.problem(t)).as(t.key()).isEmpty();
-        MemorySegment dst = arena.allocate(Math.max(1, t.byteSize())).asSlice(0, t.byteSize());
-        TensorAssembler.assemble(t, dst);
-        assertThat(Fixtures.sha256(dst)).as(t.key()).isEqualTo(r.get("sha256").asText());
-    }
-
     static Path copyIteration(Path tmp) throws IOException {
-        Path src = Fixtures.path(LEGACY, "iter_0000004");
-        Path dst = tmp.resolve("iter_0000004");
-        copyTree(src, dst);
-        return dst;
-    }
-
-    static void copyTree(Path src, Path dst) throws IOException {
-        try (Stream<Path> s = Files.walk(src)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path q = dst.resolve(src.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(q);
-                else Files.copy(p, q);
-            }
-        }
-    }
-
-    static void deleteTree(Path dir) throws IOException {
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
+        return Fixtures.copyTree(Fixtures.path(LEGACY, "iter_0000004"), tmp.resolve("iter_0000004"));
     }
 }

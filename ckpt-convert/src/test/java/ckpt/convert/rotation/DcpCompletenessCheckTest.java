@@ -1,5 +1,6 @@
 package ckpt.convert.rotation;
 
+import ckpt.format.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,8 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
-import static ckpt.convert.rotation.RotationFixtures.copyTree;
-import static ckpt.convert.rotation.RotationFixtures.fixture;
+import static ckpt.format.testing.Fixtures.copyTree;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /** The .metadata-level completeness check, alone and chained after the file-level one as list/rotate use it. */
@@ -21,18 +21,18 @@ class DcpCompletenessCheckTest {
 
     @Test
     void intactCheckpointsAreComplete() throws Exception {
-        assertThat(new DcpCompletenessCheck().check(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000004")))
+        assertThat(new DcpCompletenessCheck().check(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000004")))
                 .isEqualTo(CompletenessCheck.Status.complete(Layout.TORCH_DIST));
-        assertThat(chained.check(fixture(RotationFixtures.DCP))).isEqualTo(CompletenessCheck.Status.complete(Layout.DCP));
-        assertThat(chained.check(fixture(RotationFixtures.CORE014).resolve("iter_0000004")).complete()).isTrue();
+        assertThat(chained.check(Fixtures.path(RotationFixtures.DCP))).isEqualTo(CompletenessCheck.Status.complete(Layout.DCP));
+        assertThat(chained.check(Fixtures.path(RotationFixtures.CORE014).resolve("iter_0000004")).complete()).isTrue();
         // No .metadata: nothing to add; the chain keeps the file-level layout.
-        assertThat(chained.check(fixture(RotationFixtures.LEGACY).resolve("iter_0000004")))
+        assertThat(chained.check(Fixtures.path(RotationFixtures.LEGACY).resolve("iter_0000004")))
                 .isEqualTo(CompletenessCheck.Status.complete(Layout.LEGACY_TORCH));
     }
 
     @Test
     void aTruncatedShardMakesTheCheckpointIncomplete() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Path shard = sd.resolve("iter_0000002/__1_0.distcp");
         long size = Files.size(shard);
         try (FileChannel ch = FileChannel.open(shard, StandardOpenOption.WRITE)) {
@@ -56,7 +56,7 @@ class DcpCompletenessCheckTest {
 
     @Test
     void aMissingShardMakesTheCheckpointIncomplete() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.delete(sd.resolve("iter_0000004/__0_0.distcp"));
         CompletenessCheck.Status s = chained.check(sd.resolve("iter_0000004"));
         assertThat(s.complete()).isFalse();
@@ -65,7 +65,7 @@ class DcpCompletenessCheckTest {
 
     @Test
     void anUnreadableMetadataMakesTheCheckpointIncomplete() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.write(sd.resolve("iter_0000004/.metadata"), new byte[]{(byte) 0x80, 4, 'x'});
         CompletenessCheck.Status s = chained.check(sd.resolve("iter_0000004"));
         assertThat(s.complete()).isFalse();

@@ -1,5 +1,6 @@
 package ckpt.convert.rotation;
 
+import ckpt.format.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,8 +9,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 
-import static ckpt.convert.rotation.RotationFixtures.copyTree;
-import static ckpt.convert.rotation.RotationFixtures.fixture;
+import static ckpt.format.testing.Fixtures.copyTree;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class FileLevelCompletenessCheckTest {
@@ -20,15 +20,15 @@ class FileLevelCompletenessCheckTest {
 
     @Test
     void realTorchDistIterationsAreComplete() throws Exception {
-        assertThat(check.check(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000002")))
+        assertThat(check.check(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000002")))
                 .isEqualTo(CompletenessCheck.Status.complete(Layout.TORCH_DIST));
-        assertThat(check.check(fixture(RotationFixtures.CORE014).resolve("iter_0000004")))
+        assertThat(check.check(Fixtures.path(RotationFixtures.CORE014).resolve("iter_0000004")))
                 .isEqualTo(CompletenessCheck.Status.complete(Layout.TORCH_DIST));
     }
 
     @Test
     void torchDistWithoutMetadataJsonIsAnUnfinishedSave() throws Exception {
-        Path it = copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("iter_0000004"));
+        Path it = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("iter_0000004"));
         Files.delete(it.resolve("metadata.json"));
         CompletenessCheck.Status s = check.check(it);
         assertThat(s.complete()).isFalse();
@@ -38,18 +38,18 @@ class FileLevelCompletenessCheckTest {
 
     @Test
     void torchDistWithoutOrWithEmptyDotMetadataIsIncomplete() throws Exception {
-        Path a = copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("iter_0000004"));
+        Path a = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("iter_0000004"));
         Files.delete(a.resolve(".metadata"));
         assertThat(check.check(a).problems()).containsExactly("no .metadata");
 
-        Path b = copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000002"), tmp.resolve("iter_0000002"));
+        Path b = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000002"), tmp.resolve("iter_0000002"));
         Files.write(b.resolve(".metadata"), new byte[0]);
         assertThat(check.check(b).problems()).containsExactly(".metadata is empty");
     }
 
     @Test
     void aDistcpThatIsADirectoryIsNotReadable() throws Exception {
-        Path it = copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("iter_0000004"));
+        Path it = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("iter_0000004"));
         Files.delete(it.resolve("__1_0.distcp"));
         Files.createDirectory(it.resolve("__1_0.distcp"));
         assertThat(check.check(it).problems()).containsExactly("__1_0.distcp is not readable");
@@ -57,7 +57,7 @@ class FileLevelCompletenessCheckTest {
 
     @Test
     void legacyNeedsModelOptimRngInEveryRank() throws Exception {
-        Path src = fixture(RotationFixtures.LEGACY).resolve("iter_0000004");
+        Path src = Fixtures.path(RotationFixtures.LEGACY).resolve("iter_0000004");
         assertThat(check.check(src)).isEqualTo(CompletenessCheck.Status.complete(Layout.LEGACY_TORCH));
 
         Path it = copyTree(src, tmp.resolve("iter_0000004"));
@@ -69,7 +69,7 @@ class FileLevelCompletenessCheckTest {
 
     @Test
     void plainDcpStepDirNeedsOnlyDotMetadata() throws Exception {
-        Path step = copyTree(fixture(RotationFixtures.DCP), tmp.resolve("step-100"));
+        Path step = copyTree(Fixtures.path(RotationFixtures.DCP), tmp.resolve("step-100"));
         assertThat(check.check(step)).isEqualTo(CompletenessCheck.Status.complete(Layout.DCP));
         Files.delete(step.resolve(".metadata"));
         assertThat(check.check(step).problems()).containsExactly("no .metadata");
@@ -102,7 +102,7 @@ class FileLevelCompletenessCheckTest {
             return CompletenessCheck.Status.incomplete(Layout.TORCH_DIST, List.of("__0_0.distcp is too short"));
         };
         CompletenessCheck chained = check.then(deeper);
-        Path good = fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000002");
+        Path good = Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000002");
         Path empty = Files.createDirectory(tmp.resolve("iter_0000009"));
         assertThat(chained.check(good).problems()).containsExactly("__0_0.distcp is too short");
         assertThat(chained.check(empty).problems()).isEqualTo(check.check(empty).problems());

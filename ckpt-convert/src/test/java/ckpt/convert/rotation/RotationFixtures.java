@@ -1,25 +1,19 @@
 package ckpt.convert.rotation;
 
+import ckpt.format.testing.Fixtures;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Instant;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
-/** Test helpers: the real fixtures, copied into temp save dirs, and a byte-exact fingerprint of a tree. */
+/** Test helpers for rotation: fixture save dirs by name, mtimes, a byte-exact fingerprint of a tree, undeletable files. */
 public final class RotationFixtures {
     public static final String TORCH_DIST = "megatron-llama-tp2/checkpoint";
     public static final String LEGACY = "megatron-llama-tp2-legacy-torch/checkpoint";
@@ -27,32 +21,6 @@ public final class RotationFixtures {
     public static final String DCP = "dcp-fsdp2/checkpoint";
 
     private RotationFixtures() {
-    }
-
-    /** {@code testdata/} from system property {@code ckpt.testdata}, else found by walking up from the working dir. */
-    public static Path testdata() {
-        String prop = System.getProperty("ckpt.testdata");
-        if (prop != null && Files.isDirectory(Path.of(prop))) return Path.of(prop);
-        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
-            if (Files.isDirectory(p.resolve("testdata"))) return p.resolve("testdata");
-        }
-        throw new IllegalStateException("testdata/ not found (set -Dckpt.testdata)");
-    }
-
-    public static Path fixture(String rel) {
-        return testdata().resolve(rel);
-    }
-
-    /** Copies a whole fixture tree (e.g. a Megatron save dir) to {@code target}. */
-    public static Path copyTree(Path source, Path target) throws IOException {
-        try (Stream<Path> s = Files.walk(source)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path t = target.resolve(source.relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(t);
-                else Files.copy(p, t, StandardCopyOption.COPY_ATTRIBUTES);
-            }
-        }
-        return target;
     }
 
     /** Sets the mtime of a tree and everything in it (how "untouched for an hour" is simulated). */
@@ -91,22 +59,11 @@ public final class RotationFixtures {
                 String key = root.relativize(file).toString();
                 if (attrs.isSymbolicLink()) out.put(key, "link -> " + Files.readSymbolicLink(file));
                 else out.put(key, "file size=" + attrs.size() + " mtime=" + attrs.lastModifiedTime().toMillis()
-                        + " sha256=" + sha256(file));
+                        + " sha256=" + Fixtures.sha256(file));
                 return FileVisitResult.CONTINUE;
             }
         });
         return out;
-    }
-
-    static String sha256(Path file) throws IOException {
-        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            byte[] buf = new byte[1 << 16];
-            for (int n; (n = in.read(buf)) > 0; ) md.update(buf, 0, n);
-            return HexFormat.of().formatHex(md.digest());
-        } catch (NoSuchAlgorithmException e) {
-            throw new AssertionError(e);
-        }
     }
 
     /**

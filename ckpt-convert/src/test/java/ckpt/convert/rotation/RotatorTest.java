@@ -1,5 +1,6 @@
 package ckpt.convert.rotation;
 
+import ckpt.format.testing.Fixtures;
 import ckpt.format.FormatException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -13,9 +14,8 @@ import java.time.ZoneOffset;
 import java.util.Map;
 import java.util.Set;
 
-import static ckpt.convert.rotation.RotationFixtures.copyTree;
+import static ckpt.format.testing.Fixtures.copyTree;
 import static ckpt.convert.rotation.RotationFixtures.fingerprint;
-import static ckpt.convert.rotation.RotationFixtures.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -34,7 +34,7 @@ class RotatorTest {
 
     @Test
     void keepLastOneOnTheTorchDistFixtureRemovesTheOlderIteration() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Map<String, String> keptBefore = fingerprint(sd.resolve("iter_0000004"));
         String trackerBefore = Files.readString(sd.resolve(Tracker.MEGATRON_FILE));
 
@@ -52,7 +52,7 @@ class RotatorTest {
 
     @Test
     void nothingGoesWhenTheTrackerNamesTheOlderIteration() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.writeString(sd.resolve(Tracker.MEGATRON_FILE), "2");
         Rotator.Result r = rotator.rotate(sd, RetentionPolicy.keepLast(1), false, Duration.ZERO);
         assertThat(r.removals()).isEmpty();
@@ -62,7 +62,7 @@ class RotatorTest {
     /** Legacy layout with complete, stale-incomplete, recent-incomplete and in-progress iterations. */
     @Test
     void legacySaveDirWithIncompleteVariants() throws Exception {
-        Path src = fixture(RotationFixtures.LEGACY).resolve("iter_0000004");
+        Path src = Fixtures.path(RotationFixtures.LEGACY).resolve("iter_0000004");
         Path sd = Files.createDirectories(tmp.resolve("save"));
         for (int it = 1; it <= 6; it++) copyTree(src, sd.resolve(CheckpointName.megatronDirName(it)));
         Files.delete(sd.resolve("iter_0000002/mp_rank_01/model_optim_rng.pt"));
@@ -90,7 +90,7 @@ class RotatorTest {
     @Test
     void dcpStepDirsWithoutTracker() throws Exception {
         Path sd = Files.createDirectories(tmp.resolve("save"));
-        for (String s : new String[]{"step-100", "step-200", "step-300"}) copyTree(fixture(RotationFixtures.DCP), sd.resolve(s));
+        for (String s : new String[]{"step-100", "step-200", "step-300"}) copyTree(Fixtures.path(RotationFixtures.DCP), sd.resolve(s));
         Rotator.Result r = rotator.rotate(sd, new RetentionPolicy(1, 200, Set.of(), false, Duration.ofHours(1)), false, Duration.ZERO);
         assertThat(r.removals()).extracting(Removal::name).containsExactly("step-100");
         assertThat(names(sd)).containsExactly("step-200", "step-300");
@@ -98,9 +98,9 @@ class RotatorTest {
 
     @Test
     void dryRunLeavesEveryByteAndCreatesNoLockFile() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.move(sd.resolve("iter_0000002"), sd.resolve(".deleting.iter_0000002"));
-        copyTree(fixture(RotationFixtures.CORE014).resolve("iter_0000004"), sd.resolve("iter_0000003"));
+        copyTree(Fixtures.path(RotationFixtures.CORE014).resolve("iter_0000004"), sd.resolve("iter_0000003"));
         Map<String, String> before = fingerprint(tmp);
         Rotator.Result r = rotator.rotate(sd, new RetentionPolicy(1, 0, Set.of(), true, Duration.ZERO), true, Duration.ZERO);
         assertThat(r.plan().removals()).extracting(d -> d.entry().name()).containsExactly(".deleting.iter_0000002", "iter_0000003");
@@ -110,7 +110,7 @@ class RotatorTest {
 
     @Test
     void anUnreadableTrackerStopsTheRotation() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.writeString(sd.resolve(Tracker.MEGATRON_FILE), "");
         Map<String, String> before = fingerprint(sd);
         assertThatThrownBy(() -> rotator.rotate(sd, RetentionPolicy.keepLast(1), false, Duration.ZERO))
@@ -127,7 +127,7 @@ class RotatorTest {
 
     @Test
     void aTrackerNamingAMissingDirIsAWarning() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.writeString(sd.resolve(Tracker.MEGATRON_FILE), "6");
         Rotator.Result r = rotator.rotate(sd, RetentionPolicy.keepLast(1), true, Duration.ZERO);
         assertThat(r.warnings()).containsExactly(Tracker.MEGATRON_FILE + " names iter_0000006, which does not exist");

@@ -1,5 +1,6 @@
 package ckpt.convert.rotation;
 
+import ckpt.format.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,9 +16,8 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import static ckpt.convert.rotation.RotationFixtures.copyTree;
+import static ckpt.format.testing.Fixtures.copyTree;
 import static ckpt.convert.rotation.RotationFixtures.fingerprint;
-import static ckpt.convert.rotation.RotationFixtures.fixture;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -27,7 +27,7 @@ class SafeDeleterTest {
     Path tmp;
 
     private Path saveDir() throws Exception {
-        return copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        return copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
     }
 
     private static Rotator rotator() {
@@ -41,7 +41,7 @@ class SafeDeleterTest {
     @Test
     void symlinksInsideAVictimAreUnlinkedNeverFollowed() throws Exception {
         Path sd = saveDir();
-        Path outside = copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000002"), tmp.resolve("precious"));
+        Path outside = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000002"), tmp.resolve("precious"));
         Files.writeString(outside.resolve("note.txt"), "do not delete");
         Map<String, String> outsideBefore = fingerprint(outside);
         Path victim = sd.resolve("iter_0000002");
@@ -62,7 +62,7 @@ class SafeDeleterTest {
     @Test
     void aVictimThatIsItselfASymlinkIsUnlinkedAndItsTargetLeftAlone() throws Exception {
         Path sd = saveDir();
-        Path target = copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000002"), tmp.resolve("other-disk/iter_0000001"));
+        Path target = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000002"), tmp.resolve("other-disk/iter_0000001"));
         Map<String, String> before = fingerprint(target);
         Files.createSymbolicLink(sd.resolve("iter_0000001"), target);
 

@@ -1,5 +1,6 @@
 package ckpt.convert.rotation;
 
+import ckpt.format.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -8,8 +9,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.stream.Stream;
 
-import static ckpt.convert.rotation.RotationFixtures.copyTree;
-import static ckpt.convert.rotation.RotationFixtures.fixture;
+import static ckpt.format.testing.Fixtures.copyTree;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class SaveDirListerTest {
@@ -20,7 +20,7 @@ class SaveDirListerTest {
 
     @Test
     void listsTheRealTorchDistSaveDir() throws Exception {
-        Path src = fixture(RotationFixtures.TORCH_DIST);
+        Path src = Fixtures.path(RotationFixtures.TORCH_DIST);
         SaveDirListing l = lister.list(src);
         assertThat(l.entries()).extracting(CheckpointEntry::name).containsExactly("iter_0000002", "iter_0000004");
         assertThat(l.entries()).extracting(CheckpointEntry::iteration).containsExactly(2L, 4L);
@@ -38,19 +38,19 @@ class SaveDirListerTest {
 
     @Test
     void listsLegacyAndCore014Layouts() throws Exception {
-        assertThat(lister.list(fixture(RotationFixtures.LEGACY)).entries()).singleElement()
+        assertThat(lister.list(Fixtures.path(RotationFixtures.LEGACY)).entries()).singleElement()
                 .satisfies(e -> {
                     assertThat(e.layout()).isEqualTo(Layout.LEGACY_TORCH);
                     assertThat(e.isComplete()).isTrue();
                     assertThat(e.latest()).isTrue();
                 });
-        assertThat(lister.list(fixture(RotationFixtures.CORE014)).entries()).singleElement()
+        assertThat(lister.list(Fixtures.path(RotationFixtures.CORE014)).entries()).singleElement()
                 .satisfies(e -> assertThat(e.layout()).isEqualTo(Layout.TORCH_DIST));
     }
 
     @Test
     void showsIncompleteMarkedReleaseAndIgnoresOtherEntries() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.delete(sd.resolve("iter_0000004/metadata.json"));
         copyTree(sd.resolve("iter_0000002"), sd.resolve("release"));
         Files.move(sd.resolve("iter_0000002"), sd.resolve(".deleting.iter_0000002"));
@@ -76,7 +76,7 @@ class SaveDirListerTest {
 
     @Test
     void aTrackerNamingAMissingDirIsReported() throws Exception {
-        Path sd = copyTree(fixture(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
+        Path sd = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST), tmp.resolve("save"));
         Files.writeString(sd.resolve(Tracker.MEGATRON_FILE), "8");
         SaveDirListing l = lister.list(sd);
         assertThat(l.trackers()).containsExactly(new Tracker(Tracker.MEGATRON_FILE, "8", "iter_0000008", false, null));
@@ -86,7 +86,7 @@ class SaveDirListerTest {
     @Test
     void releaseTrackerAndUnusableTrackers() throws Exception {
         Path sd = Files.createDirectories(tmp.resolve("save"));
-        copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), sd.resolve("release"));
+        copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), sd.resolve("release"));
         Files.writeString(sd.resolve(Tracker.MEGATRON_FILE), "release");
         assertThat(lister.list(sd).entries()).singleElement().satisfies(e -> assertThat(e.latest()).isTrue());
 
@@ -105,7 +105,7 @@ class SaveDirListerTest {
         Path sd = Files.createDirectories(tmp.resolve("ds"));
         for (String tag : new String[]{"global_step10", "global_step20"}) {
             Path d = Files.createDirectories(sd.resolve(tag));
-            Files.copy(fixture(RotationFixtures.LEGACY).resolve("iter_0000004/mp_rank_00/model_optim_rng.pt"),
+            Files.copy(Fixtures.path(RotationFixtures.LEGACY).resolve("iter_0000004/mp_rank_00/model_optim_rng.pt"),
                     d.resolve("mp_rank_00_model_states.pt"));
         }
         Files.createDirectories(sd.resolve("global_step30")); // being written
@@ -123,7 +123,7 @@ class SaveDirListerTest {
     @Test
     void aSymlinkedCheckpointIsListedAsALinkWithoutCountingTheTarget() throws Exception {
         Path sd = Files.createDirectories(tmp.resolve("save"));
-        Path elsewhere = copyTree(fixture(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("other/iter_0000004"));
+        Path elsewhere = copyTree(Fixtures.path(RotationFixtures.TORCH_DIST).resolve("iter_0000004"), tmp.resolve("other/iter_0000004"));
         Files.createSymbolicLink(sd.resolve("iter_0000004"), elsewhere);
         CheckpointEntry e = lister.list(sd).entries().getFirst();
         assertThat(e.symlink()).isTrue();

@@ -1,5 +1,6 @@
 package ckpt.format.dcp;
 
+import ckpt.format.zip.ZipArchive;
 import ckpt.format.FormatException;
 import ckpt.format.safetensors.SafetensorsEntry;
 import ckpt.format.safetensors.SafetensorsHeader;
@@ -8,7 +9,6 @@ import ckpt.format.torchsave.TensorRef;
 import ckpt.format.torchsave.TorchSaveArchive;
 
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -61,7 +61,7 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         Path file = files.path(info.relativePath());
         MemorySegment item = itemBytes(tensor.fqn(), info);
         StridedView view;
-        if (isZip(item)) {
+        if (ZipArchive.startsLikeZip(item)) {
             TorchSaveArchive archive = TorchSaveArchive.open(file, item);
             if (!(archive.root() instanceof TensorRef t))
                 throw new FormatException(file, "key " + tensor.fqn(), "chunk item does not hold a tensor");
@@ -106,13 +106,9 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         if (info == null) throw new FormatException(metadata.file(), "key " + key, "no such bytes item");
         MemorySegment item = itemBytes(key, info);
         Path file = files.path(info.relativePath());
-        if (!isZip(item))
+        if (!ZipArchive.startsLikeZip(item))
             throw new FormatException(file, "key " + key, "bytes item is not a torch.save archive");
         return TorchSaveArchive.open(file, item);
-    }
-
-    public static boolean isZip(MemorySegment s) {
-        return s.byteSize() >= 4 && s.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN), 0) == 0x04034b50;
     }
 
     /** Unmaps the item windows read so far (see {@link ShardFiles#releaseWindows()}); earlier views become invalid. */

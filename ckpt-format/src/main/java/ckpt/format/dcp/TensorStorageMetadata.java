@@ -1,5 +1,6 @@
 package ckpt.format.dcp;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.tensor.DType;
 
 import java.util.List;
@@ -17,12 +18,10 @@ public record TensorStorageMetadata(String fqn, DType dtype, long[] size, List<C
     }
 
     public long numel() {
-        long n = 1;
-        for (long s : size) n = Math.multiplyExact(n, s);
-        return n;
+        return Shapes.numel(size);
     }
 
     public long byteSize() {
-        return Math.multiplyExact(numel(), dtype.byteSize());
+        return Shapes.byteSize(size, dtype);
     }
 }

@@ -8,12 +8,12 @@ public class PickleException extends FormatException {
     private final long offset;
 
     public PickleException(Path file, long offset, String message) {
-        super(file, "at byte " + offset, message);
+        super(file, atByte(offset), message);
         this.offset = offset;
     }
 
     public PickleException(Path file, long offset, String message, Throwable cause) {
-        super(file, "at byte " + offset, message, cause);
+        super(file, atByte(offset), message, cause);
         this.offset = offset;
     }
 

@@ -1,5 +1,6 @@
 package ckpt.format.safetensors;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.tensor.DType;
 
 import java.util.Arrays;
@@ -31,9 +32,7 @@ public record SafetensorsEntry(String name, DType dtype, long[] shape, long begi
 
     /** Element count; 1 for a 0-dim tensor. The header was validated, so this cannot overflow. */
     public long numel() {
-        long n = 1;
-        for (long d : shape) n *= d;
-        return n;
+        return Shapes.numel(shape);
     }
 
     @Override

@@ -16,7 +16,7 @@ public class SafetensorsException extends FormatException {
 
     /** Offset form: "at byte N". */
     public static SafetensorsException atOffset(Path file, long offset, String message) {
-        return new SafetensorsException(file, "at byte " + offset, message);
+        return new SafetensorsException(file, atByte(offset), message);
     }
 
     /** Tensor form: "tensor 'name'". */

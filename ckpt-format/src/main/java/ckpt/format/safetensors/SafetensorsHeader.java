@@ -1,5 +1,6 @@
 package ckpt.format.safetensors;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.tensor.DType;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -260,9 +261,7 @@ public final class SafetensorsHeader {
             if (end < begin) throw tensor(name, "data_offsets end " + end + " is before begin " + begin);
             long bytes;
             try {
-                long numel = 1;
-                for (long d : shape) numel = Math.multiplyExact(numel, d);
-                long bits = Math.multiplyExact(numel, (long) dtype.bits());
+                long bits = Math.multiplyExact(Shapes.numel(shape), (long) dtype.bits());
                 if (bits % 8 != 0) throw tensor(name, "shape " + Arrays.toString(shape) + " is not a whole number of bytes");
                 bytes = bits / 8;
             } catch (ArithmeticException e) {

@@ -24,9 +24,7 @@ public record Box(long[] offsets, long[] sizes) {
     }
 
     public long numel() {
-        long n = 1;
-        for (long s : sizes) n = Math.multiplyExact(n, s);
-        return n;
+        return Shapes.numel(sizes);
     }
 
     public long offset(int axis) {

@@ -18,17 +18,7 @@ public record StridedView(MemorySegment storage, DType dtype, long offset, long[
 
     /** A contiguous row-major tensor at the start of {@code storage}. */
     public static StridedView contiguous(MemorySegment storage, DType dtype, long[] shape) {
-        return new StridedView(storage, dtype, 0, shape, contiguousStrides(shape));
-    }
-
-    public static long[] contiguousStrides(long[] shape) {
-        long[] st = new long[shape.length];
-        long s = 1;
-        for (int i = shape.length - 1; i >= 0; i--) {
-            st[i] = s;
-            s = Math.multiplyExact(s, Math.max(shape[i], 1));
-        }
-        return st;
+        return new StridedView(storage, dtype, 0, shape, Shapes.contiguousStrides(shape));
     }
 
     public int rank() {
@@ -36,17 +26,15 @@ public record StridedView(MemorySegment storage, DType dtype, long offset, long[
     }
 
     public long numel() {
-        long n = 1;
-        for (long s : shape) n = Math.multiplyExact(n, s);
-        return n;
+        return Shapes.numel(shape);
     }
 
     public long byteSize() {
-        return Math.multiplyExact(numel(), dtype.byteSize());
+        return Shapes.byteSize(shape, dtype);
     }
 
     public boolean isContiguous() {
-        return offset == 0 && Arrays.equals(strides, contiguousStrides(shape)) || numel() <= 1 && offset == 0;
+        return offset == 0 && Arrays.equals(strides, Shapes.contiguousStrides(shape)) || numel() <= 1 && offset == 0;
     }
 
     /**

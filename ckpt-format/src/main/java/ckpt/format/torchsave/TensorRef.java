@@ -1,5 +1,6 @@
 package ckpt.format.torchsave;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.pickle.Buildable;
 import ckpt.format.tensor.DType;
 
@@ -62,13 +63,11 @@ public final class TensorRef implements Buildable {
     }
 
     public long numel() {
-        long n = 1;
-        for (long s : shape) n = Math.multiplyExact(n, s);
-        return n;
+        return Shapes.numel(shape);
     }
 
     public long byteSize() {
-        return Math.multiplyExact(numel(), dtype.byteSize());
+        return Shapes.byteSize(shape, dtype);
     }
 
     /** Elements the storage must hold for this view: last touched index + 1 (0 when empty). */

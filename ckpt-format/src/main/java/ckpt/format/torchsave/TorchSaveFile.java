@@ -1,5 +1,6 @@
 package ckpt.format.torchsave;
 
+import ckpt.format.zip.ZipArchive;
 import ckpt.format.FormatException;
 import ckpt.format.tensor.StridedView;
 import ckpt.format.zip.ZipEntryInfo;
@@ -23,7 +24,6 @@ import java.util.Map;
  * message saying what the file is. Tensor bytes stay in the mapping; views are valid until {@link #close()}.
  */
 public final class TorchSaveFile implements AutoCloseable {
-    static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
     static final byte[] PYTORCH1 = "PYTORCH1".getBytes(StandardCharsets.US_ASCII);
     static final byte[] USTAR = "ustar".getBytes(StandardCharsets.US_ASCII);
     static final int USTAR_OFFSET = 257;
@@ -53,7 +53,7 @@ public final class TorchSaveFile implements AutoCloseable {
                 seg = ch.size() == 0 ? MemorySegment.ofArray(new byte[0])
                         : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             }
-            if (startsWith(seg, 0, ZIP_MAGIC)) {
+            if (ZipArchive.startsLikeZip(seg)) {
                 TorchSaveArchive a = TorchSaveArchive.open(file, seg);
                 return new TorchSaveFile(file, arena, seg, a.root(), a, null);
             }

@@ -3,6 +3,7 @@ package ckpt.format.torchsave;
 import ckpt.format.pickle.PickleWriter;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.tensor.DType;
+import ckpt.format.tensor.Shapes;
 import ckpt.format.zip.TorchZipWriter;
 
 import java.io.ByteArrayOutputStream;
@@ -179,13 +180,7 @@ public final class TorchSaveWriter implements AutoCloseable {
         List<Object> size = new ArrayList<>(t.shape.length);
         for (long d : t.shape) size.add(d);
         List<Object> stride = new ArrayList<>(t.shape.length);
-        long s = 1;
-        long[] st = new long[t.shape.length];
-        for (int i = t.shape.length - 1; i >= 0; i--) {
-            st[i] = s;
-            s *= Math.max(1, t.shape[i]);
-        }
-        for (long x : st) stride.add(x);
+        for (long x : Shapes.contiguousStrides(t.shape)) stride.add(x);
         w.write(new PyTuple(size));
         w.write(new PyTuple(stride));
         w.newFalse();

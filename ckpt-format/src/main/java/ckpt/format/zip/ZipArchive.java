@@ -56,6 +56,14 @@ public final class ZipArchive {
         return new ZipArchive(file, window, new ZipParser(file, windowStart, window).parse());
     }
 
+    /**
+     * Whether {@code bytes} begins with a local file header signature ({@code PK\3\4}), as every zip torch.save
+     * archive does: how callers tell a zip from a legacy pickle stream before choosing a reader.
+     */
+    public static boolean startsLikeZip(MemorySegment bytes) {
+        return bytes.byteSize() >= 4 && ZipSpec.i32(bytes, 0) == ZipSpec.LOCAL_SIG;
+    }
+
     public Path file() {
         return file;
     }

@@ -16,6 +16,6 @@ public class ZipFormatException extends FormatException {
 
     /** Offset form: "at byte N" (N absolute in the file). */
     public static ZipFormatException atOffset(Path file, long offset, String message) {
-        return new ZipFormatException(file, "at byte " + offset, message);
+        return new ZipFormatException(file, atByte(offset), message);
     }
 }

@@ -1,5 +1,6 @@
 package ckpt.format.pickle;
 
+import ckpt.format.testing.Fixtures;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ckpt.format.tensor.DType;
@@ -25,7 +26,7 @@ class PickleReaderDcpTest {
     }
 
     static Stream<Path> allMetadataFiles() throws IOException {
-        try (Stream<Path> s = Files.walk(PickleFixtures.testdata())) {
+        try (Stream<Path> s = Files.walk(Fixtures.root())) {
             List<Path> files = s.filter(p -> p.getFileName().toString().equals(".metadata")).sorted().toList();
             assertThat(files).hasSizeGreaterThanOrEqualTo(8);
             return files.stream();
@@ -33,13 +34,13 @@ class PickleReaderDcpTest {
     }
 
     private static Object read(Path file) {
-        return PickleReader.builder().file(file).build().read(PickleFixtures.bytes(file));
+        return PickleReader.builder().file(file).build().read(Fixtures.bytes(file));
     }
 
     @ParameterizedTest
     @MethodSource("allMetadataFiles")
     void everyMetadataParsesToADcpMetadataObject(Path file) {
-        byte[] data = PickleFixtures.bytes(file);
+        byte[] data = Fixtures.bytes(file);
         PickleReader.Result r = PickleReader.builder().file(file).build().readAt(java.lang.foreign.MemorySegment.ofArray(data), 0);
         assertThat(r.end()).isEqualTo(data.length);
         assertThat(r.value()).isInstanceOfSatisfying(PyObject.class, o -> {
@@ -52,9 +53,9 @@ class PickleReaderDcpTest {
     @ParameterizedTest
     @MethodSource("fixturesWithReference")
     void metadataMatchesReference(String dir) {
-        Path ckpt = PickleFixtures.testdata().resolve(dir);
-        Path fixture = PickleFixtures.testdata().resolve(dir.substring(0, dir.indexOf('/')));
-        JsonNode ref = PickleFixtures.json(fixture.resolve("reference/dcp_metadata.json"));
+        Path ckpt = Fixtures.root().resolve(dir);
+        Path fixture = Fixtures.root().resolve(dir.substring(0, dir.indexOf('/')));
+        JsonNode ref = Fixtures.json(fixture.resolve("reference/dcp_metadata.json"));
         PyObject md = (PyObject) read(ckpt.resolve(".metadata"));
 
         assertThat(md.type().toString()).isEqualTo(ref.get("metadata_class").asText());
@@ -138,10 +139,10 @@ class PickleReaderDcpTest {
         }
 
         // every global the pickle names shows up as a class, a dtype, or an interpreted value
-        JsonNode structure = PickleFixtures.json(fixture.resolve("reference/structure.json")).get(".metadata");
-        assertThat(structure.at("/pickle/protocol").asInt()).isEqualTo(PickleFixtures.bytes(ckpt.resolve(".metadata"))[1]);
+        JsonNode structure = Fixtures.json(fixture.resolve("reference/structure.json")).get(".metadata");
+        assertThat(structure.at("/pickle/protocol").asInt()).isEqualTo(Fixtures.bytes(ckpt.resolve(".metadata"))[1]);
         TreeSet<String> seen = new TreeSet<>();
-        PickleFixtures.walk(md, v -> {
+        PickleGraph.walk(md, v -> {
             if (v instanceof PyObject o) seen.add(o.type().toString());
             if (v instanceof PyGlobal g) seen.add(g.toString());
             if (v instanceof DType d) seen.add("torch." + d.torchName());
@@ -155,7 +156,7 @@ class PickleReaderDcpTest {
 
     @Test
     void megatronLlama3MetadataCounts() {
-        Path file = PickleFixtures.testdata().resolve("megatron-llama3-8b-meta/checkpoint/iter_0000001/.metadata");
+        Path file = Fixtures.root().resolve("megatron-llama3-8b-meta/checkpoint/iter_0000001/.metadata");
         PyObject md = (PyObject) read(file);
         assertThat(md.is("torch.distributed.checkpoint.metadata", "Metadata")).isTrue();
         assertThat(((PyDict) md.attr("state_dict_metadata")).size()).isEqualTo(147);
@@ -165,7 +166,7 @@ class PickleReaderDcpTest {
     @Test
     void tensorPropertiesShareMemoizedGlobals() {
         // The same dtype object and layout REDUCE are referenced many times through the memo.
-        Path file = PickleFixtures.testdata().resolve("dcp-variety/checkpoint/.metadata");
+        Path file = Fixtures.root().resolve("dcp-variety/checkpoint/.metadata");
         PyObject md = (PyObject) read(file);
         PyDict sdm = (PyDict) md.attr("state_dict_metadata");
         PyObject f32 = (PyObject) sdm.get("f32");

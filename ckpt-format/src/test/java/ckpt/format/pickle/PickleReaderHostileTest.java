@@ -1,5 +1,6 @@
 package ckpt.format.pickle;
 
+import ckpt.format.testing.Fixtures;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
@@ -217,8 +218,8 @@ class PickleReaderHostileTest {
     @ParameterizedTest
     @ValueSource(strings = {"dcp-variety/checkpoint/.metadata", "megatron-qwen3-tp2/checkpoint/iter_0000004/.metadata"})
     void truncationAtEveryOffsetOfARealMetadata(String rel) {
-        Path file = PickleFixtures.testdata().resolve(rel);
-        MemorySegment full = MemorySegment.ofArray(PickleFixtures.bytes(file));
+        Path file = Fixtures.root().resolve(rel);
+        MemorySegment full = MemorySegment.ofArray(Fixtures.bytes(file));
         PickleReader reader = PickleReader.builder().file(file).build();
         assertThat(reader.read(full)).isInstanceOf(PyObject.class);
         for (long n = 0; n < full.byteSize(); n++) {
@@ -233,8 +234,8 @@ class PickleReaderHostileTest {
 
     @Test
     void randomCorruptionEndsInAValueOrAPickleException() {
-        Path file = PickleFixtures.testdata().resolve("dcp-variety/checkpoint/.metadata");
-        byte[] original = PickleFixtures.bytes(file);
+        Path file = Fixtures.root().resolve("dcp-variety/checkpoint/.metadata");
+        byte[] original = Fixtures.bytes(file);
         PickleReader reader = PickleReader.builder().file(file).build();
         Random rnd = new Random(42);
         for (int i = 0; i < 3000; i++) {

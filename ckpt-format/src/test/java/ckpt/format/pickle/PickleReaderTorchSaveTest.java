@@ -1,5 +1,7 @@
 package ckpt.format.pickle;
 
+import ckpt.format.testing.Fixtures;
+import ckpt.format.testing.StructureReference;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ckpt.format.tensor.DType;
@@ -11,7 +13,6 @@ import java.math.BigInteger;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -29,8 +30,8 @@ class PickleReaderTorchSaveTest {
     /** What the test's tensor reducer makes of _rebuild_tensor_v2/_v3 arguments. */
     record Tensor(Storage storage, long offset, long[] size, long[] stride, DType dtype) {}
 
-    private static final Path FILES = PickleFixtures.testdata().resolve("torch-save/files");
-    private static final Path REFERENCE = PickleFixtures.testdata().resolve("torch-save/reference");
+    private static final Path FILES = Fixtures.root().resolve("torch-save/files");
+    private static final Path REFERENCE = Fixtures.root().resolve("torch-save/reference");
 
     private static PickleReader reader(Path file) {
         return PickleReader.builder()
@@ -70,17 +71,17 @@ class PickleReaderTorchSaveTest {
     @ParameterizedTest
     @ValueSource(strings = {"zip_nested.pt", "zip_dtypes.pt", "zip_module_state.pt", "zip_single_tensor.pt"})
     void zipFilesMatchReference(String name) throws IOException {
-        JsonNode ref = PickleFixtures.json(REFERENCE.resolve(name + ".json"));
+        JsonNode ref = Fixtures.json(REFERENCE.resolve(name + ".json"));
         Object root = readDataPkl(FILES.resolve(name));
-        assertMatches(ref.get("structure"), root, "");
+        assertMatches(ref.get("structure"), root);
         checkTensors(ref, root);
     }
 
     @Test
     void legacyFileIsFivePicklesBackToBack() {
         Path file = FILES.resolve("legacy_nonzip.pt");
-        JsonNode parts = PickleFixtures.json(REFERENCE.resolve("structure.json")).at("/legacy_nonzip.pt/parts");
-        MemorySegment data = MemorySegment.ofArray(PickleFixtures.bytes(file));
+        JsonNode parts = Fixtures.json(REFERENCE.resolve("structure.json")).at("/legacy_nonzip.pt/parts");
+        MemorySegment data = MemorySegment.ofArray(Fixtures.bytes(file));
         PickleReader r = PickleReader.builder().file(file)
                 .persistentLoader(pid -> {
                     PyTuple t = (PyTuple) pid;
@@ -103,8 +104,8 @@ class PickleReaderTorchSaveTest {
         PyDict sysInfo = (PyDict) values.get(2);
         assertThat(sysInfo.get("little_endian")).isEqualTo(true);
         assertThat(((PyDict) sysInfo.get("type_sizes")).items()).containsEntry("short", 2L).containsEntry("int", 4L);
-        JsonNode ref = PickleFixtures.json(REFERENCE.resolve("legacy_nonzip.pt.json"));
-        assertMatches(ref.get("structure"), values.get(3), "");
+        JsonNode ref = Fixtures.json(REFERENCE.resolve("legacy_nonzip.pt.json"));
+        assertMatches(ref.get("structure"), values.get(3));
         checkTensors(ref, values.get(3));
         @SuppressWarnings("unchecked")
         List<Object> keys = (List<Object>) values.get(4);
@@ -156,8 +157,8 @@ class PickleReaderTorchSaveTest {
             }
             Tensor tensor = (Tensor) v;
             assertThat(tensor.dtype().torchName()).as(e.getKey()).isEqualTo(t.get("dtype").asText());
-            assertThat(tensor.size()).as(e.getKey()).containsExactly(jsonLongs(t.get("shape")));
-            assertThat(tensor.stride()).as(e.getKey()).containsExactly(jsonLongs(t.get("stride")));
+            assertThat(tensor.size()).as(e.getKey()).containsExactly(Fixtures.longs(t.get("shape")));
+            assertThat(tensor.stride()).as(e.getKey()).containsExactly(Fixtures.longs(t.get("stride")));
             assertThat(tensor.offset()).as(e.getKey()).isEqualTo(t.get("storage_offset").asLong());
             long elemBytes = tensor.storage().storageClass().equals("UntypedStorage") ? 1 : tensor.dtype().byteSize();
             assertThat(tensor.storage().numel() * elemBytes).as(e.getKey()).isEqualTo(t.get("storage_nbytes").asLong());
@@ -167,62 +168,17 @@ class PickleReaderTorchSaveTest {
         assertThat(groupToKey.values()).doesNotHaveDuplicates();
     }
 
+    private static void assertMatches(JsonNode structure, Object root) {
+        StructureReference.assertMatches(structure, root, "", (ref, actual, path) -> {
+            assertThat(actual).as(path).isInstanceOf(Tensor.class);
+            assertThat(((Tensor) actual).size()).as(path).containsExactly(Fixtures.longs(ref.get("shape")));
+        });
+    }
+
     private static Object child(Object v, String part) {
         if (v instanceof PyDict d) return d.get(part);
         if (v instanceof List<?> l) return l.get(Integer.parseInt(part));
         if (v instanceof PyObject o) return o.attr(part);
         throw new AssertionError("cannot step into " + v + " with " + part);
-    }
-
-    private static void assertMatches(JsonNode ref, Object actual, String path) {
-        if (ref.isNull()) {
-            assertThat(actual).as(path).isNull();
-        } else if (ref.isBoolean()) {
-            assertThat(actual).as(path).isEqualTo(ref.asBoolean());
-        } else if (ref.isIntegralNumber()) {
-            Object expected = ref.canConvertToLong() ? (Object) ref.asLong() : ref.bigIntegerValue();
-            assertThat(actual).as(path).isEqualTo(expected);
-        } else if (ref.isFloatingPointNumber()) {
-            assertThat(actual).as(path).isEqualTo(ref.asDouble());
-        } else if (ref.isTextual()) {
-            assertThat(actual).as(path).isEqualTo(ref.asText());
-        } else if (ref.isArray()) {
-            assertThat(actual).as(path).isInstanceOf(List.class);
-            List<?> list = (List<?>) actual;
-            assertThat(list).as(path).hasSize(ref.size());
-            for (int i = 0; i < list.size(); i++) assertMatches(ref.get(i), list.get(i), path + "/" + i);
-        } else if (ref.has("__tuple__")) {
-            assertThat(actual).as(path).isInstanceOf(PyTuple.class);
-            assertMatches(ref.get("__tuple__"), ((PyTuple) actual).items(), path);
-        } else if (ref.has("__bytes__")) {
-            assertThat(actual).as(path).isEqualTo(new PyBytes(HexFormat.of().parseHex(ref.get("__bytes__").asText())));
-        } else if (ref.has("__tensor__")) {
-            assertThat(actual).as(path).isInstanceOf(Tensor.class);
-            assertThat(((Tensor) actual).size()).as(path).containsExactly(jsonLongs(ref.get("shape")));
-        } else if (ref.has("__type__")) {
-            String type = ref.get("__type__").asText();
-            PyDict items;
-            if (type.equals("dict") || type.equals("OrderedDict")) {
-                assertThat(actual).as(path).isInstanceOf(PyDict.class);
-                items = (PyDict) actual;
-                assertThat(items.isOrderedDict()).as(path).isEqualTo(type.equals("OrderedDict"));
-            } else {
-                assertThat(actual).as(path).isInstanceOf(PyObject.class);
-                assertThat(((PyObject) actual).type().toString()).as(path).isEqualTo(type);
-                items = ((PyObject) actual).stateDict();
-            }
-            List<String> names = new ArrayList<>();
-            ref.get("items").fieldNames().forEachRemaining(names::add);
-            assertThat(items.items().keySet()).as(path).containsExactlyElementsOf(names);
-            for (String n : names) assertMatches(ref.get("items").get(n), items.get(n), path + "/" + n);
-        } else {
-            throw new AssertionError("unexpected reference node at " + path + ": " + ref);
-        }
-    }
-
-    private static long[] jsonLongs(JsonNode arr) {
-        long[] out = new long[arr.size()];
-        for (int i = 0; i < out.length; i++) out[i] = arr.get(i).asLong();
-        return out;
     }
 }

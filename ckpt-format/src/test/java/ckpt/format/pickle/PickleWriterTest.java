@@ -1,5 +1,6 @@
 package ckpt.format.pickle;
 
+import ckpt.format.testing.Fixtures;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -67,7 +68,7 @@ class PickleWriterTest {
     @Test
     void tensorRecordFromLowLevelCallsMatchesTorchSave() throws IOException {
         // zip_single_tensor.pt holds torch.save(torch.linspace(-1, 1, 7)): rebuild its data.pkl by hand (§2.9)
-        byte[] expected = dataPkl(PickleFixtures.testdata().resolve("torch-save/files/zip_single_tensor.pt"));
+        byte[] expected = dataPkl(Fixtures.root().resolve("torch-save/files/zip_single_tensor.pt"));
         byte[] actual = pickle(w -> {
             w.global_("torch._utils", "_rebuild_tensor_v2");
             w.mark();
@@ -102,7 +103,7 @@ class PickleWriterTest {
     @ParameterizedTest
     @ValueSource(strings = {"zip_nested.pt", "zip_dtypes.pt", "zip_module_state.pt", "zip_single_tensor.pt"})
     void torchSaveDataPklRoundTripsByteForByte(String name) throws IOException {
-        byte[] original = dataPkl(PickleFixtures.testdata().resolve("torch-save/files").resolve(name));
+        byte[] original = dataPkl(Fixtures.root().resolve("torch-save/files").resolve(name));
         Object value = PickleReader.builder().persistentLoader(pid -> new Pid((PyTuple) pid)).build().read(original);
         byte[] rewritten = pickle(w -> {
             w.objectWriter((writer, v) -> {

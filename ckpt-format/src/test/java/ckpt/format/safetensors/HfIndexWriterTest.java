@@ -1,5 +1,6 @@
 package ckpt.format.safetensors;
 
+import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;

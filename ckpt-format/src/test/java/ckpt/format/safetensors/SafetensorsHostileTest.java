@@ -1,5 +1,6 @@
 package ckpt.format.safetensors;
 
+import ckpt.format.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;

@@ -1,5 +1,6 @@
 package ckpt.format.safetensors;
 
+import ckpt.format.testing.Fixtures;
 import ckpt.format.tensor.DType;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;

@@ -1,11 +1,13 @@
 package ckpt.format.torchsave;
 
+import ckpt.format.tensor.Shapes;
 import ckpt.format.pickle.PyBytes;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.tensor.StridedView;
 import ckpt.format.testing.Fixtures;
+import ckpt.format.testing.StructureReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -58,14 +60,14 @@ class TorchSaveFileTest {
                 assertThat(v).as(path).isInstanceOf(TensorRef.class);
                 TensorRef tensor = (TensorRef) v;
                 assertThat(tensor.dtype().torchName()).as(path).isEqualTo(t.get("dtype").asText());
-                assertThat(tensor.shape()).as(path).containsExactly(longs(t.get("shape")));
-                assertThat(tensor.stride()).as(path).containsExactly(longs(t.get("stride")));
+                assertThat(tensor.shape()).as(path).containsExactly(Fixtures.longs(t.get("shape")));
+                assertThat(tensor.stride()).as(path).containsExactly(Fixtures.longs(t.get("stride")));
                 assertThat(tensor.storageOffset()).as(path).isEqualTo(t.get("storage_offset").asLong());
                 StorageRecord rec = f.record(tensor.storage());
                 assertThat(rec.length()).as(path).isEqualTo(t.get("storage_nbytes").asLong());
 
                 StridedView view = f.view(tensor);
-                boolean rowMajor = java.util.Arrays.equals(view.strides(), StridedView.contiguousStrides(view.shape()));
+                boolean rowMajor = java.util.Arrays.equals(view.strides(), Shapes.contiguousStrides(view.shape()));
                 assertThat(rowMajor || tensor.numel() <= 1).as(path).isEqualTo(t.get("is_contiguous").asBoolean());
                 assertThat(Fixtures.sha256(MemorySegment.ofArray(gather(view)))).as(path).isEqualTo(t.get("sha256").asText());
 
@@ -82,7 +84,12 @@ class TorchSaveFileTest {
     @ValueSource(strings = {"legacy_nonzip.pt", "zip_dtypes.pt", "zip_module_state.pt", "zip_nested.pt", "zip_single_tensor.pt"})
     void structureMatchesPyTorch(String name) {
         try (TorchSaveFile f = TorchSaveFile.open(file(name))) {
-            assertMatches(reference(name).get("structure"), f.root(), "");
+            StructureReference.assertMatches(reference(name).get("structure"), f.root(), "", (ref, actual, path) -> {
+                assertThat(actual).as(path).isInstanceOf(TensorRef.class);
+                TensorRef t = (TensorRef) actual;
+                assertThat(t.dtype().torchName()).as(path).isEqualTo(ref.get("dtype").asText());
+                assertThat(t.shape()).as(path).containsExactly(Fixtures.longs(ref.get("shape")));
+            });
         }
     }
 
@@ -171,58 +178,5 @@ class TorchSaveFileTest {
             else throw new AssertionError("cannot step into " + v + " with " + part);
         }
         return v;
-    }
-
-    static long[] longs(JsonNode arr) {
-        long[] out = new long[arr.size()];
-        for (int i = 0; i < out.length; i++) out[i] = arr.get(i).asLong();
-        return out;
-    }
-
-    static void assertMatches(JsonNode ref, Object actual, String path) {
-        if (ref.isNull()) {
-            assertThat(actual).as(path).isNull();
-        } else if (ref.isBoolean()) {
-            assertThat(actual).as(path).isEqualTo(ref.asBoolean());
-        } else if (ref.isIntegralNumber()) {
-            assertThat(actual).as(path).isEqualTo(ref.canConvertToLong() ? (Object) ref.asLong() : ref.bigIntegerValue());
-        } else if (ref.isFloatingPointNumber()) {
-            assertThat(actual).as(path).isEqualTo(ref.asDouble());
-        } else if (ref.isTextual()) {
-            assertThat(actual).as(path).isEqualTo(ref.asText());
-        } else if (ref.isArray()) {
-            assertThat(actual).as(path).isInstanceOf(List.class);
-            List<?> list = (List<?>) actual;
-            assertThat(list).as(path).hasSize(ref.size());
-            for (int i = 0; i < list.size(); i++) assertMatches(ref.get(i), list.get(i), path + "/" + i);
-        } else if (ref.has("__tuple__")) {
-            assertThat(actual).as(path).isInstanceOf(PyTuple.class);
-            assertMatches(ref.get("__tuple__"), ((PyTuple) actual).items(), path);
-        } else if (ref.has("__bytes__")) {
-            assertThat(actual).as(path).isEqualTo(new PyBytes(HexFormat.of().parseHex(ref.get("__bytes__").asText())));
-        } else if (ref.has("__tensor__")) {
-            assertThat(actual).as(path).isInstanceOf(TensorRef.class);
-            TensorRef t = (TensorRef) actual;
-            assertThat(t.dtype().torchName()).as(path).isEqualTo(ref.get("dtype").asText());
-            assertThat(t.shape()).as(path).containsExactly(longs(ref.get("shape")));
-        } else if (ref.has("__type__")) {
-            String type = ref.get("__type__").asText();
-            PyDict items;
-            if (type.equals("dict") || type.equals("OrderedDict")) {
-                assertThat(actual).as(path).isInstanceOf(PyDict.class);
-                items = (PyDict) actual;
-                assertThat(items.isOrderedDict()).as(path).isEqualTo(type.equals("OrderedDict"));
-            } else {
-                assertThat(actual).as(path).isInstanceOf(PyObject.class);
-                assertThat(((PyObject) actual).type().toString()).as(path).isEqualTo(type);
-                items = ((PyObject) actual).stateDict();
-            }
-            List<String> names = new ArrayList<>();
-            ref.get("items").fieldNames().forEachRemaining(names::add);
-            assertThat(items.items().keySet()).as(path).containsExactlyElementsOf(names);
-            for (String n : names) assertMatches(ref.get("items").get(n), items.get(n), path + "/" + n);
-        } else {
-            throw new AssertionError("unexpected reference node at " + path + ": " + ref);
-        }
     }
 }

@@ -1,5 +1,6 @@
 package ckpt.format.zip;
 
+import ckpt.format.testing.Fixtures;
 import ckpt.format.tensor.DType;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
@@ -24,14 +25,14 @@ class DcpWindowTest {
     @ValueSource(strings = {"dcp-variety", "megatron-llama-tp2/checkpoint/iter_0000004"})
     void everyStorageRecordOpensAsItsOwnArchive(String dir) throws Exception {
         String refDir = dir.startsWith("megatron") ? "megatron-llama-tp2/reference/iter_0000004" : dir + "/reference";
-        Path ckpt = TestData.path(dir.startsWith("megatron") ? dir : dir + "/checkpoint");
-        JsonNode meta = TestData.json(refDir + "/dcp_metadata.json");
+        Path ckpt = Fixtures.path(dir.startsWith("megatron") ? dir : dir + "/checkpoint");
+        JsonNode meta = Fixtures.json(refDir + "/dcp_metadata.json");
         int tensors = 0, objects = 0;
         try (Arena arena = Arena.ofConfined()) {
             for (JsonNode rec : meta.get("storage_data")) {
                 Path file = ckpt.resolve(rec.get("storage_relative_path").asText());
                 long offset = rec.get("storage_offset").asLong(), length = rec.get("storage_length").asLong();
-                ZipArchive zip = ZipArchive.open(file, offset, TestData.map(file, offset, length, arena));
+                ZipArchive zip = ZipArchive.open(file, offset, Fixtures.map(file, offset, length, arena));
                 assertThat(zip.prefix()).isEqualTo("archive");
                 assertThat(zip.archiveStart()).isZero();
                 assertThat(zip.entry("archive/data.pkl")).isPresent();
@@ -58,14 +59,14 @@ class DcpWindowTest {
     /** A whole .distcp is a concatenation of archives: as one zip, only the last one is visible (not an error). */
     @Test
     void wholeDistcpShowsOnlyItsLastArchive() throws Exception {
-        JsonNode meta = TestData.json("dcp-variety/reference/dcp_metadata.json");
-        Path file = TestData.path("dcp-variety/checkpoint/__0_0.distcp");
+        JsonNode meta = Fixtures.json("dcp-variety/reference/dcp_metadata.json");
+        Path file = Fixtures.path("dcp-variety/checkpoint/__0_0.distcp");
         long lastOffset = -1;
         for (JsonNode rec : meta.get("storage_data"))
             if (rec.get("storage_relative_path").asText().equals("__0_0.distcp"))
                 lastOffset = Math.max(lastOffset, rec.get("storage_offset").asLong());
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment whole = TestData.map(file, arena);
+            MemorySegment whole = Fixtures.map(file, arena);
             ZipArchive zip = ZipArchive.open(file, whole);
             assertThat(lastOffset).isPositive();
             assertThat(zip.archiveStart()).isEqualTo(lastOffset);
@@ -96,10 +97,10 @@ class DcpWindowTest {
     /** Megatron 8B items: one whole small item and the head/tail of a 117 MB one, against items_zip_layout. */
     @Test
     void megatron8bItemsMatchTheirRecordedLayout() throws Exception {
-        Path small = TestData.path("megatron-llama3-8b-meta/reference/item_small.bin");
-        JsonNode smallRef = TestData.json("megatron-llama3-8b-meta/reference/item_small.json");
+        Path small = Fixtures.path("megatron-llama3-8b-meta/reference/item_small.bin");
+        JsonNode smallRef = Fixtures.json("megatron-llama3-8b-meta/reference/item_small.json");
         try (Arena arena = Arena.ofConfined()) {
-            ZipArchive zip = ZipArchive.open(small, TestData.map(small, arena));
+            ZipArchive zip = ZipArchive.open(small, Fixtures.map(small, arena));
             checkLayout(zip, smallRef.get("layout"));
             for (ZipEntryInfo e : zip.entries()) assertThat(zip.crc32(e)).isEqualTo(e.crc());
             assertThat(zip.entry("archive/data/0").orElseThrow().size()).isEqualTo(smallRef.get("payload_bytes").asLong());
@@ -108,10 +109,10 @@ class DcpWindowTest {
 
     @Test
     void megatron8bLargeItemRebuiltSparse(@org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
-        JsonNode ref = TestData.json("megatron-llama3-8b-meta/reference/item_large.json");
+        JsonNode ref = Fixtures.json("megatron-llama3-8b-meta/reference/item_large.json");
         long length = ref.get("length").asLong();
-        byte[] head = Files.readAllBytes(TestData.path("megatron-llama3-8b-meta/reference/item_large_head64k.bin"));
-        byte[] tail = Files.readAllBytes(TestData.path("megatron-llama3-8b-meta/reference/item_large_tail64k.bin"));
+        byte[] head = Files.readAllBytes(Fixtures.path("megatron-llama3-8b-meta/reference/item_large_head64k.bin"));
+        byte[] tail = Files.readAllBytes(Fixtures.path("megatron-llama3-8b-meta/reference/item_large_tail64k.bin"));
         Path file = tmp.resolve("item_large.sparse");
         try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
                 java.nio.file.StandardOpenOption.WRITE)) {
@@ -119,7 +120,7 @@ class DcpWindowTest {
             ch.write(java.nio.ByteBuffer.wrap(tail), length - tail.length);
         }
         try (Arena arena = Arena.ofConfined()) {
-            ZipArchive zip = ZipArchive.open(file, TestData.map(file, arena));
+            ZipArchive zip = ZipArchive.open(file, Fixtures.map(file, arena));
             checkLayout(zip, ref.get("layout"));
             assertThat(zip.entry("archive/data/0").orElseThrow().size()).isEqualTo(ref.get("payload_bytes").asLong());
             for (ZipEntryInfo e : zip.entries()) {

@@ -1,5 +1,6 @@
 package ckpt.format.zip;
 
+import ckpt.format.testing.Fixtures;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,7 +32,7 @@ class HostileArchiveTest {
     Path tmp;
 
     private static byte[] fixture(String relative) throws IOException {
-        return Files.readAllBytes(TestData.path(relative));
+        return Files.readAllBytes(Fixtures.path(relative));
     }
 
     private static ZipArchive open(byte[] bytes) {

@@ -1,5 +1,6 @@
 package ckpt.format.zip;
 
+import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,15 +20,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** Whole {@code torch.save} files written by PyTorch 2.11, checked against {@code reference/structure.json}. */
 class TorchSaveArchiveTest {
-    private static final JsonNode STRUCTURE = TestData.json("torch-save/reference/structure.json");
+    private static final JsonNode STRUCTURE = Fixtures.json("torch-save/reference/structure.json");
 
     @ParameterizedTest
     @ValueSource(strings = {"zip_dtypes.pt", "zip_module_state.pt", "zip_nested.pt", "zip_single_tensor.pt"})
     void matchesReferenceStructure(String name) throws Exception {
-        Path file = TestData.path("torch-save/files/" + name);
+        Path file = Fixtures.path("torch-save/files/" + name);
         JsonNode ref = STRUCTURE.get(name);
         try (Arena arena = Arena.ofConfined()) {
-            ZipArchive zip = ZipArchive.open(file, TestData.map(file, arena));
+            ZipArchive zip = ZipArchive.open(file, Fixtures.map(file, arena));
             List<String> names = new ArrayList<>();
             for (JsonNode m : ref.get("members")) names.add(m.get("name").asText());
             assertThat(zip.entries()).extracting(ZipEntryInfo::name).containsExactlyElementsOf(names);
@@ -55,9 +56,9 @@ class TorchSaveArchiveTest {
     @ParameterizedTest
     @ValueSource(strings = {"zip_dtypes.pt", "zip_nested.pt"})
     void agreesWithJdkZipFile(String name) throws Exception {
-        Path file = TestData.path("torch-save/files/" + name);
+        Path file = Fixtures.path("torch-save/files/" + name);
         try (Arena arena = Arena.ofConfined(); ZipFile jdk = new ZipFile(file.toFile())) {
-            ZipArchive zip = ZipArchive.open(file, TestData.map(file, arena));
+            ZipArchive zip = ZipArchive.open(file, Fixtures.map(file, arena));
             for (ZipEntryInfo e : zip.entries()) {
                 var j = jdk.getEntry(e.name());
                 assertThat(j.getCrc()).isEqualTo(e.crc());
@@ -71,9 +72,9 @@ class TorchSaveArchiveTest {
 
     @Test
     void legacyNonZipIsRejectedAsNotAZip() {
-        Path file = TestData.path("torch-save/files/legacy_nonzip.pt");
+        Path file = Fixtures.path("torch-save/files/legacy_nonzip.pt");
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = TestData.map(file, arena);
+            MemorySegment seg = Fixtures.map(file, arena);
             assertThatThrownBy(() -> ZipArchive.open(file, seg))
                     .isInstanceOf(ZipFormatException.class)
                     .hasMessageContaining("not a zip archive")

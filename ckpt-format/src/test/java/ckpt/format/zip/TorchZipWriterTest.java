@@ -1,5 +1,6 @@
 package ckpt.format.zip;
 
+import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,7 +73,7 @@ class TorchZipWriterTest {
             expected = writeTorchLike(ch, 0, SIZES, 1);
         }
         try (Arena arena = Arena.ofConfined()) {
-            ZipArchive zip = ZipArchive.open(file, TestData.map(file, arena));
+            ZipArchive zip = ZipArchive.open(file, Fixtures.map(file, arena));
             checkOwnReader(zip, expected);
         }
         checkJdk(file, expected);
@@ -90,7 +91,7 @@ class TorchZipWriterTest {
             end = ch.size();
         }
         try (Arena arena = Arena.ofConfined()) {
-            ZipArchive zip = ZipArchive.open(file, start, TestData.map(file, start, end - start, arena));
+            ZipArchive zip = ZipArchive.open(file, start, Fixtures.map(file, start, end - start, arena));
             checkOwnReader(zip, expected);
         }
         Path copy = tmp.resolve("window.zip");
@@ -141,7 +142,7 @@ class TorchZipWriterTest {
      */
     @Test
     void paddingRuleMatchesPyTorchOnTheReal8bLayout() {
-        JsonNode items = TestData.json("megatron-llama3-8b-meta/reference/items_zip_layout.json");
+        JsonNode items = Fixtures.json("megatron-llama3-8b-meta/reference/items_zip_layout.json");
         int checked = 0;
         for (JsonNode item : items) {
             for (JsonNode m : item.get("members")) {
@@ -194,7 +195,7 @@ class TorchZipWriterTest {
         assertThat(diskUsageKiB(file)).as("sparse file stays small on disk").isLessThan(1024);
 
         try (Arena arena = Arena.ofConfined()) {
-            ZipArchive zip = ZipArchive.open(file, start, TestData.map(file, start, len, arena));
+            ZipArchive zip = ZipArchive.open(file, start, Fixtures.map(file, start, len, arena));
             ZipEntryInfo d0 = zip.entry("archive/data/0").orElseThrow();
             ZipEntryInfo d1 = zip.entry("archive/data/1").orElseThrow();
             assertThat(d0.size()).isEqualTo(big);

@@ -1,5 +1,6 @@
 package ckpt.format.zip;
 
+import ckpt.format.testing.Fixtures;
 import org.apache.commons.compress.archivers.zip.ZipArchiveEntry;
 import org.apache.commons.compress.archivers.zip.ZipFile;
 
@@ -32,7 +33,7 @@ public final class ZipOpenBench {
     public static void main(String[] args) throws Exception {
         int n = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 15;
-        byte[] item = Files.readAllBytes(TestData.path("megatron-llama3-8b-meta/reference/item_small.bin"));
+        byte[] item = Files.readAllBytes(Fixtures.path("megatron-llama3-8b-meta/reference/item_small.bin"));
         Path file = Files.createTempFile("zipbench", ".distcp");
         try {
             try (FileChannel ch = FileChannel.open(file, WRITE)) {

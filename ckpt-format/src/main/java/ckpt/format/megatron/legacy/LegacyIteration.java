@@ -1,5 +1,6 @@
 package ckpt.format.megatron.legacy;
 
+import ckpt.format.zip.ZipArchive;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.MegatronArgs;
 import ckpt.format.megatron.ModelConfig;
@@ -9,8 +10,6 @@ import ckpt.format.torchsave.TorchSaveArchive;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -33,7 +32,6 @@ import java.util.stream.Stream;
  * differently). Files are mapped once into a shared arena; closing releases them.
  */
 public final class LegacyIteration implements AutoCloseable {
-    private static final int ZIP_MAGIC = 0x04034b50;
 
     private final Path dir;
     private final Arena arena;
@@ -184,7 +182,7 @@ public final class LegacyIteration implements AutoCloseable {
         } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage(), e);
         }
-        if (seg.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN), 0) != ZIP_MAGIC)
+        if (!ZipArchive.startsLikeZip(seg))
             throw new FormatException(file, "not a zip torch.save archive (a pre-1.6 legacy torch.save stream?): "
                     + "only zip-format legacy checkpoints are read");
         return TorchSaveArchive.open(file, seg);

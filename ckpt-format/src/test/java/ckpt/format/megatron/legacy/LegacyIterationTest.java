@@ -10,7 +10,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -73,23 +72,13 @@ class LegacyIterationTest {
     @Test
     void missingRankZeroIsNamed(@TempDir Path tmp) throws IOException {
         Path iter = copy(tmp);
-        try (Stream<Path> s = Files.walk(iter.resolve("mp_rank_00"))) {
-            for (Path p : s.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
-        }
+        Fixtures.deleteTree(iter.resolve("mp_rank_00"));
         assertThatThrownBy(() -> LegacyIteration.open(iter)).isInstanceOf(FormatException.class)
                 .hasMessageContaining("rank directory mp_rank_00 missing");
     }
 
     private static Path copy(Path tmp) throws IOException {
-        Path dst = tmp.resolve("iter_0000004");
-        try (Stream<Path> s = Files.walk(fixture())) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path q = dst.resolve(fixture().relativize(p).toString());
-                if (Files.isDirectory(p)) Files.createDirectories(q);
-                else Files.copy(p, q);
-            }
-        }
-        return dst;
+        return Fixtures.copyTree(fixture(), tmp.resolve("iter_0000004"));
     }
 
     /** Replaces the value pickled right after the dict key {@code name} (skipping its BINPUT/LONG_BINPUT). */
