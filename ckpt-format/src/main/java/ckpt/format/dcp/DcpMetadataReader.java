@@ -49,7 +49,7 @@ public final class DcpMetadataReader {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             Object root;
             try {
-                root = TorchGlobals.reader(file).build().read(seg);
+                root = PickledRecords.register(TorchGlobals.reader(file)).build().read(seg);
             } catch (PickleException e) {
                 throw new FormatException(file, e.where(), "unreadable .metadata (truncated or corrupt — an incomplete save?): "
                         + stripFile(e.getMessage(), file), e);
@@ -137,10 +137,18 @@ public final class DcpMetadataReader {
             throw new FormatException(file, "key " + fqn, "tensor metadata without a chunk list");
         List<ChunkStorageMetadata> chunks = new ArrayList<>(chunkList.size());
         for (Object c : chunkList) {
-            if (!(c instanceof PyObject chunk) || !chunk.isNamed("ChunkStorageMetadata"))
+            Object rawOffsets, rawSizes;
+            if (c instanceof PickledRecords.Chunk pc) {
+                rawOffsets = pc.offsets;
+                rawSizes = pc.sizes;
+            } else if (c instanceof PyObject chunk && chunk.isNamed("ChunkStorageMetadata")) {
+                rawOffsets = chunk.attr("offsets");
+                rawSizes = chunk.attr("sizes");
+            } else {
                 throw new FormatException(file, "key " + fqn, "chunk is " + describe(c));
-            long[] offsets = dims(file, fqn, chunk.attr("offsets"), "chunk offsets");
-            long[] sizes = dims(file, fqn, chunk.attr("sizes"), "chunk sizes");
+            }
+            long[] offsets = dims(file, fqn, rawOffsets, "chunk offsets");
+            long[] sizes = dims(file, fqn, rawSizes, "chunk sizes");
             if (offsets.length != size.length || sizes.length != size.length)
                 throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
             Box box = new Box(offsets, sizes);
@@ -164,27 +172,42 @@ public final class DcpMetadataReader {
     }
 
     private static MetadataIndex index(Path file, Object key) {
-        if (!(key instanceof PyObject mi) || !mi.isNamed("MetadataIndex"))
+        Object rawFqn, off;
+        if (key instanceof PickledRecords.Index pi) {
+            rawFqn = pi.fqn;
+            off = pi.offset;
+        } else if (key instanceof PyObject mi && mi.isNamed("MetadataIndex")) {
+            rawFqn = mi.attr("fqn");
+            off = mi.attr("offset");
+        } else {
             throw new FormatException(file, "storage_data key is " + describe(key) + ", not a MetadataIndex");
-        if (!(mi.attr("fqn") instanceof String fqn)) throw new FormatException(file, "MetadataIndex without fqn");
-        Object off = mi.attr("offset");
+        }
+        if (!(rawFqn instanceof String fqn)) throw new FormatException(file, "MetadataIndex without fqn");
         return new MetadataIndex(fqn, off == null ? null : dims(file, fqn, off, "index offset"));
     }
 
     private static StorageInfo storageInfo(Path file, MetadataIndex idx, Object v) {
-        if (!(v instanceof PyObject si) || !si.isNamed("_StorageInfo"))
+        Object path, offset, length;
+        List<String> transforms = new ArrayList<>();
+        if (v instanceof PickledRecords.Storage ps) {
+            path = ps.relativePath;
+            offset = ps.offset;
+            length = ps.length;
+            transforms.addAll(ps.transforms);
+        } else if (v instanceof PyObject si && si.isNamed("_StorageInfo")) {
+            path = si.attr("relative_path");
+            offset = si.attr("offset");
+            length = si.attr("length");
+            if (si.attr("transform_descriptors") instanceof List<?> td)
+                for (Object t : td) transforms.add(String.valueOf(t));
+        } else {
             throw new FormatException(file, "key " + idx, "storage record is " + describe(v));
-        Object path = si.attr("relative_path");
-        Object offset = si.attr("offset");
-        Object length = si.attr("length");
+        }
         if (!(path instanceof String rel) || !(offset instanceof Long o) || !(length instanceof Long l))
             throw new FormatException(file, "key " + idx, "storage record lacks relative_path/offset/length");
         if (o < 0 || l < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
             throw new FormatException(file, "key " + idx, "storage file name '" + rel + "' leaves the checkpoint directory");
-        List<String> transforms = new ArrayList<>();
-        if (si.attr("transform_descriptors") instanceof List<?> td)
-            for (Object t : td) transforms.add(String.valueOf(t));
         return new StorageInfo(rel, o, l, transforms);
     }
 
@@ -217,6 +240,9 @@ public final class DcpMetadataReader {
 
     static String describe(Object o) {
         if (o == null) return "None";
+        if (o instanceof PickledRecords.Chunk) return "torch.distributed.checkpoint.metadata.ChunkStorageMetadata";
+        if (o instanceof PickledRecords.Index) return "torch.distributed.checkpoint.metadata.MetadataIndex";
+        if (o instanceof PickledRecords.Storage) return "torch.distributed.checkpoint.filesystem._StorageInfo";
         if (o instanceof PyObject p) return p.type().toString();
         return o.getClass().getSimpleName();
     }

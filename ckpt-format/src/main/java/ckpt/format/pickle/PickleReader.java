@@ -113,6 +113,7 @@ public final class PickleReader {
     /** State of one read: operand stack with MARK positions, memo, and the cursor. */
     private final class Machine {
         private static final Object UNSET = new Object();
+        private static final Object CONSUMED = new Object();
 
         private final MemorySegment seg;
         private final long size;
@@ -441,9 +442,12 @@ public final class PickleReader {
             }
             if (memo[i] == UNSET) memoCount++;
             memo[i] = top;
+            if (top instanceof PyDict d) d.memoSlot = i;
         }
 
         private Object memoGet(long index) {
+            if (index < memo.length && memo[(int) index] == CONSUMED)
+                throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
             if (index < memo.length && memo[(int) index] != UNSET) return memo[(int) index];
             if (sparseMemo != null && sparseMemo.containsKey(index)) return sparseMemo.get(index);
             throw fail("memo has no entry " + index);
@@ -535,6 +539,10 @@ public final class PickleReader {
             if (target instanceof Buildable b) {
                 try {
                     b.build(state);
+                    if (b.consumesState() && state instanceof PyDict d && d.memoSlot >= 0 && d.memoSlot < memo.length
+                            && memo[d.memoSlot] == d) {
+                        memo[d.memoSlot] = CONSUMED;
+                    }
                 } catch (FormatException e) {
                     throw e;
                 } catch (RuntimeException e) {

@@ -25,6 +25,8 @@ public final class PyDict {
     private Object[] values;
     private int size;
     private LinkedHashMap<Object, Object> large;
+    /** Dense memo slot this dict was stored at (-1: none), so a consuming BUILD can release it. */
+    int memoSlot = -1;
     private final PyGlobal type;
     private Object attributes;
 

@@ -1,0 +1,112 @@
+package ckpt.format.dcp;
+
+import ckpt.format.pickle.Buildable;
+import ckpt.format.pickle.PickleReader;
+import ckpt.format.pickle.PyDict;
+import ckpt.format.pickle.PyGlobal;
+import ckpt.format.pickle.PyObject;
+import ckpt.format.pickle.PyTuple;
+import ckpt.format.pickle.TorchSize;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Compact stand-ins for the three DCP classes a {@code .metadata} holds once per chunk — {@code ChunkStorageMetadata},
+ * {@code MetadataIndex}, {@code _StorageInfo} — built in place by BUILD instead of generic {@link PyObject}s with a
+ * field dict each. A 405B-scale file has millions of them; keeping their fields as plain Java fields (and letting
+ * the reader drop the consumed state dicts from the memo) is what keeps the parse from holding gigabytes.
+ * Validation of the values stays in {@link DcpMetadataReader}.
+ */
+final class PickledRecords {
+    private PickledRecords() {
+    }
+
+    /** Teaches a reader the three classes under every module path torch has used for them. */
+    static PickleReader.Builder register(PickleReader.Builder b) {
+        for (String module : List.of("torch.distributed.checkpoint.metadata")) {
+            b.reducer(module, "ChunkStorageMetadata", args -> args.size() == 0 ? new Chunk() : inert(module, "ChunkStorageMetadata", args));
+            b.reducer(module, "MetadataIndex", args -> args.size() == 0 ? new Index() : inert(module, "MetadataIndex", args));
+        }
+        String fs = "torch.distributed.checkpoint.filesystem";
+        b.reducer(fs, "_StorageInfo", args -> args.size() == 0 ? new Storage() : inert(fs, "_StorageInfo", args));
+        return b;
+    }
+
+    /** Any other construction (positional args) stays the generic inert object the decoder also understands. */
+    private static Object inert(String module, String name, PyTuple args) {
+        return new PyObject(new PyGlobal(module, name), args, null, PyObject.Origin.NEWOBJ);
+    }
+
+    private static PyDict dict(Object state) {
+        if (state instanceof PyDict d) return d;
+        if (state instanceof PyTuple t && t.size() == 2 && t.get(1) instanceof PyDict slots) return slots;
+        throw new IllegalArgumentException("state is not a dict");
+    }
+
+    /** {@code ChunkStorageMetadata(offsets, sizes)}; fields kept as pickled (TorchSize or tuple). */
+    static final class Chunk implements Buildable {
+        Object offsets;
+        Object sizes;
+
+        @Override
+        public void build(Object state) {
+            PyDict d = dict(state);
+            offsets = d.get("offsets");
+            sizes = d.get("sizes");
+        }
+
+        @Override
+        public boolean consumesState() {
+            return true;
+        }
+    }
+
+    /** {@code MetadataIndex(fqn, offset, index)}; the index hint is dropped (torch ignores it for equality). */
+    static final class Index implements Buildable {
+        Object fqn;
+        Object offset;
+
+        @Override
+        public void build(Object state) {
+            PyDict d = dict(state);
+            fqn = d.get("fqn");
+            offset = d.get("offset");
+        }
+
+        @Override
+        public boolean consumesState() {
+            return true;
+        }
+    }
+
+    /** {@code _StorageInfo(relative_path, offset, length[, transform_descriptors])}. */
+    static final class Storage implements Buildable {
+        Object relativePath;
+        Object offset;
+        Object length;
+        List<String> transforms = List.of();
+
+        @Override
+        public void build(Object state) {
+            PyDict d = dict(state);
+            relativePath = d.get("relative_path");
+            offset = d.get("offset");
+            length = d.get("length");
+            if (d.get("transform_descriptors") instanceof List<?> td && !td.isEmpty()) {
+                List<String> t = new ArrayList<>(td.size());
+                for (Object o : td) t.add(String.valueOf(o));
+                transforms = List.copyOf(t);
+            }
+        }
+
+        @Override
+        public boolean consumesState() {
+            return true;
+        }
+    }
+
+    static boolean isSize(Object o) {
+        return o instanceof TorchSize || o instanceof PyTuple || o instanceof List<?>;
+    }
+}
