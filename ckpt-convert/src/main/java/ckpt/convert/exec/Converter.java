@@ -66,8 +66,10 @@ public final class Converter {
         Planned p = plan(index, o); // metadata only: a checkpoint we cannot map fails before the output is touched
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(p.plan());
+            requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> files = new ArrayList<>();
             List<String> warnings = new ArrayList<>();
+            try {
             if (o.format() == OutputFormat.PYTORCH) {
                 try (TorchSaveTarget target = new TorchSaveTarget(staging.dir().resolve(MODEL_PT), p.plan(), p.modelConfig())) {
                     executor.execute(p.plan(), target, listener, index::releaseMappings);
@@ -90,11 +92,28 @@ public final class Converter {
                 writeJson(staging.dir().resolve("config.json"), config);
                 files.add("config.json");
             }
+            } catch (InternalError e) {
+                // A write into a mapped output region that the file system cannot back (disk full, quota, I/O
+                // error) surfaces as SIGBUS → InternalError, not IOException; the staging dir is removed on close.
+                throw new IOException("writing " + staging.dir() + " failed: the file system could not store a mapped "
+                        + "region (disk full or I/O error?): " + e.getMessage(), e);
+            }
             staging.commit();
             return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
                     p.family() == null ? null : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
                     p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings);
         }
+    }
+
+    /**
+     * Refuses to start when the output cannot fit: mapped writes into sparse files would otherwise fail midway with
+     * SIGBUS. Headers, indexes and configs are small: 1 MiB + 0.1% of slack covers them.
+     */
+    static void requireSpace(Path dir, long tensorBytes, long usable) {
+        long need = tensorBytes + (1L << 20) + tensorBytes / 1000;
+        if (usable < need)
+            throw new FormatException(dir.getParent(), "not enough free space for the output: it needs about "
+                    + String.format("%,d", need) + " bytes, " + String.format("%,d", usable) + " are free");
     }
 
     /** Megatron checkpoints in either on-disk format: the legacy reader presents the same global keys. */
