@@ -7,7 +7,7 @@ import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
-import ckpt.format.torchsave.TorchSaveRecords;
+import ckpt.format.torchsave.TorchSaveWriter;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -313,10 +313,10 @@ public final class MegatronLayout {
         r.nextBytes(cpu);
         byte[] cuda = new byte[16];
         r.nextBytes(cuda);
-        PyDict tracker = dict("model-parallel-rng", new TorchSaveRecords.Tensor(DType.UINT8, new long[]{16}, cuda.clone()));
+        PyDict tracker = dict("model-parallel-rng", new TorchSaveWriter.SmallTensor(DType.UINT8, new long[]{16}, cuda.clone()));
         return dict("random_rng_state", PyTuple.of(3L, new PyTuple(mt), null),
-                "torch_rng_state", new TorchSaveRecords.Tensor(DType.UINT8, new long[]{cpu.length}, cpu),
-                "cuda_rng_state", new TorchSaveRecords.Tensor(DType.UINT8, new long[]{16}, cuda),
+                "torch_rng_state", new TorchSaveWriter.SmallTensor(DType.UINT8, new long[]{cpu.length}, cpu),
+                "cuda_rng_state", new TorchSaveWriter.SmallTensor(DType.UINT8, new long[]{16}, cuda),
                 "rng_tracker_states", tracker);
     }
 

@@ -42,7 +42,7 @@ import java.util.Map;
  * at 70B/405B scale.
  */
 public final class SyntheticCheckpoint {
-    /** Bytes a torch.save record of one tensor chunk adds around its data, as TorchSaveRecords writes it (no descriptors). */
+    /** Bytes a torch.save record of one tensor chunk adds around its data, as TorchSaveWriter writes it (no descriptors). */
     private static final long RECORD_OVERHEAD_ESTIMATE = 1305;
 
     record Options(ModelShape shape, int tp, int pp, int dp, Optimizer optimizer, long bucketSize, long iteration,

@@ -2,7 +2,7 @@ package ckpt.format.dcp;
 
 import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
-import ckpt.format.torchsave.TorchSaveRecords;
+import ckpt.format.torchsave.TorchSaveWriter;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;
@@ -92,7 +92,7 @@ public final class DcpWriter implements AutoCloseable {
         metadata.addChunk(fqn, dtype, globalShape, chunk);
         RankFile f = file(rank);
         long offset = f.end;
-        long length = TorchSaveRecords.writeTensor(f.channel, offset, TorchSaveRecords.STREAM_PREFIX, dtype, chunk.sizes(), fill);
+        long length = TorchSaveWriter.writeTensor(dir.resolve(f.name), f.channel, offset, dtype, chunk.sizes(), fill);
         return record(rank, f, fqn, chunk.offsets(), offset, length);
     }
 
@@ -108,13 +108,13 @@ public final class DcpWriter implements AutoCloseable {
         return record(rank, f, fqn, null, offset, payload.length);
     }
 
-    /** Appends a bytes item holding {@code torch.save(value)} (a pickle value tree, see {@link TorchSaveRecords#writeObject}). */
+    /** Appends a bytes item holding {@code torch.save(value)} (a pickle value tree, see {@link TorchSaveWriter#writeObject}). */
     public StorageInfo addObject(String fqn, int rank, Object value) throws IOException {
         checkOpen();
         metadata.addBytes(fqn);
         RankFile f = file(rank);
         long offset = f.end;
-        long length = TorchSaveRecords.writeObject(f.channel, offset, TorchSaveRecords.STREAM_PREFIX, value);
+        long length = TorchSaveWriter.writeObject(dir.resolve(f.name), f.channel, offset, value);
         return record(rank, f, fqn, null, offset, length);
     }
 

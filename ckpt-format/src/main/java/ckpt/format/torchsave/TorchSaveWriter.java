@@ -1,6 +1,8 @@
 package ckpt.format.torchsave;
 
 import ckpt.format.pickle.PickleWriter;
+import ckpt.format.pickle.PyDict;
+import ckpt.format.pickle.PyGlobal;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.tensor.DType;
 import ckpt.format.tensor.Shapes;
@@ -16,26 +18,38 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.zip.CRC32;
 
 /**
- * Writes a {@code torch.save} zip that {@code torch.load(path, weights_only=True)} accepts (FORMATS.md §2.9), laid out
- * up front so every tensor's bytes go straight into a mapped region of the output file:
+ * The one writer of {@code torch.save} zip archives (FORMATS.md §2.2, §2.9) that
+ * {@code torch.load(weights_only=True)} accepts: a whole {@code .pt} file ({@link #create}), or one archive at an
+ * offset of an open channel ({@link #at}: a DCP item inside a {@code .distcp} file, §3.4). The layout is planned up
+ * front so every large tensor's bytes go straight into a mapped region of the output:
  * <ol>
- *   <li>{@link #tensor} declares each tensor (one storage each, keys {@code 0, 1, …} in declaration order);</li>
+ *   <li>{@link #tensor} declares each large tensor (one storage each, keys {@code 0, 1, …} in declaration order);</li>
  *   <li>{@link #writeStructure} pickles the object tree (protocol 2, weights-only opcodes; tensors as
  *       {@code _rebuild_tensor_v2}/{@code _v3}), writes the small records and reserves every {@code data/<key>}
- *       record 64-byte aligned;</li>
- *   <li>per tensor: {@link #map} its region, fill it, {@link #complete} it (CRC-32 of the filled bytes);</li>
+ *       record 64-byte aligned; {@link SmallTensor}s in the tree are written there and then;</li>
+ *   <li>per declared tensor: {@link #map} its region, fill it, {@link #complete} it (CRC-32 of the filled bytes);</li>
  *   <li>{@link #finish} writes the local headers of the reserved records and the central directory.</li>
  * </ol>
- * Record order is torch 2.7+'s: {@code data.pkl, .format_version, .storage_alignment, byteorder, data/…, version}.
- * The archive prefix is the file name without its extension, as {@code torch.save(obj, path)} chooses it.
+ * {@link #writeTensor} and {@link #writeObject} do all four steps for {@code torch.save(tensor)} of one chunk and
+ * {@code torch.save(obj)} of a small object.
+ *
+ * <p>Record order is torch 2.7+'s: {@code data.pkl, .format_version, .storage_alignment, byteorder, data/…, version},
+ * then for an archive inside a stream {@code .data/serialization_id} as in torch's DCP items. Tensors are contiguous,
+ * storage offset 0, little-endian.
  */
 public final class TorchSaveWriter implements AutoCloseable {
-    /** A tensor of the saved object: put it anywhere in the tree given to {@link #writeStructure}. */
+    /** Archive prefix torch uses when saving to a stream (every DCP item). */
+    public static final String STREAM_PREFIX = "archive";
+
+    /** A large tensor of the saved object, filled later through {@link #map}: put it anywhere in the saved tree. */
     public static final class TensorRecord {
         private final TorchSaveWriter owner;
         private final String key;
@@ -51,12 +65,7 @@ public final class TorchSaveWriter implements AutoCloseable {
             this.key = key;
             this.dtype = dtype;
             this.shape = shape.clone();
-            long n = 1;
-            for (long d : shape) {
-                if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
-                n = Math.multiplyExact(n, d);
-            }
-            this.byteSize = Math.multiplyExact(n, (long) dtype.byteSize());
+            this.byteSize = denseBytes(dtype, this.shape);
         }
 
         public String storageKey() {
@@ -75,33 +84,86 @@ public final class TorchSaveWriter implements AutoCloseable {
             return byteSize;
         }
 
-        long numel() {
-            return byteSize / dtype.byteSize();
-        }
-
         @Override
         public String toString() {
             return "tensor data/" + key + " " + dtype + Arrays.toString(shape);
         }
     }
 
-    private final Path file;
-    private final FileChannel channel;
-    private final TorchZipWriter zip;
-    private final List<TensorRecord> tensors = new ArrayList<>();
-    private boolean structureWritten;
-    private boolean finished;
+    /** A small tensor whose bytes are in hand (an rng state, a TE extra state): contiguous little-endian bytes. */
+    public record SmallTensor(DType dtype, long[] shape, byte[] data) {
+        public SmallTensor {
+            shape = shape.clone();
+            if (denseBytes(dtype, shape) != data.length)
+                throw new IllegalArgumentException(data.length + " bytes for a " + dtype + Arrays.toString(shape) + " tensor");
+        }
 
-    private TorchSaveWriter(Path file, FileChannel channel) {
-        this.file = file;
-        this.channel = channel;
-        this.zip = new TorchZipWriter(channel, 0, prefixFor(file));
+        @Override
+        public long[] shape() {
+            return shape.clone();
+        }
     }
 
-    /** Creates {@code file} (which must not exist yet). */
+    private final Path file;
+    private final FileChannel channel;
+    private final boolean ownsChannel;
+    private final TorchZipWriter zip;
+    private final List<TensorRecord> tensors = new ArrayList<>();
+    /** CRC-32 of every record in write order (-1 until a reserved one is completed), for the serialization id. */
+    private final Map<String, Long> crcs = new LinkedHashMap<>();
+    private boolean structureWritten;
+    private long length = -1;
+
+    private TorchSaveWriter(Path file, FileChannel channel, boolean ownsChannel, long offset, String prefix) {
+        this.file = file;
+        this.channel = channel;
+        this.ownsChannel = ownsChannel;
+        this.zip = new TorchZipWriter(channel, offset, prefix);
+    }
+
+    /** Creates {@code file} (which must not exist yet) holding one archive; {@link #close} closes it. */
     public static TorchSaveWriter create(Path file) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new TorchSaveWriter(file, ch);
+        return new TorchSaveWriter(file, ch, true, 0, prefixFor(file));
+    }
+
+    /**
+     * An archive starting at {@code offset} of {@code channel} (of {@code file}, named in messages), prefix
+     * {@value #STREAM_PREFIX}, as {@code torch.save} to a stream writes it. The channel stays the caller's: it is
+     * neither truncated, forced nor closed.
+     */
+    public static TorchSaveWriter at(Path file, FileChannel channel, long offset) {
+        return new TorchSaveWriter(file, Objects.requireNonNull(channel), false, offset, STREAM_PREFIX);
+    }
+
+    /**
+     * {@code torch.save(tensor)} of one contiguous tensor at {@code offset} of {@code channel}; {@code fill} writes its
+     * {@code numel × element size} little-endian bytes into the mapped record. Returns the archive length.
+     */
+    public static long writeTensor(Path file, FileChannel channel, long offset, DType dtype, long[] shape,
+                                   Consumer<MemorySegment> fill) throws IOException {
+        Objects.requireNonNull(fill);
+        try (TorchSaveWriter w = at(file, channel, offset)) {
+            TensorRecord t = w.tensor(dtype, shape);
+            w.writeStructure(t);
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment region = w.map(t, arena);
+                fill.accept(region);
+                w.complete(t, region);
+            }
+            return w.finish();
+        }
+    }
+
+    /**
+     * {@code torch.save(value)} at {@code offset} of {@code channel} of a pickle value tree (see
+     * {@link #writeStructure}) whose tensors are {@link SmallTensor}s. Returns the archive length.
+     */
+    public static long writeObject(Path file, FileChannel channel, long offset, Object value) throws IOException {
+        try (TorchSaveWriter w = at(file, channel, offset)) {
+            w.writeStructure(value);
+            return w.finish();
+        }
     }
 
     /** torch: {@code os.path.splitext(os.path.basename(path))[0]}; anything that is not plain ASCII becomes {@code archive}. */
@@ -111,7 +173,7 @@ public final class TorchSaveWriter implements AutoCloseable {
         String stem = dot > 0 ? name.substring(0, dot) : name;
         boolean plain = !stem.isEmpty() && stem.chars().allMatch(c -> c > 0x20 && c < 0x7F && c != '/' && c != '\\')
                 && !stem.equals(".") && !stem.equals("..");
-        return plain ? stem : "archive";
+        return plain ? stem : STREAM_PREFIX;
     }
 
     public Path file() {
@@ -127,21 +189,34 @@ public final class TorchSaveWriter implements AutoCloseable {
     }
 
     /**
-     * Pickles {@code root} (maps, lists, {@link PyTuple}s, strings, numbers, booleans, null and
-     * {@link TensorRecord}s) into {@code data.pkl}, writes the small records and reserves the storages.
+     * Pickles {@code root} (maps, lists, {@link PyTuple}s, {@link PyDict}s, {@code PyObject}s, strings, numbers,
+     * booleans, null, {@link TensorRecord}s of this writer and {@link SmallTensor}s) into {@code data.pkl}, writes the
+     * small records, reserves the declared tensors' storages and writes the small tensors' ones (keys after the
+     * declared tensors', in pickle order).
      */
     public void writeStructure(Object root) throws IOException {
         if (structureWritten) throw new IllegalStateException("structure already written");
         structureWritten = true;
         List<TensorRecord> seen = new ArrayList<>();
+        List<SmallTensor> small = new ArrayList<>();
         ByteArrayOutputStream pkl = new ByteArrayOutputStream();
         PickleWriter w = new PickleWriter(pkl).objectWriter((pw, value) -> {
-            if (!(value instanceof TensorRecord t)) return false;
-            if (t.owner != this || t.pickled)
-                throw new IllegalArgumentException(t + " is not a tensor of this writer, or appears twice");
-            t.pickled = true;
-            seen.add(t);
-            writeTensor(pw, t);
+            switch (value) {
+                case TensorRecord t -> {
+                    if (t.owner != this || t.pickled)
+                        throw new IllegalArgumentException(t + " is not a tensor of this writer, or appears twice");
+                    t.pickled = true;
+                    seen.add(t);
+                    rebuildTensor(pw, t.dtype, t.shape, t.key);
+                }
+                case SmallTensor t -> {
+                    rebuildTensor(pw, t.dtype(), t.shape, Integer.toString(tensors.size() + small.size()));
+                    small.add(t);
+                }
+                default -> {
+                    return false;
+                }
+            }
             return true;
         });
         w.proto();
@@ -150,46 +225,51 @@ public final class TorchSaveWriter implements AutoCloseable {
         if (seen.size() != tensors.size())
             throw new IllegalArgumentException((tensors.size() - seen.size()) + " declared tensors do not appear in the saved object");
 
-        zip.addSmall("data.pkl", pkl.toByteArray());
-        zip.addSmall(".format_version", ascii("1"));
-        zip.addSmall(".storage_alignment", ascii(Integer.toString(TorchZipWriter.ALIGNMENT)));
-        zip.addSmall("byteorder", ascii("little"));
-        for (TensorRecord t : tensors) t.offset = zip.reserve("data/" + t.key, t.byteSize);
-        zip.addSmall("version", ascii("3\n"));
+        addSmall("data.pkl", pkl.toByteArray());
+        addSmall(".format_version", ascii("1"));
+        addSmall(".storage_alignment", ascii(Integer.toString(TorchZipWriter.ALIGNMENT)));
+        addSmall("byteorder", ascii("little"));
+        for (TensorRecord t : tensors) {
+            t.offset = zip.reserve("data/" + t.key, t.byteSize);
+            crcs.put("data/" + t.key, -1L);
+        }
+        for (int i = 0; i < small.size(); i++) addSmall("data/" + (tensors.size() + i), small.get(i).data);
+        addSmall("version", ascii("3\n"));
+    }
+
+    /** The {@code data.pkl} of {@code torch.save(t)} for a contiguous tensor stored as storage {@code "0"}. */
+    public static byte[] tensorPickle(DType dtype, long[] shape) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(192);
+        PickleWriter w = new PickleWriter(out);
+        w.proto();
+        rebuildTensor(w, dtype, shape, "0");
+        w.stop();
+        return out.toByteArray();
     }
 
     /**
-     * {@code _rebuild_tensor_v2(pid, 0, size, stride, False, OrderedDict())}, or {@code _rebuild_tensor_v3(…, dtype)}
-     * with an {@code UntypedStorage} for dtypes that have no legacy storage class (FORMATS.md §2.4–2.5).
+     * {@code _rebuild_tensor_v2(storage, 0, size, stride, False, OrderedDict())}, or {@code _rebuild_tensor_v3(…, dtype)}
+     * with an {@code UntypedStorage} for dtypes that have no legacy storage class (FORMATS.md §2.4–2.5), memoized as
+     * CPython's pickler does, so one tensor's pickle is byte-identical to torch's.
      */
-    private static void writeTensor(PickleWriter w, TensorRecord t) {
-        boolean typed = t.dtype.storageClass().isPresent();
+    private static void rebuildTensor(PickleWriter w, DType dtype, long[] shape, String key) {
+        long numel = Shapes.numel(shape);
+        boolean typed = dtype.storageClass().isPresent();
         w.global_("torch._utils", typed ? "_rebuild_tensor_v2" : "_rebuild_tensor_v3");
         w.mark();
         // persistent id ('storage', storage_type, key, location, numel)
-        w.mark();
-        w.write("storage");
-        if (typed) w.global_("torch", t.dtype.storageClass().get());
-        else w.global_("torch.storage", "UntypedStorage");
-        w.write(t.key);
-        w.write("cpu");
-        w.int_(typed ? t.numel() : t.byteSize);
-        w.tuple();
+        w.write(PyTuple.of("storage", typed ? new PyGlobal("torch", dtype.storageClass().get())
+                : new PyGlobal("torch.storage", "UntypedStorage"), key, "cpu",
+                typed ? numel : Math.multiplyExact(numel, dtype.byteSize())));
         w.binPersId();
-        w.int_(0);
-        List<Object> size = new ArrayList<>(t.shape.length);
-        for (long d : t.shape) size.add(d);
-        List<Object> stride = new ArrayList<>(t.shape.length);
-        for (long x : Shapes.contiguousStrides(t.shape)) stride.add(x);
-        w.write(new PyTuple(size));
-        w.write(new PyTuple(stride));
-        w.newFalse();
-        w.global_("collections", "OrderedDict");
-        w.emptyTuple();
-        w.reduce();
-        w.put();
-        if (!typed) w.write(t.dtype);
+        w.write(0L);
+        w.write(longs(shape));
+        w.write(longs(Shapes.contiguousStrides(shape)));
+        w.write(false);
+        w.write(new PyDict(new PyGlobal("collections", "OrderedDict")));
+        if (!typed) w.write(dtype);
         w.tuple();
+        w.put();
         w.reduce();
         w.put();
     }
@@ -201,7 +281,7 @@ public final class TorchSaveWriter implements AutoCloseable {
     }
 
     /**
-     * Maps the tensor's region of the output file read-write in {@code arena}; the caller fills exactly
+     * Maps the tensor's region of the output read-write in {@code arena}; the caller fills exactly
      * {@link TensorRecord#byteSize()} bytes, then calls {@link #complete}. An empty tensor maps to an empty segment.
      */
     public MemorySegment map(TensorRecord t, Arena arena) throws IOException {
@@ -215,26 +295,60 @@ public final class TorchSaveWriter implements AutoCloseable {
         checkReserved(t);
         if (filled.byteSize() != t.byteSize)
             throw new IllegalArgumentException(t + " has " + t.byteSize + " bytes, got " + filled.byteSize());
-        zip.setCrc("data/" + t.key, crc32(filled));
+        long crc = crc32(filled);
+        zip.setCrc("data/" + t.key, crc);
+        crcs.put("data/" + t.key, crc);
         t.done = true;
     }
 
-    /** Writes the central directory; every tensor must have been completed. Returns the file length. */
+    /**
+     * Writes the central directory (every declared tensor must have been completed); a whole file is then truncated
+     * to the archive and forced. Returns the archive length.
+     */
     public long finish() throws IOException {
-        if (finished) return channel.size();
+        if (length >= 0) return length;
         if (!structureWritten) throw new IllegalStateException("writeStructure was never called");
         for (TensorRecord t : tensors) if (!t.done) throw new IllegalStateException(t + " was never completed");
-        long length = zip.finish();
-        channel.truncate(length);
-        channel.force(true);
-        finished = true;
-        return length;
+        if (!ownsChannel) addSmall(".data/serialization_id", serializationId(crcs));
+        long n = zip.finish();
+        if (ownsChannel) {
+            channel.truncate(n);
+            channel.force(true);
+        }
+        length = n;
+        return n;
     }
 
-    /** Closes the file; an unfinished archive is left as it is (the caller deletes it). */
+    /** Closes a file of its own (an unfinished archive is left as it is: the caller deletes it); a stream's channel stays open. */
     @Override
     public void close() throws IOException {
-        channel.close();
+        if (ownsChannel) channel.close();
+    }
+
+    private void addSmall(String record, byte[] data) throws IOException {
+        zip.addSmall(record, data);
+        CRC32 c = new CRC32();
+        c.update(data);
+        crcs.put(record, c.getValue());
+    }
+
+    /**
+     * 40 decimal digits like torch's: a 20-digit hash of the record names, then a 20-digit combination of their
+     * CRCs. torch only uses it as an identifier, so any stable value is valid; ours is deterministic.
+     */
+    static byte[] serializationId(Map<String, Long> crcs) {
+        long nameHash = 0xcbf29ce484222325L;
+        long crcHash = 0;
+        for (Map.Entry<String, Long> e : crcs.entrySet()) {
+            for (byte b : e.getKey().getBytes(StandardCharsets.UTF_8)) nameHash = (nameHash ^ (b & 0xFF)) * 0x100000001b3L;
+            crcHash = crcHash * 31 + e.getValue();
+        }
+        return (pad20(nameHash) + pad20(crcHash)).getBytes(StandardCharsets.US_ASCII);
+    }
+
+    private static String pad20(long v) {
+        String s = Long.toUnsignedString(v);
+        return "0".repeat(20 - s.length()) + s;
     }
 
     public static long crc32(MemorySegment data) {
@@ -248,6 +362,18 @@ public final class TorchSaveWriter implements AutoCloseable {
     private void checkReserved(TensorRecord t) {
         if (!structureWritten || t.offset < 0 || t.owner != this)
             throw new IllegalStateException(t + " has no reserved region in " + file);
+    }
+
+    private static long denseBytes(DType dtype, long[] shape) {
+        for (long d : shape)
+            if (d < 0) throw new IllegalArgumentException("negative dimension in " + Arrays.toString(shape));
+        return Shapes.byteSize(shape, dtype);
+    }
+
+    private static PyTuple longs(long[] v) {
+        List<Object> l = new ArrayList<>(v.length);
+        for (long x : v) l.add(x);
+        return new PyTuple(l);
     }
 
     private static byte[] ascii(String s) {

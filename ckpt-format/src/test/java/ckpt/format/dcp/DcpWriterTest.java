@@ -6,7 +6,7 @@ import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
 import ckpt.format.tensor.StridedView;
 import ckpt.format.testing.Fixtures;
-import ckpt.format.torchsave.TorchSaveRecords;
+import ckpt.format.torchsave.TorchSaveWriter;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,7 +51,7 @@ class DcpWriterTest {
             PyDict obj = new PyDict();
             obj.put("a", 1L);
             obj.put("b", new ArrayList<>(List.of(1.5, "s")));
-            obj.put("t", new TorchSaveRecords.Tensor(DType.UINT8, new long[]{3}, new byte[]{9, 8, 7}));
+            obj.put("t", new TorchSaveWriter.SmallTensor(DType.UINT8, new long[]{3}, new byte[]{9, 8, 7}));
             w.addObject("obj/shard_0_1", 1, List.of(obj));
             long[] shape = {4, 6};
             w.addTensorChunk("w", DType.BFLOAT16, shape, new Box(new long[]{0, 0}, new long[]{2, 6}), 0, s -> pattern(s, 1));
