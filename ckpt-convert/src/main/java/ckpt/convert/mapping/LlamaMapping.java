@@ -89,23 +89,20 @@ public class LlamaMapping extends HfMapping {
         return out;
     }
 
+    /** Which linears of a family carry biases: q/k/v, o_proj, the dense MLP. */
+    protected record Biases(boolean qkv, boolean outputProjection, boolean mlp) {
+        public static final Biases NONE = new Biases(false, false, false);
+    }
+
     /**
-     * Whether the family's q/k/v projections have biases. Llama follows the checkpoint ({@code attention_bias});
-     * families with a fixed answer override this, so a bias they cannot hold is never looked up and the conversion
-     * fails on it as an unmapped weight instead of dropping it.
+     * The family's biases. Llama follows the checkpoint ({@code attention_bias}, {@code mlp_bias}); families with a
+     * fixed answer override this, so a bias they cannot hold is never looked up and the conversion fails on it as an
+     * unmapped weight instead of dropping it.
      */
-    protected boolean qkvBias(MappingContext ctx) {
-        return ctx.source().hasLayer("self_attention.linear_qkv.bias");
-    }
-
-    /** Whether o_proj has a bias (see {@link #qkvBias}). */
-    protected boolean outputProjectionBias(MappingContext ctx) {
-        return ctx.source().hasLayer("self_attention.linear_proj.bias");
-    }
-
-    /** Whether the dense MLP's linears have biases ({@code mlp_bias}; see {@link #qkvBias}). */
-    protected boolean mlpBias(MappingContext ctx) {
-        return ctx.source().hasLayer("mlp.linear_fc1.bias");
+    protected Biases biases(MappingContext ctx) {
+        MegatronSource src = ctx.source();
+        return new Biases(src.hasLayer("self_attention.linear_qkv.bias"), src.hasLayer("self_attention.linear_proj.bias"),
+                src.hasLayer("mlp.linear_fc1.bias"));
     }
 
     /** HF module name of a layer's MLP block. */
@@ -119,7 +116,7 @@ public class LlamaMapping extends HfMapping {
         MegatronSource src = ctx.source();
         QkvSplit w = QkvSplit.of(src.requireLayer(i, "self_attention.linear_qkv.weight"), c.numAttentionHeads(), c.numQueryGroups(), c.kvChannels());
         checkColumns(ctx, w.q().getFirst(), c.hiddenSize());
-        Optional<QkvSplit> b = qkvBias(ctx)
+        Optional<QkvSplit> b = biases(ctx).qkv()
                 ? Optional.of(QkvSplit.of(src.requireLayer(i, "self_attention.linear_qkv.bias"), c.numAttentionHeads(), c.numQueryGroups(), c.kvChannels()))
                 : Optional.empty();
         out.add(OutputTensor.concat(p + "q_proj.weight", w.q()));
@@ -129,7 +126,7 @@ public class LlamaMapping extends HfMapping {
         out.add(OutputTensor.concat(p + "v_proj.weight", w.v()));
         b.ifPresent(s -> out.add(OutputTensor.concat(p + "v_proj.bias", s.v())));
         out.add(OutputTensor.of(p + "o_proj.weight", src.requireLayer(i, "self_attention.linear_proj.weight")));
-        if (outputProjectionBias(ctx)) out.add(OutputTensor.of(p + "o_proj.bias", src.requireLayer(i, "self_attention.linear_proj.bias")));
+        if (biases(ctx).outputProjection()) out.add(OutputTensor.of(p + "o_proj.bias", src.requireLayer(i, "self_attention.linear_proj.bias")));
     }
 
     /** SwiGLU: fc1 {@code [gate; up]} split in halves (MAPPING.md §2.2), fc2 as down_proj. */
@@ -139,7 +136,7 @@ public class LlamaMapping extends HfMapping {
         TensorSlice fc1 = checkGlu(ctx, src.requireLayer(i, "mlp.linear_fc1.weight"), f);
         out.add(OutputTensor.of(p + "gate_proj.weight", fc1.rows(0, f)));
         out.add(OutputTensor.of(p + "up_proj.weight", fc1.rows(f, f)));
-        boolean bias = mlpBias(ctx);
+        boolean bias = biases(ctx).mlp();
         if (bias) {
             TensorSlice t = src.requireLayer(i, "mlp.linear_fc1.bias");
             out.add(OutputTensor.of(p + "gate_proj.bias", t.rows(0, f)));
@@ -182,9 +179,9 @@ public class LlamaMapping extends HfMapping {
         m.put("rms_norm_eps", c.normEpsilon());
         m.put("rope_theta", c.rotaryBase() != null ? c.rotaryBase() : 10000.0);
         m.put("rope_scaling", ropeScaling(ctx));
-        m.put("attention_bias", qkvBias(ctx));
+        m.put("attention_bias", biases(ctx).qkv());
         m.put("attention_dropout", 0.0);
-        m.put("mlp_bias", mlpBias(ctx));
+        m.put("mlp_bias", biases(ctx).mlp());
         m.put("tie_word_embeddings", tied(ctx));
         m.put("torch_dtype", torchDtype(ctx.weightDtype()));
         m.put("use_cache", true);

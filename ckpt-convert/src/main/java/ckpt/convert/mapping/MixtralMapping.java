@@ -81,18 +81,8 @@ public class MixtralMapping extends MistralMapping {
     }
 
     @Override
-    protected boolean qkvBias(MappingContext ctx) {
-        return false;
-    }
-
-    @Override
-    protected boolean outputProjectionBias(MappingContext ctx) {
-        return false;
-    }
-
-    @Override
-    protected boolean mlpBias(MappingContext ctx) {
-        return false;
+    protected Biases biases(MappingContext ctx) {
+        return Biases.NONE;
     }
 
     @Override

@@ -32,18 +32,8 @@ public class Qwen2Mapping extends LlamaMapping {
     }
 
     @Override
-    protected boolean qkvBias(MappingContext ctx) {
-        return true;
-    }
-
-    @Override
-    protected boolean outputProjectionBias(MappingContext ctx) {
-        return false;
-    }
-
-    @Override
-    protected boolean mlpBias(MappingContext ctx) {
-        return false;
+    protected Biases biases(MappingContext ctx) {
+        return new Biases(true, false, false);
     }
 
     @Override

@@ -36,18 +36,8 @@ public class Qwen3Mapping extends LlamaMapping {
     }
 
     @Override
-    protected boolean qkvBias(MappingContext ctx) {
-        return false;
-    }
-
-    @Override
-    protected boolean outputProjectionBias(MappingContext ctx) {
-        return false;
-    }
-
-    @Override
-    protected boolean mlpBias(MappingContext ctx) {
-        return false;
+    protected Biases biases(MappingContext ctx) {
+        return Biases.NONE;
     }
 
     @Override

@@ -31,4 +31,17 @@ public final class Shapes {
         }
         return st;
     }
+
+    /**
+     * Elements a storage must hold for a strided view: the last element index it touches + 1 (0 when the view is
+     * empty). Readers check this against the storage before any byte is read.
+     */
+    public static long requiredElements(long offset, long[] shape, long[] strides) {
+        long max = offset;
+        for (int i = 0; i < shape.length; i++) {
+            if (shape[i] == 0) return 0;
+            max = Math.addExact(max, Math.multiplyExact(shape[i] - 1, strides[i]));
+        }
+        return max + 1;
+    }
 }

@@ -42,12 +42,7 @@ public record StridedView(MemorySegment storage, DType dtype, long offset, long[
      * elements, which readers check before any byte is read.
      */
     public long requiredElements() {
-        long max = offset;
-        for (int i = 0; i < shape.length; i++) {
-            if (shape[i] == 0) return 0;
-            max = Math.addExact(max, Math.multiplyExact(shape[i] - 1, strides[i]));
-        }
-        return max + 1;
+        return Shapes.requiredElements(offset, shape, strides);
     }
 
     @Override

@@ -72,12 +72,7 @@ public final class TensorRef implements Buildable {
 
     /** Elements the storage must hold for this view: last touched index + 1 (0 when empty). */
     public long requiredStorageElements() {
-        long max = storageOffset;
-        for (int i = 0; i < shape.length; i++) {
-            if (shape[i] == 0) return 0;
-            max = Math.addExact(max, Math.multiplyExact(shape[i] - 1, stride[i]));
-        }
-        return max + 1;
+        return Shapes.requiredElements(storageOffset, shape, stride);
     }
 
     public boolean requiresGrad() {
