@@ -67,31 +67,11 @@ public final class Converter {
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(p.plan());
             requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
-            List<String> files = new ArrayList<>();
             List<String> warnings = new ArrayList<>();
-            try {
-            if (o.format() == OutputFormat.PYTORCH) {
-                try (TorchSaveTarget target = new TorchSaveTarget(staging.dir().resolve(MODEL_PT), p.plan(), p.modelConfig())) {
-                    executor.execute(p.plan(), target, listener, index::releaseMappings);
-                    target.finish();
-                }
-                files.add(MODEL_PT);
-            } else {
-                try (SafetensorsTarget target = new SafetensorsTarget(staging.dir(), p.plan(), o.maxShardSize())) {
-                    executor.execute(p.plan(), target, listener, index::releaseMappings);
-                    files.addAll(target.finish());
-                }
-                Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));
-                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), index.args().get("tokenizer_model"));
-                if (tok.isPresent()) {
-                    files.addAll(TokenizerFiles.copy(tok.get(), staging.dir()));
-                    config.putAll(TokenizerFiles.tokenIds(tok.get()));
-                } else {
-                    warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
-                }
-                writeJson(staging.dir().resolve("config.json"), config);
-                files.add("config.json");
-            }
+            List<String> files;
+            try (OutputWriter writer = writer(index, o, p, staging.dir(), warnings)) {
+                executor.execute(p.plan(), writer, listener, index::releaseMappings);
+                files = writer.finish();
             } catch (InternalError e) {
                 // A write into a mapped output region that the file system cannot back (disk full, quota, I/O
                 // error) surfaces as SIGBUS → InternalError, not IOException; the staging dir is removed on close.
@@ -103,6 +83,21 @@ public final class Converter {
                     p.family() == null ? null : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
                     p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings);
         }
+    }
+
+    /** The writer of {@code o.format()}, laid out from the plan in {@code dir}. */
+    private static OutputWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings)
+            throws IOException {
+        return switch (o.format()) {
+            case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig());
+            case HUGGINGFACE -> {
+                Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));
+                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), index.args().get("tokenizer_model"));
+                if (tok.isEmpty())
+                    warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
+                yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok));
+            }
+        };
     }
 
     /**

@@ -1,0 +1,43 @@
+package ckpt.convert.plan;
+
+import ckpt.format.tensor.Box;
+
+import java.util.Arrays;
+
+/**
+ * One box copy of a plan, in the spirit of DCP's {@code ReadItem}: the elements of a source slice land in the box
+ * {@code destination} of an output tensor (a whole tensor or one chunk of one), through an element transform — a cast
+ * when the output dtype differs from the source's, and a 2-d transpose when {@code transpose}. A {@code null} source
+ * fills the box with zeros (vocabulary padding rows).
+ */
+public record CopyItem(TensorSlice source, Box destination, boolean transpose) {
+    public CopyItem {
+        if (source != null) {
+            long[] s = source.shape();
+            long[] d = destination.sizes();
+            if (transpose) {
+                if (s.length != 2 || d.length != 2 || s[0] != d[1] || s[1] != d[0])
+                    throw new IllegalArgumentException("transposed " + source + " does not fit " + destination);
+            } else if (!Arrays.equals(s, d)) {
+                throw new IllegalArgumentException(source + " of shape " + Arrays.toString(s) + " does not fit " + destination);
+            }
+        }
+    }
+
+    public static CopyItem zeros(Box destination) {
+        return new CopyItem(null, destination, false);
+    }
+
+    public boolean isZeroFill() {
+        return source == null;
+    }
+
+    public long numel() {
+        return destination.numel();
+    }
+
+    @Override
+    public String toString() {
+        return (source == null ? "zeros" : source + (transpose ? "ᵀ" : "")) + " → " + destination;
+    }
+}
