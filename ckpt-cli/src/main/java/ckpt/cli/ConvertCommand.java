@@ -2,6 +2,7 @@ package ckpt.cli;
 
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
+import ckpt.convert.exec.PlanExecutor;
 import ckpt.convert.exec.ConvertResult;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.OutputFormat;
@@ -70,6 +71,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy tokenizer files (and generation_config.json) from this dir")
     Path tokenizer;
 
+    @Option(names = "--threads", paramLabel = "N",
+            description = "workers copying and casting in parallel (default: the number of cores); output bytes do not depend on it")
+    Integer threads;
+
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
@@ -88,10 +93,13 @@ final class ConvertCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        if (threads != null && threads < 1)
+            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
+        PlanExecutor executor = new PlanExecutor().withThreads(threads == null ? PlanExecutor.defaultThreads() : threads);
         boolean progress = !quiet && !json && System.console() != null;
         ConvertResult r;
         try (Progress p = progress ? new Progress(System.err) : null) {
-            r = new Converter().convert(options, p == null ? ConversionListener.NONE : p);
+            r = new Converter(executor).convert(options, p == null ? ConversionListener.NONE : p);
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
@@ -148,9 +156,13 @@ final class ConvertCommand implements Callable<Integer> {
         }
 
         @Override
+        public void bytesWritten(long bytes) {
+            bar.stepBy(bytes);
+        }
+
+        @Override
         public void tensorWritten(OutputTensor tensor) {
             done++;
-            bar.stepBy(tensor.byteSize());
             bar.setExtraMessage(done + "/" + total + " tensors");
         }
 

@@ -3,7 +3,10 @@ package ckpt.convert.exec;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 
-/** Progress of a conversion; every method is called on the converting thread. */
+/**
+ * Progress of a conversion. Every method is called on the thread that called the executor, never on a worker, so a
+ * listener needs no locking; workers report through the executor.
+ */
 public interface ConversionListener {
     ConversionListener NONE = new ConversionListener() {
     };
@@ -12,6 +15,11 @@ public interface ConversionListener {
     default void planned(ConversionPlan plan) {
     }
 
+    /** {@code bytes} more output bytes are written (one part of a tensor); the sum over a run is the plan's total. */
+    default void bytesWritten(long bytes) {
+    }
+
+    /** Every byte of {@code tensor} is written. */
     default void tensorWritten(OutputTensor tensor) {
     }
 }

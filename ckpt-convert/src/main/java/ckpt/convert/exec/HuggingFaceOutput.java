@@ -4,6 +4,8 @@ import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,8 +32,8 @@ final class HuggingFaceOutput implements OutputWriter {
     }
 
     @Override
-    public void write(OutputTensor t, Fill fill) throws IOException {
-        weights.write(t, fill);
+    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
+        return weights.map(t, from, length, arena);
     }
 
     @Override

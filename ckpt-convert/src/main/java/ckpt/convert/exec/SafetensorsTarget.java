@@ -74,12 +74,12 @@ final class SafetensorsTarget implements OutputWriter {
     }
 
     @Override
-    public void write(OutputTensor t, Fill fill) throws IOException {
-        if (t.byteSize() == 0) return;
+    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
+        if (from < 0 || length < 0 || from + length > t.byteSize())
+            throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize() + " bytes of " + t.name());
+        if (length == 0) return MemorySegment.NULL;
         Slot s = slots.get(t.name());
-        try (Arena arena = Arena.ofConfined()) {
-            fill.into(s.channel().map(FileChannel.MapMode.READ_WRITE, s.offset(), t.byteSize(), arena));
-        }
+        return s.channel().map(FileChannel.MapMode.READ_WRITE, s.offset() + from, length, arena);
     }
 
     /** Flushes the shards and writes the index; returns the file names written. */

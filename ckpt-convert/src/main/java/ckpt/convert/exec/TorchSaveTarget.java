@@ -36,13 +36,18 @@ final class TorchSaveTarget implements OutputWriter {
     }
 
     @Override
-    public void write(OutputTensor t, Fill fill) throws IOException {
-        TorchSaveWriter.TensorRecord r = records.get(t.name());
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment region = writer.map(r, arena);
-            fill.into(region);
-            writer.complete(r, region);
-        }
+    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
+        return writer.map(records.get(t.name()), from, length, arena);
+    }
+
+    @Override
+    public boolean needsCrc32() {
+        return true; // zip records carry one
+    }
+
+    @Override
+    public void complete(OutputTensor t, long crc32) {
+        writer.complete(records.get(t.name()), crc32);
     }
 
     @Override

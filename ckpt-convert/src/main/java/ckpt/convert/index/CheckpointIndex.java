@@ -52,7 +52,7 @@ public record CheckpointIndex(Path path, CheckpointFormat format, String era, Lo
         return files.stream().mapToLong(FileEntry::bytes).sum();
     }
 
-    /** Unmaps the source regions read so far, where the reader maps on demand; earlier piece views become invalid. */
+    /** Unmaps the source regions the calling thread read so far, where the reader maps on demand; its earlier piece views become invalid. */
     public void releaseMappings() {
         if (resources instanceof ckpt.format.MappedSource m) m.releaseMappings();
     }

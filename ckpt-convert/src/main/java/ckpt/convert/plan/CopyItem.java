@@ -36,6 +36,25 @@ public record CopyItem(TensorSlice source, Box destination, boolean transpose) {
         return destination.numel();
     }
 
+    /**
+     * The part of this copy that lands inside {@code part} of the destination tensor, with its source cut to match
+     * (for a transposed copy, destination rows are source columns), or null when the two do not meet.
+     */
+    public CopyItem clip(Box part) {
+        Box d = destination.intersect(part);
+        if (d == null) return null;
+        if (d.equals(destination)) return this;
+        if (source == null) return zeros(d);
+        int rank = d.rank();
+        long[] from = new long[rank], size = new long[rank];
+        for (int i = 0; i < rank; i++) {
+            int a = transpose ? rank - 1 - i : i; // source axis that destination axis i comes from
+            from[a] = d.offset(i) - destination.offset(i);
+            size[a] = d.size(i);
+        }
+        return new CopyItem(source.sub(from, size), d, transpose);
+    }
+
     @Override
     public String toString() {
         return (source == null ? "zeros" : source + (transpose ? "ᵀ" : "")) + " → " + destination;

@@ -69,6 +69,19 @@ public record TensorSlice(GlobalTensor tensor, Box box, int squeezed) {
         return new TensorSlice(tensor, new Box(o, s), squeezed);
     }
 
+    /** The sub-box {@code [from, from+size)} of this slice, in its own (squeezed) coordinates. */
+    public TensorSlice sub(long[] from, long[] size) {
+        if (from.length != rank() || size.length != rank()) throw new IllegalArgumentException("rank mismatch for " + this);
+        long[] o = box.offsets(), s = box.sizes();
+        for (int i = 0; i < rank(); i++) {
+            if (from[i] < 0 || size[i] < 0 || from[i] + size[i] > s[squeezed + i])
+                throw new IllegalArgumentException("sub-box outside " + this);
+            o[squeezed + i] += from[i];
+            s[squeezed + i] = size[i];
+        }
+        return new TensorSlice(tensor, new Box(o, s), squeezed);
+    }
+
     @Override
     public String toString() {
         return key() + box + (squeezed > 0 ? " squeezed " + squeezed : "");

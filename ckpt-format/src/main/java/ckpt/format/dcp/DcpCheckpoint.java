@@ -111,7 +111,7 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         return TorchSaveArchive.open(file, item);
     }
 
-    /** Unmaps the item windows read so far (see {@link ShardFiles#releaseWindows()}); earlier views become invalid. */
+    /** Unmaps the item windows this thread read so far (see {@link ShardFiles#releaseWindows()}); its earlier views become invalid. */
     @Override
     public void releaseMappings() {
         files.releaseWindows();

@@ -15,15 +15,17 @@ import java.util.HashMap;
 import java.util.Map;
 
 /**
- * The data files of a checkpoint. Records are mapped read-only window by window into a shared arena that the
- * caller releases between output tensors ({@link #releaseWindows()}): touched pages of a mapping count in the
- * process's RSS until it is unmapped, so mapping whole many-GB shards for a conversion would make RSS grow with
- * the bytes read. Nothing is ever copied onto the heap. Closing releases every mapping.
+ * The data files of a checkpoint. Records are mapped read-only window by window into an arena of the calling
+ * thread that the thread releases between units of work ({@link #releaseWindows()}): touched pages of a mapping
+ * count in the process's RSS until it is unmapped, so mapping whole many-GB shards for a conversion would make RSS
+ * grow with the bytes read. One arena per thread lets parallel workers each release their own windows without
+ * invalidating another's (the arenas are shared, so a view made on one thread may still be read on another until
+ * its owner releases). Nothing is ever copied onto the heap. Closing releases every mapping.
  */
 public final class ShardFiles implements AutoCloseable {
     private final Path dir;
     private final Arena arena = Arena.ofShared();
-    private Arena windows = Arena.ofShared();
+    private final Map<Thread, Arena> windows = new HashMap<>();
     private final Map<String, MemorySegment> mapped = new HashMap<>();
     private final Map<String, FileChannel> channels = new HashMap<>();
 
@@ -85,19 +87,22 @@ public final class ShardFiles implements AutoCloseable {
                     + ") lies past the end of the file (" + size + " bytes): truncated shard?");
         if (length == 0) return MemorySegment.NULL.reinterpret(0);
         try {
-            return ch.map(FileChannel.MapMode.READ_ONLY, offset, length, windows);
+            return ch.map(FileChannel.MapMode.READ_ONLY, offset, length, windows.computeIfAbsent(Thread.currentThread(), t -> Arena.ofShared()));
         } catch (IOException e) {
             throw new FormatException(path(relative), "key " + key, "cannot map record: " + e.getMessage(), e);
         }
     }
 
     /**
-     * Unmaps every window handed out so far; segments from {@link #window} become invalid. Call between units of
-     * work (e.g. after each output tensor) to keep the resident set bounded by one unit.
+     * Unmaps every window the calling thread was handed so far; those segments become invalid. Call between units
+     * of work (e.g. after each output piece) to keep the resident set bounded by the units in flight.
      */
-    public synchronized void releaseWindows() {
-        windows.close();
-        windows = Arena.ofShared();
+    public void releaseWindows() {
+        Arena a;
+        synchronized (this) {
+            a = windows.remove(Thread.currentThread());
+        }
+        if (a != null) a.close(); // outside the lock: closing a shared arena waits for a handshake with every thread
     }
 
     public long size(String relative) {
@@ -121,7 +126,8 @@ public final class ShardFiles implements AutoCloseable {
         }
         channels.clear();
         mapped.clear();
-        windows.close();
+        for (Arena a : windows.values()) a.close();
+        windows.clear();
         arena.close();
     }
 }

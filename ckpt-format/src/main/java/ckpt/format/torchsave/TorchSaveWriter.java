@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.function.Consumer;
 import java.util.zip.CRC32;
+import ckpt.format.zip.Crc32;
 
 /**
  * The one writer of {@code torch.save} zip archives (FORMATS.md §2.2, §2.9) that
@@ -290,12 +291,28 @@ public final class TorchSaveWriter implements AutoCloseable {
         return channel.map(FileChannel.MapMode.READ_WRITE, t.offset, t.byteSize, arena);
     }
 
+    /**
+     * Maps bytes {@code [from, from+length)} of the tensor's region read-write in {@code arena}, for filling a
+     * tensor in parts (from several threads at once: parts are disjoint and the channel's map is thread-safe).
+     */
+    public MemorySegment map(TensorRecord t, long from, long length, Arena arena) throws IOException {
+        checkReserved(t);
+        if (from < 0 || length < 0 || from + length > t.byteSize)
+            throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize + " bytes of " + t);
+        if (length == 0) return MemorySegment.NULL;
+        return channel.map(FileChannel.MapMode.READ_WRITE, t.offset + from, length, arena);
+    }
+
     /** Records the CRC-32 of the tensor's filled bytes ({@code filled} is its mapped region, or an equal copy). */
     public void complete(TensorRecord t, MemorySegment filled) {
-        checkReserved(t);
         if (filled.byteSize() != t.byteSize)
             throw new IllegalArgumentException(t + " has " + t.byteSize + " bytes, got " + filled.byteSize());
-        long crc = crc32(filled);
+        complete(t, Crc32.of(filled));
+    }
+
+    /** Records the CRC-32 of the tensor's bytes, computed by the caller (e.g. combined from parts, {@link Crc32}). */
+    public synchronized void complete(TensorRecord t, long crc) {
+        checkReserved(t);
         zip.setCrc("data/" + t.key, crc);
         crcs.put("data/" + t.key, crc);
         t.done = true;
@@ -305,7 +322,7 @@ public final class TorchSaveWriter implements AutoCloseable {
      * Writes the central directory (every declared tensor must have been completed); a whole file is then truncated
      * to the archive and forced. Returns the archive length.
      */
-    public long finish() throws IOException {
+    public synchronized long finish() throws IOException {
         if (length >= 0) return length;
         if (!structureWritten) throw new IllegalStateException("writeStructure was never called");
         for (TensorRecord t : tensors) if (!t.done) throw new IllegalStateException(t + " was never completed");
@@ -349,14 +366,6 @@ public final class TorchSaveWriter implements AutoCloseable {
     private static String pad20(long v) {
         String s = Long.toUnsignedString(v);
         return "0".repeat(20 - s.length()) + s;
-    }
-
-    public static long crc32(MemorySegment data) {
-        CRC32 crc = new CRC32();
-        long chunk = 1L << 30;
-        for (long off = 0; off < data.byteSize(); off += chunk)
-            crc.update(data.asSlice(off, Math.min(chunk, data.byteSize() - off)).asByteBuffer());
-        return crc.getValue();
     }
 
     private void checkReserved(TensorRecord t) {
