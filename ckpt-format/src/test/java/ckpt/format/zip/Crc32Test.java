@@ -9,24 +9,34 @@ import java.util.zip.CRC32;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class Crc32Test {
-    /**
-     * Entries over 2 GiB cannot be one ByteBuffer view, so the CRC is fed in chunks (1 GiB in production); with tiny
-     * chunks the chunk arithmetic is exercised on every boundary case at a size a test can afford.
-     */
+    private static long crc(byte[] b, int from, int to) {
+        CRC32 c = new CRC32();
+        c.update(b, from, to - from);
+        return c.getValue();
+    }
+
     @Test
-    void chunkedCrcEqualsOneShotCrc() {
-        byte[] bytes = new byte[1000];
-        new Random(7).nextBytes(bytes);
-        CRC32 expected = new CRC32();
-        expected.update(bytes);
-        MemorySegment seg = MemorySegment.ofArray(bytes);
-        for (long chunk : new long[]{1, 7, 999, 1000, 1001, 1L << 30}) {
-            CRC32 got = new CRC32();
-            ZipArchive.update(got, seg, chunk);
-            assertThat(got.getValue()).as("chunk " + chunk).isEqualTo(expected.getValue());
+    void combiningPartsGivesTheCrcOfTheWhole() {
+        Random r = new Random(7);
+        for (int trial = 0; trial < 200; trial++) {
+            byte[] b = new byte[r.nextInt(5000)];
+            r.nextBytes(b);
+            int cut = b.length == 0 ? 0 : r.nextInt(b.length + 1);
+            long whole = crc(b, 0, b.length);
+            assertThat(Crc32.combine(crc(b, 0, cut), crc(b, cut, b.length), b.length - cut)).isEqualTo(whole);
+            assertThat(Crc32.of(MemorySegment.ofArray(b))).isEqualTo(whole);
         }
-        CRC32 empty = new CRC32();
-        ZipArchive.update(empty, MemorySegment.ofArray(new byte[0]), 7);
-        assertThat(empty.getValue()).isZero();
+    }
+
+    @Test
+    void manyPartsFoldLeftToRight() {
+        byte[] b = new byte[100_003];
+        new Random(3).nextBytes(b);
+        long c = crc(b, 0, 0);
+        for (int at = 0; at < b.length; at += 997) {
+            int end = Math.min(b.length, at + 997);
+            c = Crc32.combine(c, crc(b, at, end), end - at);
+        }
+        assertThat(c).isEqualTo(crc(b, 0, b.length));
     }
 }
