@@ -3,6 +3,7 @@ package ckpt.cli;
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
 import ckpt.convert.exec.PlanExecutor;
+import ckpt.convert.plan.KeyFilter;
 import ckpt.convert.exec.ConvertResult;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.OutputFormat;
@@ -24,30 +25,34 @@ import picocli.CommandLine.Parameters;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code ckpt convert PATH --format pytorch|huggingface --output-dir DIR}: a standalone model from a training checkpoint. */
+/** {@code ckpt convert PATH --format pytorch|huggingface|safetensors --output-dir DIR}: a standalone model from a training checkpoint. */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
-        description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP) into a standalone model: "
+        description = {"Convert a checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP/FSDP, torch.save, safetensors) into a standalone model: "
                 + "'pytorch' writes DIR/model.pt (torch.load(weights_only=True) gives {model_state_dict, model_config}); "
-                + "'huggingface' writes safetensors shards, model.safetensors.index.json and config.json that "
-                + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). One tensor at a time, "
-                + "straight from the checkpoint's chunks into the output files; the output appears under its name "
-                + "only when complete."},
+                + "'safetensors' writes the same tensors under the same names as safetensors shards + model.safetensors.index.json; "
+                + "'huggingface' (Megatron input) writes safetensors shards, model.safetensors.index.json and config.json that "
+                + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). "
+                + "Workers (--threads) copy straight from the checkpoint's chunks into the output files, in place; the output "
+                + "appears under its name only when complete."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:converted", "1:bad or unsupported input, or the output directory exists (see --force)", "2:usage error"})
 final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), or a PyTorch DCP dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, a torch.save file, or safetensors")
     Path checkpoint;
 
-    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch or huggingface")
+    @Option(names = "--format", required = true, paramLabel = "FORMAT",
+            description = "pytorch (model.pt), huggingface (HF model dir) or safetensors (the model's own tensor names, sharded + index)")
     String format;
 
     @Option(names = "--output-dir", required = true, paramLabel = "DIR", description = "directory to create")
@@ -71,6 +76,13 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy tokenizer files (and generation_config.json) from this dir")
     Path tokenizer;
 
+    @Option(names = "--include", paramLabel = "GLOB",
+            description = "pytorch/safetensors: write exactly the tensors whose stored key matches (repeatable; * and ? wildcards), instead of the model weights")
+    List<String> include = new ArrayList<>();
+
+    @Option(names = "--exclude", paramLabel = "GLOB", description = "pytorch/safetensors: leave out tensors whose key matches (repeatable)")
+    List<String> exclude = new ArrayList<>();
+
     @Option(names = "--threads", paramLabel = "N",
             description = "workers copying and casting in parallel (default: the number of cores); output bytes do not depend on it")
     Integer threads;
@@ -89,7 +101,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force);
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new KeyFilter(include, exclude));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -2,6 +2,7 @@ package ckpt.cli;
 
 import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.InspectReport;
+import ckpt.convert.index.KeyGlob;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
 import picocli.CommandLine;

@@ -56,4 +56,46 @@ class ConvertCommandTest {
         assertThat(r.err()).contains("cannot convert to GPT2LMHeadModel");
         assertThat(Files.exists(tmp.resolve("y"))).isFalse();
     }
+
+    /**
+     * The 8B sample has metadata but no data files: every format refuses at once in one line naming the checkpoint
+     * and what is missing — not a guess about layer counts or activations from the absent args.
+     */
+    @Test
+    void metadataOnlyInputFailsAtOnceInOneLine() {
+        for (String format : new String[]{"pytorch", "huggingface", "safetensors"}) {
+            Path out = tmp.resolve("meta-" + format);
+            long t0 = System.nanoTime();
+            RotationCommandsTest.Run r = ckpt("convert", Fixtures.path("megatron-llama3-8b-meta/checkpoint"), "--format", format,
+                    "--output-dir", out);
+            double seconds = (System.nanoTime() - t0) / 1e9;
+            assertThat(r.code()).as(r.err()).isEqualTo(ExitCodes.PROBLEMS);
+            assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+            assertThat(r.err()).contains("megatron-llama3-8b-meta/checkpoint/iter_0000001", "metadata only", ".distcp")
+                    .doesNotContain("LayerNorm", "num_layers", "Exception");
+            assertThat(out).doesNotExist();
+            try (var left = Files.list(tmp)) {
+                assertThat(left.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith("meta-"));
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            // Metadata and file sizes only: a generous ceiling for a loaded CI machine (typically ~0.1 s in-process).
+            assertThat(seconds).as("seconds").isLessThan(5);
+        }
+    }
+
+    @Test
+    void truncatedDataFileFailsBeforeAnyOutput() throws Exception {
+        Path copy = Fixtures.copyTree(Fixtures.path("dcp-fsdp2/checkpoint"), tmp.resolve("fsdp2"));
+        Path shard = copy.resolve("__1_0.distcp");
+        try (var ch = java.nio.channels.FileChannel.open(shard, java.nio.file.StandardOpenOption.WRITE)) {
+            ch.truncate(ch.size() / 2);
+        }
+        Path out = tmp.resolve("trunc");
+        RotationCommandsTest.Run r = ckpt("convert", copy, "--format", "pytorch", "--output-dir", out);
+        assertThat(r.code()).as(r.err()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(r.err().strip().lines()).hasSize(1);
+        assertThat(r.err()).contains("__1_0.distcp", "truncated");
+        assertThat(out).doesNotExist();
+    }
 }

@@ -3,12 +3,12 @@ package ckpt.convert.exec;
 import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
-import ckpt.convert.mapping.DcpModelState;
 import ckpt.convert.mapping.HfMapping;
 import ckpt.convert.mapping.HfMappings;
 import ckpt.convert.mapping.MappingContext;
 import ckpt.convert.mapping.MegatronModuleNames;
 import ckpt.convert.mapping.MegatronSource;
+import ckpt.convert.mapping.StateDictTensors;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 import ckpt.format.FormatException;
@@ -30,10 +30,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * {@code ckpt convert}: index → plan → execute. Opens the checkpoint, builds the plan for the requested format
- * (Megatron module names or a plain DCP model state for {@code pytorch}; an HF family mapping for
- * {@code huggingface}), writes it one tensor at a time into a staging directory, adds config and tokenizer files,
- * and renames the directory into place.
+ * {@code ckpt convert}: index → plan → execute. Opens the checkpoint, checks that its data is there, builds the plan
+ * for the requested format (the model's state dict under its own names for {@code pytorch} and {@code safetensors};
+ * an HF family mapping for {@code huggingface}), has the {@link PlanExecutor}'s workers write it into a staging
+ * directory, adds config and tokenizer files, and renames the directory into place.
  */
 public final class Converter {
     public static final String MODEL_PT = "model.pt";
@@ -63,7 +63,9 @@ public final class Converter {
     /** Converts an open index (the caller closes it); {@code o.checkpoint()} is not reopened. */
     public ConvertResult convert(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
+        InputCheck.requireDataFiles(index); // before planning: a plan would otherwise guess from what is missing
         Planned p = plan(index, o); // metadata only: a checkpoint we cannot map fails before the output is touched
+        InputCheck.requireRecords(index, p.plan());
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(p.plan());
             requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
@@ -90,6 +92,7 @@ public final class Converter {
             throws IOException {
         return switch (o.format()) {
             case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig());
+            case SAFETENSORS -> new SafetensorsTarget(dir, p.plan(), o.maxShardSize());
             case HUGGINGFACE -> {
                 Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));
                 Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), index.args().get("tokenizer_model"));
@@ -118,16 +121,10 @@ public final class Converter {
 
     /** The plan for {@code o.format()} over an open index (no output touched). */
     public static Planned plan(CheckpointIndex index, ConvertOptions o) {
-        if (o.format() == OutputFormat.PYTORCH) {
-            if (isMegatron(index)) {
-                ModelConfig c = requireConfig(index);
-                ConversionPlan plan = new ConversionPlan(MegatronModuleNames.tensors(index, c)).withDtype(o.dtype());
-                return new Planned(plan, MegatronModuleNames.modelConfig(index, c), null, null);
-            }
-            if (index.format() == CheckpointFormat.DCP) {
-                return new Planned(new ConversionPlan(DcpModelState.tensors(index)).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
-            }
-            throw new FormatException(index.path(), "--format pytorch reads Megatron (torch_dist or legacy torch) and PyTorch DCP checkpoints, not " + index.format().title());
+        if (o.format() == OutputFormat.PYTORCH || o.format() == OutputFormat.SAFETENSORS) {
+            Planned p = stateDictPlan(index, o);
+            if (o.format() == OutputFormat.SAFETENSORS) requireSafetensorsDtypes(index, p.plan());
+            return p;
         }
         if (!isMegatron(index))
             throw new FormatException(index.path(), "--format huggingface needs a Megatron checkpoint (its args describe the architecture); this is a "
@@ -149,6 +146,29 @@ public final class Converter {
                     + " tensor(s), converting would drop them: " + String.join(", ", unused.subList(0, Math.min(8, unused.size())))
                     + (unused.size() > 8 ? ", …" : "") + " (supported: " + String.join(", ", HfMappings.names()) + ")");
         return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), null, family, ctx);
+    }
+
+    /**
+     * The model's state dict under its own names: Megatron module names (no architecture mapping), or the tensors
+     * of a DCP app state, torch.save file or safetensors input ({@link StateDictTensors}); the same for
+     * {@code pytorch} and {@code safetensors}, so the two formats hold identical tensors.
+     */
+    private static Planned stateDictPlan(CheckpointIndex index, ConvertOptions o) {
+        if (isMegatron(index)) {
+            ModelConfig c = requireConfig(index);
+            List<OutputTensor> tensors = MegatronModuleNames.tensors(index, c).stream()
+                    .filter(t -> o.keys().test(t.name(), true)).toList();
+            if (tensors.isEmpty()) throw new FormatException(index.path(), "no tensor matches " + o.keys());
+            return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), MegatronModuleNames.modelConfig(index, c), null, null);
+        }
+        return new Planned(new ConversionPlan(StateDictTensors.tensors(index, o.keys())).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
+    }
+
+    private static void requireSafetensorsDtypes(CheckpointIndex index, ConversionPlan plan) {
+        for (OutputTensor t : plan.tensors())
+            if (t.dtype().safetensorsName().isEmpty())
+                throw new FormatException(index.path(), "tensor " + t.name() + " is " + t.dtype().torchName()
+                        + ", which safetensors cannot store (leave it out with --exclude '" + t.name() + "')");
     }
 
     private static ModelConfig requireConfig(CheckpointIndex index) {

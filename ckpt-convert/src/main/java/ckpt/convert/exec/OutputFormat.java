@@ -7,7 +7,13 @@ public enum OutputFormat {
     /** {@code DIR/model.pt}: one torch.save file, {@code torch.load(weights_only=True)}-loadable. */
     PYTORCH("pytorch"),
     /** {@code DIR/}: safetensors shards + index + config.json, {@code from_pretrained}-loadable. */
-    HUGGINGFACE("huggingface");
+    HUGGINGFACE("huggingface"),
+    /**
+     * {@code DIR/}: the model's tensors under their own names (those of {@code pytorch}'s {@code model_state_dict}),
+     * as safetensors shards + {@code model.safetensors.index.json}; each shard loads with
+     * {@code safetensors.torch.load_file}.
+     */
+    SAFETENSORS("safetensors");
 
     private final String id;
 
@@ -23,7 +29,8 @@ public enum OutputFormat {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "pytorch", "torch", "pt" -> PYTORCH;
             case "huggingface", "hf" -> HUGGINGFACE;
-            default -> throw new IllegalArgumentException("unknown format '" + s + "' (expected pytorch or huggingface)");
+            case "safetensors", "st" -> SAFETENSORS;
+            default -> throw new IllegalArgumentException("unknown format '" + s + "' (expected pytorch, huggingface or safetensors)");
         };
     }
 }

@@ -1,14 +1,14 @@
-package ckpt.cli;
+package ckpt.convert.index;
 
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
 /** {@code --filter} globs over checkpoint keys: {@code *} any run of characters (dots and slashes too), {@code ?} one. */
-final class KeyGlob {
+public final class KeyGlob {
     private KeyGlob() {
     }
 
-    static Predicate<String> of(String glob) {
+    public static Predicate<String> of(String glob) {
         if (glob == null) return k -> true;
         StringBuilder re = new StringBuilder();
         StringBuilder literal = new StringBuilder();
