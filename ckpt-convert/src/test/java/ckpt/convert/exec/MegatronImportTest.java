@@ -246,4 +246,35 @@ class MegatronImportTest {
         assertThatThrownBy(() -> convert(ConvertOptions.of(Fixtures.path("megatron-llama-tp2", "checkpoint"), OutputFormat.MEGATRON, tmp.resolve("e"))))
                 .isInstanceOf(FormatException.class).hasMessageContaining("Hugging Face model dirs");
     }
+
+    /** transformers 5 writes RoPE as {@code rope_parameters} (theta, type, scaling in one object) and {@code dtype}. */
+    @Test
+    void readsTransformers5RopeParameters() throws IOException {
+        Path hf = tmp.resolve("hf");
+        try (CheckpointIndex index = LlamaFamiliesSyntheticTest.llama(false).index(tmp.resolve("ckpt"))) {
+            new Converter().convert(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
+        }
+        Path cfg = hf.resolve("config.json");
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(cfg.toFile());
+        root.remove("rope_theta");
+        root.remove("rope_scaling");
+        root.remove("torch_dtype");
+        root.put("dtype", "bfloat16");
+        root.putObject("rope_parameters").put("rope_type", "llama3").put("rope_theta", 500000.0).put("factor", 32.0)
+                .put("low_freq_factor", 1.0).put("high_freq_factor", 4.0).put("original_max_position_embeddings", 8192);
+        json.writeValue(cfg.toFile(), root);
+        try (CheckpointIndex index = Checkpoints.open(hf)) {
+            var m = Converter.plan(index, ConvertOptions.of(hf, OutputFormat.MEGATRON, tmp.resolve("mg"))).megatron();
+            assertThat(m.args()).containsEntry("rotary_base", 500000L).containsEntry("use_rope_scaling", true)
+                    .containsEntry("rope_scaling_factor", 32.0);
+            assertThat(m.flags()).containsSubsequence("--rotary-base", "500000", "--use-rope-scaling", "--rope-scaling-factor", "32.0");
+        }
+        root.withObject("/rope_parameters").put("high_freq_factor", 2.0);
+        json.writeValue(cfg.toFile(), root);
+        try (CheckpointIndex index = Checkpoints.open(hf)) {
+            assertThatThrownBy(() -> Converter.plan(index, ConvertOptions.of(hf, OutputFormat.MEGATRON, tmp.resolve("mg"))))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("config.json").hasMessageContaining("high_freq_factor 4");
+        }
+    }
 }

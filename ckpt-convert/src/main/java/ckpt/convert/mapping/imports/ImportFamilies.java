@@ -88,10 +88,15 @@ public final class ImportFamilies {
         return b.build();
     }
 
+    /**
+     * RoPE from {@code rope_theta} + {@code rope_scaling} (transformers 4) or {@code rope_parameters} (transformers 5,
+     * which holds the theta, the type and the scaling fields in one object).
+     */
     private static Positions ropePositions(HfConfig c) {
-        double base = c.optDouble("rope_theta").orElse(10000.0);
         long max = c.requireLong("max_position_embeddings");
-        Optional<Map<String, Object>> scaling = c.object("rope_scaling");
+        Optional<Map<String, Object>> params = c.object("rope_parameters");
+        Optional<Map<String, Object>> scaling = params.isPresent() ? params : c.object("rope_scaling");
+        double base = c.optDouble("rope_theta").orElse(params.map(p -> num(p, "rope_theta")).filter(v -> !v.isNaN()).orElse(10000.0));
         if (scaling.isEmpty()) return new Positions(base, null, null, max);
         Map<String, Object> s = scaling.get();
         String type = String.valueOf(s.getOrDefault("rope_type", s.getOrDefault("type", "default")));
@@ -106,11 +111,11 @@ public final class ImportFamilies {
             case "llama3" -> {
                 // mcore hard-codes low/high frequency factors 1 and 4 and the original context 8192 (MAPPING.md §4.1)
                 if (num(s, "low_freq_factor") != 1.0 || num(s, "high_freq_factor") != 4.0 || num(s, "original_max_position_embeddings") != 8192.0)
-                    throw c.refuse("llama3 rope_scaling with other than low_freq_factor 1, high_freq_factor 4, "
+                    throw c.refuse("llama3 rope scaling with other than low_freq_factor 1, high_freq_factor 4, "
                             + "original_max_position_embeddings 8192: Megatron hard-codes those");
                 return new Positions(base, factor, null, max);
             }
-            default -> throw c.refuse("rope_scaling type '" + type + "' has no Megatron equivalent here");
+            default -> throw c.refuse("rope type '" + type + "' has no Megatron equivalent here");
         }
     }
 
