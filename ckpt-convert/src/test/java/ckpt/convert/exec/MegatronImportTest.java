@@ -277,4 +277,35 @@ class MegatronImportTest {
                     .isInstanceOf(FormatException.class).hasMessageContaining("config.json").hasMessageContaining("high_freq_factor 4");
         }
     }
+
+    /**
+     * The family tables read both ways: their inverse rules applied to a Megatron checkpoint give exactly the HF
+     * tensors the exporters plan (same names, same box copies of the same source slices).
+     */
+    @ParameterizedTest
+    @CsvSource({"llama", "llama-tied", "qwen2", "qwen3", "mixtral", "gpt2"})
+    void tablesReadBackwardsGiveTheExportersPlan(String family) throws IOException {
+        SyntheticMegatron s = switch (family) {
+            case "llama" -> LlamaFamiliesSyntheticTest.llama(false);
+            case "llama-tied" -> LlamaFamiliesSyntheticTest.llama(true);
+            case "qwen2" -> LlamaFamiliesSyntheticTest.qwen2(false);
+            case "qwen3" -> LlamaFamiliesSyntheticTest.qwen3();
+            case "mixtral" -> LlamaFamiliesSyntheticTest.mixtral();
+            case "gpt2" -> Gpt2ConvertTest.gpt2(true);
+            default -> throw new IllegalArgumentException(family);
+        };
+        Path hf = tmp.resolve("hf");
+        try (CheckpointIndex index = s.index(tmp.resolve("ckpt"))) {
+            Converter.Planned exported = Converter.plan(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, hf));
+            new Converter().convert(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
+            var config = ckpt.convert.mapping.imports.HfConfig.read(hf);
+            var fam = ckpt.convert.mapping.imports.ImportFamilies.of(config);
+            var model = fam.config().apply(config, 1L);
+            var src = new ckpt.convert.mapping.MegatronSource(index, model.layers());
+            Map<String, Object> want = new TreeMap<>(), got = new TreeMap<>();
+            exported.plan().tensors().forEach(t -> want.put(t.name(), List.of(t.dtype(), List.of(t.shape()[0]), t.items())));
+            fam.toHf(model, src).forEach(t -> got.put(t.name(), List.of(t.dtype(), List.of(t.shape()[0]), t.items())));
+            assertThat(got).isEqualTo(want);
+        }
+    }
 }

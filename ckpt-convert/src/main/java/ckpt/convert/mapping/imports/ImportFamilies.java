@@ -132,7 +132,7 @@ public final class ImportFamilies {
         List<TensorRule> t = new ArrayList<>();
         Attention a = m.attention();
         String l = "model.layers.{i}.";
-        t.add(new TensorRule("embedding.word_embeddings.weight", Scope.FIRST_STAGE, Split.ROWS, new VocabPad("model.embed_tokens.weight", m.vocab().padded())));
+        t.add(new TensorRule("embedding.word_embeddings.weight", Scope.FIRST_STAGE, Split.ROWS, new VocabPad("model.embed_tokens.weight", m.vocab().size(), m.vocab().padded())));
         t.add(new TensorRule("self_attention.linear_qkv.layer_norm_weight", Scope.LAYER, Split.REPLICATED, new Rename(l + "input_layernorm.weight")));
         t.add(new TensorRule("self_attention.linear_qkv.weight", Scope.LAYER, Split.ROWS,
                 new QkvMerge(l + "self_attn.q_proj.weight", l + "self_attn.k_proj.weight", l + "self_attn.v_proj.weight", a.heads(), a.groups(), a.headDim())));
@@ -163,7 +163,7 @@ public final class ImportFamilies {
         }
         t.add(new TensorRule("decoder.final_layernorm.weight", Scope.LAST_STAGE, Split.REPLICATED, new Rename("model.norm.weight")));
         if (!m.vocab().tied())
-            t.add(new TensorRule("output_layer.weight", Scope.LAST_STAGE, Split.ROWS, new VocabPad("lm_head.weight", m.vocab().padded())));
+            t.add(new TensorRule("output_layer.weight", Scope.LAST_STAGE, Split.ROWS, new VocabPad("lm_head.weight", m.vocab().size(), m.vocab().padded())));
         return t;
     }
 
@@ -197,7 +197,7 @@ public final class ImportFamilies {
         List<TensorRule> t = new ArrayList<>();
         String l = "transformer.h.{i}.";
         long heads = m.attention().heads(), d = m.attention().headDim();
-        t.add(new TensorRule("embedding.word_embeddings.weight", Scope.FIRST_STAGE, Split.ROWS, new VocabPad("transformer.wte.weight", m.vocab().padded())));
+        t.add(new TensorRule("embedding.word_embeddings.weight", Scope.FIRST_STAGE, Split.ROWS, new VocabPad("transformer.wte.weight", m.vocab().size(), m.vocab().padded())));
         t.add(new TensorRule("embedding.position_embeddings.weight", Scope.FIRST_STAGE, Split.REPLICATED, new Rename("transformer.wpe.weight")));
         t.add(new TensorRule("self_attention.linear_qkv.layer_norm_weight", Scope.LAYER, Split.REPLICATED, new Rename(l + "ln_1.weight")));
         t.add(new TensorRule("self_attention.linear_qkv.layer_norm_bias", Scope.LAYER, Split.REPLICATED, new Rename(l + "ln_1.bias")));
@@ -214,7 +214,7 @@ public final class ImportFamilies {
         t.add(new TensorRule("decoder.final_layernorm.weight", Scope.LAST_STAGE, Split.REPLICATED, new Rename("transformer.ln_f.weight")));
         t.add(new TensorRule("decoder.final_layernorm.bias", Scope.LAST_STAGE, Split.REPLICATED, new Rename("transformer.ln_f.bias")));
         if (!m.vocab().tied())
-            t.add(new TensorRule("output_layer.weight", Scope.LAST_STAGE, Split.ROWS, new VocabPad("lm_head.weight", m.vocab().padded())));
+            t.add(new TensorRule("output_layer.weight", Scope.LAST_STAGE, Split.ROWS, new VocabPad("lm_head.weight", m.vocab().size(), m.vocab().padded())));
         return t;
     }
 }

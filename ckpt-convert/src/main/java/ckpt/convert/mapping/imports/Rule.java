@@ -1,6 +1,8 @@
 package ckpt.convert.mapping.imports;
 
+import ckpt.convert.mapping.QkvSplit;
 import ckpt.convert.plan.CopyItem;
+import ckpt.convert.plan.OutputTensor;
 import ckpt.convert.plan.TensorSlice;
 import ckpt.format.FormatException;
 import ckpt.format.tensor.Box;
@@ -12,8 +14,9 @@ import java.util.List;
 
 /**
  * How one Megatron tensor (of one layer, one expert, or global) is made of Hugging Face tensors, as data: the inverse
- * of the Megatron → HF rules in {@code ckpt.convert.mapping} (MAPPING.md §2). A rule yields the Megatron tensor's
- * shape and the box copies that fill it, in its own coordinates; sharding cuts them per rank later.
+ * of the Megatron → HF rules in {@code ckpt.convert.mapping} (MAPPING.md §2), and that direction too ({@link #toHf}).
+ * Towards Megatron a rule yields the tensor's shape and the box copies that fill it, in its own coordinates (sharding
+ * cuts them per rank later); towards HF, the HF tensors as slices of the Megatron tensor.
  */
 public sealed interface Rule {
     /** A Megatron tensor as HF tensors fill it. */
@@ -22,12 +25,23 @@ public sealed interface Rule {
 
     Filled toMegatron(HfTensors hf, Position at);
 
+    /**
+     * The inverse: the HF tensors this rule reads, each filled from slices of one instance {@code m} of the Megatron
+     * tensor (the Megatron → HF direction, MAPPING.md §2).
+     */
+    List<OutputTensor> toHf(TensorSlice m, Position at);
+
     /** The same tensor under another name. */
     record Rename(String hf) implements Rule {
         @Override
         public Filled toMegatron(HfTensors hf, Position at) {
             TensorSlice s = hf.require(hf(), at);
             return new Filled(s.shape(), s.dtype(), List.of(new CopyItem(s, Box.whole(s.shape()), false)));
+        }
+
+        @Override
+        public List<OutputTensor> toHf(TensorSlice m, Position at) {
+            return List.of(OutputTensor.of(HfTensors.bind(hf, at), m));
         }
     }
 
@@ -39,6 +53,11 @@ public sealed interface Rule {
             if (s.rank() != 2) throw new FormatException(hf.index().path(), "key " + s.key(), "is not 2-d");
             long[] shape = {s.dim(1), s.dim(0)};
             return new Filled(shape, s.dtype(), List.of(new CopyItem(s, Box.whole(shape), true)));
+        }
+
+        @Override
+        public List<OutputTensor> toHf(TensorSlice m, Position at) {
+            return List.of(OutputTensor.transposed(HfTensors.bind(hf, at), List.of(m)));
         }
     }
 
@@ -66,6 +85,13 @@ public sealed interface Rule {
             }
             return new Filled(shape, qs.dtype(), items);
         }
+
+        @Override
+        public List<OutputTensor> toHf(TensorSlice m, Position at) {
+            QkvSplit split = QkvSplit.of(m, heads, groups, headDim);
+            return List.of(OutputTensor.concat(HfTensors.bind(q, at), split.q()), OutputTensor.concat(HfTensors.bind(k, at), split.k()),
+                    OutputTensor.concat(HfTensors.bind(v, at), split.v()));
+        }
     }
 
     /**
@@ -92,6 +118,13 @@ public sealed interface Rule {
                 }
             return new Filled(shape, s.dtype(), items);
         }
+
+        @Override
+        public List<OutputTensor> toHf(TensorSlice m, Position at) {
+            List<TensorSlice> parts = QkvSplit.of(m, heads, heads, headDim).concatenated();
+            String name = HfTensors.bind(hf, at);
+            return List.of(conv1d ? OutputTensor.transposed(name, parts) : OutputTensor.concat(name, parts));
+        }
     }
 
     /** SwiGLU {@code [gate; up]} (MAPPING.md §2.2, inverse): gate rows first, then up rows. */
@@ -105,18 +138,24 @@ public sealed interface Rule {
             shape[0] *= 2;
             return new Filled(shape, g.dtype(), List.of(rows(g, 0), rows(u, g.dim(0))));
         }
+
+        @Override
+        public List<OutputTensor> toHf(TensorSlice m, Position at) {
+            long f = m.dim(0) / 2;
+            return List.of(OutputTensor.of(HfTensors.bind(gate, at), m.rows(0, f)), OutputTensor.of(HfTensors.bind(up, at), m.rows(f, f)));
+        }
     }
 
     /**
-     * Embedding / output rows padded to Megatron's padded vocabulary (MAPPING.md §2.4, inverse); the padding rows are
-     * zeros (Megatron never reads them as tokens: logits of padded ids are excluded by the loss' vocab size only if
-     * the tokenizer never emits them, which it cannot).
+     * Embedding / output rows: HF's {@code vocabRows} padded to Megatron's {@code paddedRows} (MAPPING.md §2.4). The
+     * padding rows are zeros: no token id reaches an embedding padding row, and a zero output row gives a padded id
+     * logit 0, which Megatron's loss never targets. Towards HF the padding rows are trimmed.
      */
-    record VocabPad(String hf, long paddedRows) implements Rule {
+    record VocabPad(String hf, long vocabRows, long paddedRows) implements Rule {
         @Override
         public Filled toMegatron(HfTensors hf, Position at) {
             TensorSlice s = hf.require(hf(), at);
-            if (s.rank() != 2 || s.dim(0) > paddedRows)
+            if (s.rank() != 2 || s.dim(0) != vocabRows || vocabRows > paddedRows)
                 throw new FormatException(hf.index().path(), "key " + s.key(), "of shape " + Arrays.toString(s.shape())
                         + " does not fit a padded vocabulary of " + paddedRows + " rows");
             long[] shape = {paddedRows, s.dim(1)};
@@ -125,6 +164,13 @@ public sealed interface Rule {
             if (paddedRows > s.dim(0))
                 items.add(CopyItem.zeros(new Box(new long[]{s.dim(0), 0}, new long[]{paddedRows - s.dim(0), s.dim(1)})));
             return new Filled(shape, s.dtype(), items);
+        }
+
+        @Override
+        public List<OutputTensor> toHf(TensorSlice m, Position at) {
+            if (m.rank() != 2 || m.dim(0) < vocabRows)
+                throw new IllegalArgumentException(m.key() + ": fewer than " + vocabRows + " vocabulary rows");
+            return List.of(OutputTensor.of(HfTensors.bind(hf, at), m.rows(0, vocabRows)));
         }
     }
 
