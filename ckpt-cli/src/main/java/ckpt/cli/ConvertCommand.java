@@ -4,6 +4,7 @@ import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
 import ckpt.convert.exec.PlanExecutor;
 import ckpt.convert.plan.KeyFilter;
+import ckpt.convert.mapping.imports.MegatronArgs;
 import ckpt.convert.exec.ConvertResult;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.OutputFormat;
@@ -32,7 +33,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code ckpt convert PATH --format pytorch|huggingface|safetensors --output-dir DIR}: a standalone model from a training checkpoint. */
+/**
+ * {@code ckpt convert PATH --format pytorch|huggingface|safetensors|megatron --output-dir DIR}: a standalone model from
+ * a training checkpoint, or a Megatron training checkpoint from an HF model dir.
+ */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
         description = {"Convert a checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP/FSDP, torch.save, safetensors) into a standalone model: "
@@ -41,18 +45,20 @@ import java.util.concurrent.Callable;
                 + "'huggingface' (Megatron input) writes safetensors shards, model.safetensors.index.json and config.json that "
                 + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). "
                 + "Workers (--threads) copy straight from the checkpoint's chunks into the output files, in place; the output "
-                + "appears under its name only when complete."},
+                + "appears under its name only when complete. 'megatron' goes the other way: an HF model dir (Llama, Mistral, Qwen2/2.5, Qwen3, "
+                + "Mixtral, GPT-2) becomes a Megatron-core torch_dist save dir (tracker + release/) for the --tp/--pp/--ep "
+                + "layout, loadable with --load DIR --finetune under the printed flags."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:converted", "1:bad or unsupported input, or the output directory exists (see --force)", "2:usage error"})
 final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, a torch.save file, or safetensors")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, a torch.save file, or safetensors; for --format megatron an HF model dir")
     Path checkpoint;
 
     @Option(names = "--format", required = true, paramLabel = "FORMAT",
-            description = "pytorch (model.pt), huggingface (HF model dir) or safetensors (the model's own tensor names, sharded + index)")
+            description = "pytorch (model.pt), huggingface (HF model dir), safetensors (the model's own tensor names, sharded + index) or megatron (from an HF model dir)")
     String format;
 
     @Option(names = "--output-dir", required = true, paramLabel = "DIR", description = "directory to create")
@@ -87,6 +93,15 @@ final class ConvertCommand implements Callable<Integer> {
             description = "workers copying and casting in parallel (default: the number of cores); output bytes do not depend on it")
     Integer threads;
 
+    @Option(names = "--tp", defaultValue = "1", paramLabel = "N", description = "megatron: tensor-parallel size of the written layout (default ${DEFAULT-VALUE})")
+    int tp;
+
+    @Option(names = "--pp", defaultValue = "1", paramLabel = "N", description = "megatron: pipeline-parallel size (default ${DEFAULT-VALUE})")
+    int pp;
+
+    @Option(names = "--ep", defaultValue = "1", paramLabel = "N", description = "megatron: expert-parallel size, MoE models only (default ${DEFAULT-VALUE})")
+    int ep;
+
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
@@ -101,7 +116,8 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new KeyFilter(include, exclude));
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new MegatronArgs.Parallel(tp, pp, ep),
+                    new KeyFilter(include, exclude));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -124,6 +140,9 @@ final class ConvertCommand implements Callable<Integer> {
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
                     TextTable.humanBytes(r.bytes()), r.parameters(), s, TextTable.humanBytes((long) (r.bytes() / Math.max(s, 1e-3))));
+            if (!r.megatronFlags().isEmpty())
+                out.println("Megatron flags of the written model (load with --load " + r.outputDir() + " --finetune --no-load-optim --no-load-rng):\n  "
+                        + String.join(" ", r.megatronFlags()));
         }
         out.flush();
         err.flush();
@@ -144,6 +163,7 @@ final class ConvertCommand implements Callable<Integer> {
         m.put("files", r.files());
         m.put("seconds", r.elapsed().toNanos() / 1e9);
         m.put("warnings", r.warnings());
+        if (!r.megatronFlags().isEmpty()) m.put("megatron_flags", r.megatronFlags());
         return m;
     }
 

@@ -16,7 +16,7 @@ import java.util.Optional;
  * {@code --format huggingface}: the safetensors shards and index ({@link SafetensorsTarget}), then {@code config.json}
  * and the tokenizer files, whose token ids also go into the config.
  */
-final class HuggingFaceOutput implements OutputWriter {
+final class HuggingFaceOutput implements OutputWriter.Positioned {
     /** config.json without token ids, and where tokenizer files come from (if anywhere). */
     record Extras(Map<String, Object> config, Optional<Path> tokenizer) {
     }

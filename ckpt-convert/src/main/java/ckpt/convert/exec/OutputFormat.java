@@ -13,7 +13,9 @@ public enum OutputFormat {
      * as safetensors shards + {@code model.safetensors.index.json}; each shard loads with
      * {@code safetensors.torch.load_file}.
      */
-    SAFETENSORS("safetensors");
+    SAFETENSORS("safetensors"),
+    /** {@code DIR/}: a Megatron-core {@code torch_dist} save dir of an HF model, for {@code --load … --finetune}. */
+    MEGATRON("megatron");
 
     private final String id;
 
@@ -30,7 +32,8 @@ public enum OutputFormat {
             case "pytorch", "torch", "pt" -> PYTORCH;
             case "huggingface", "hf" -> HUGGINGFACE;
             case "safetensors", "st" -> SAFETENSORS;
-            default -> throw new IllegalArgumentException("unknown format '" + s + "' (expected pytorch, huggingface or safetensors)");
+            case "megatron", "mcore", "torch_dist" -> MEGATRON;
+            default -> throw new IllegalArgumentException("unknown format '" + s + "' (expected pytorch, huggingface, safetensors or megatron)");
         };
     }
 }

@@ -19,22 +19,27 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Runs a {@link ConversionPlan} with a pool of workers. Every output tensor is cut into {@link OutputPiece}s —
- * contiguous byte ranges of at most {@code pieceBytes} (of output and of source) — so work is parallel across
- * tensors and across the rows of a large tensor. Pieces are taken in source order (file, then offset) so that the
- * workers together read each file front to back. A worker maps its piece's range of the output
- * ({@link OutputWriter#map}), executes the clipped {@link CopyItem}s into it in place, checksums it when the format
- * records CRCs (parts combine with {@link Crc32#combine}, so nothing is read twice), unmaps it and releases the
- * source windows it read. An item whose bytes go as they are into a contiguous run is gathered straight into the
- * output; casts, transposes and non-contiguous boxes go through the worker's scratch buffer of at most
- * {@code pieceBytes}. Memory is bounded by {@code threads × pieceBytes} (output range, source pages, scratch), not
- * by the model or tensor size; the element work is the {@link TensorKernels}'. Output bytes do not depend on the
- * thread count or on the order pieces finish in.
+ * contiguous byte ranges of at most {@code pieceBytes} of output and of source — so work is parallel across tensors
+ * and across the rows of a large tensor. A worker gets its piece's range of the output (mapped by a
+ * {@link OutputWriter.Positioned} writer, or a slice of the region an {@link OutputWriter.Appending} writer is
+ * filling), executes the clipped {@link CopyItem}s into it in place, checksums it when the format records CRCs
+ * (parts combine with {@link Crc32#combine}, so nothing is read twice), and releases the source windows it read.
+ * <p>For a positioned writer, pieces are queued in source order (file, then offset) so that the workers together
+ * read each file front to back; for an appending writer, tensors go in plan order, each one's pieces in parallel.
+ * An item whose bytes go as they are into a contiguous run is gathered straight into the output; casts, transposes
+ * and non-contiguous boxes go through the worker's scratch buffer of at most {@code pieceBytes}. So memory is
+ * bounded by {@code threads × pieceBytes} (output range, source pages, scratch: {@link #memoryBound()}), never by
+ * the model or tensor size. Output bytes depend neither on the thread count nor on the order pieces finish in. The
+ * listener is called on the calling thread only.
  */
 public final class PlanExecutor {
     public static final long DEFAULT_PIECE = 32L << 20;
@@ -72,16 +77,89 @@ public final class PlanExecutor {
         return threads;
     }
 
-    public long pieceBytes() {
-        return pieceBytes;
+    /** Peak bytes the workers may hold at once beyond the JVM and the index: output range, source pages, scratch. */
+    public long memoryBound() {
+        return (long) threads * 3 * pieceBytes;
     }
 
     public void execute(ConversionPlan plan, OutputWriter writer, ConversionListener listener) throws IOException {
         execute(plan, writer, listener, () -> { });
     }
 
-    /** What a worker tells the calling thread: a piece was written (and maybe its tensor completed), or it failed. */
-    private record Event(OutputPiece piece, boolean tensorDone, Throwable failure) {
+    /**
+     * @param release runs on a worker after each source piece it copies and after each output piece, e.g. to unmap
+     *                the source records that worker read ({@code CheckpointIndex::releaseMappings}), so that the
+     *                resident set stays bounded by the pieces in flight
+     */
+    public void execute(ConversionPlan plan, OutputWriter writer, ConversionListener listener, Runnable release)
+            throws IOException {
+        AtomicInteger id = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(threads, r ->
+                Thread.ofPlatform().name("ckpt-convert-" + id.getAndIncrement()).daemon().unstarted(r));
+        Run run = new Run(pool, release);
+        try {
+            switch (writer) {
+                case OutputWriter.Positioned w -> positioned(plan, w, listener, run);
+                case OutputWriter.Appending w -> appending(plan, w, listener, run);
+            }
+        } finally {
+            run.failed.compareAndSet(null, STOPPED); // queued pieces are skipped, running ones finish
+            pool.shutdown();
+            awaitQuietly(pool);
+        }
+    }
+
+    private static final Throwable STOPPED = new Throwable("stopped");
+
+    /** Shared state of one execution: the pool, the first failure, what workers report to the calling thread. */
+    private final class Run {
+        final ExecutorService pool;
+        final Runnable release;
+        final AtomicReference<Throwable> failed = new AtomicReference<>();
+        final BlockingQueue<Done> done = new LinkedBlockingQueue<>();
+        final ThreadLocal<Scratch> scratch = ThreadLocal.withInitial(Scratch::new);
+
+        Run(ExecutorService pool, Runnable release) {
+            this.pool = pool;
+            this.release = release;
+        }
+
+        /** Runs {@code work} for {@code p} on a worker; reports it done (or the failure) to the calling thread. */
+        void submit(OutputPiece p, PieceWork work) {
+            pool.execute(() -> {
+                if (failed.get() != null) return;
+                try {
+                    done.add(new Done(p, work.run(p), null));
+                } catch (Throwable e) {
+                    failed.compareAndSet(null, e);
+                    done.add(new Done(p, false, e));
+                } finally {
+                    release.run();
+                }
+            });
+        }
+
+        /** The next report; rethrows a worker's failure on the calling thread. */
+        Done next() throws IOException {
+            Done d;
+            try {
+                d = done.take();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("conversion interrupted", e);
+            }
+            if (d.failure() != null) rethrow(d.failure());
+            return d;
+        }
+    }
+
+    @FunctionalInterface
+    private interface PieceWork {
+        /** Writes the piece; returns whether it was the last of its tensor. */
+        boolean run(OutputPiece p) throws IOException;
+    }
+
+    private record Done(OutputPiece piece, boolean tensorDone, Throwable failure) {
     }
 
     /** Per tensor: parts still to write and each part's CRC, combined in byte order by whoever writes the last. */
@@ -95,14 +173,22 @@ public final class PlanExecutor {
             crcs = new long[parts];
             lengths = new long[parts];
         }
+
+        /** Records a part; true when it was the last one. */
+        boolean partDone(OutputPiece p, long crc) {
+            crcs[p.part()] = crc;
+            lengths[p.part()] = p.byteLength();
+            return remaining.decrementAndGet() == 0; // the decrement publishes the stores above to the last worker
+        }
+
+        long combined() {
+            long c = crcs[0];
+            for (int i = 1; i < crcs.length; i++) c = Crc32.combine(c, crcs[i], lengths[i]);
+            return c;
+        }
     }
 
-    /**
-     * @param release runs on a worker after each source piece it copies and after each output piece, e.g. to unmap
-     *                the source records that worker read ({@code CheckpointIndex::releaseMappings}), so that the
-     *                resident set stays bounded by the pieces in flight
-     */
-    public void execute(ConversionPlan plan, OutputWriter writer, ConversionListener listener, Runnable release)
+    private void positioned(ConversionPlan plan, OutputWriter.Positioned writer, ConversionListener listener, Run run)
             throws IOException {
         List<OutputPiece> pieces = new ArrayList<>();
         Map<OutputTensor, TensorState> states = new IdentityHashMap<>();
@@ -111,75 +197,72 @@ public final class PlanExecutor {
             states.put(t, new TensorState(parts.size()));
             pieces.addAll(parts);
         }
-        // Stable: pieces of one record keep their byte order, records follow each file's layout.
-        List<OutputPiece> order = new ArrayList<>(pieces.size());
+        // Source order; the sort is stable, so pieces of one record keep their byte order.
         List<OutputPiece.ReadPosition> at = pieces.stream().map(OutputPiece::readPosition).toList();
-        List<Integer> idx = new ArrayList<>(pieces.size());
-        for (int i = 0; i < pieces.size(); i++) idx.add(i);
-        idx.sort(Comparator.comparing(at::get));
-        for (int i : idx) order.add(pieces.get(i));
-
-        BlockingQueue<Event> events = new LinkedBlockingQueue<>();
-        AtomicInteger next = new AtomicInteger();
-        AtomicReference<Throwable> failed = new AtomicReference<>();
+        List<Integer> order = new ArrayList<>(pieces.size());
+        for (int i = 0; i < pieces.size(); i++) order.add(i);
+        order.sort(Comparator.comparing(at::get));
         boolean crc = writer.needsCrc32();
-        int n = Math.max(1, Math.min(threads, order.size()));
-        List<Thread> workers = new ArrayList<>(n);
-        for (int w = 0; w < n; w++) {
-            Thread th = Thread.ofPlatform().name("ckpt-convert-" + w).daemon().unstarted(() -> {
-                try (Arena scratchArena = Arena.ofConfined()) {
-                    Scratch scratch = new Scratch(scratchArena);
-                    int i;
-                    while (failed.get() == null && (i = next.getAndIncrement()) < order.size()) {
-                        OutputPiece p = order.get(i);
-                        TensorState s = states.get(p.tensor());
-                        long sum = write(p, writer, scratch, release, crc);
-                        s.crcs[p.part()] = sum;
-                        s.lengths[p.part()] = p.byteLength();
-                        boolean done = s.remaining.decrementAndGet() == 0; // publishes the CRCs written above
-                        if (done) writer.complete(p.tensor(), crc ? combine(s) : -1);
-                        events.add(new Event(p, done, null));
-                    }
-                } catch (Throwable e) {
-                    failed.compareAndSet(null, e);
-                    events.add(new Event(null, false, e));
-                } finally {
-                    release.run();
+        for (int i : order)
+            run.submit(pieces.get(i), p -> {
+                long sum;
+                try (Arena region = Arena.ofConfined()) {
+                    MemorySegment dst = writer.map(p.tensor(), p.byteOffset(), p.byteLength(), region);
+                    fill(p, dst, run);
+                    sum = crc ? Crc32.of(dst) : -1;
                 }
+                TensorState s = states.get(p.tensor());
+                boolean last = s.partDone(p, sum);
+                if (last) writer.complete(p.tensor(), crc ? s.combined() : -1);
+                return last;
             });
-            workers.add(th);
-        }
-        workers.forEach(Thread::start);
-        try {
-            int tensorsLeft = plan.tensors().size();
-            while (tensorsLeft > 0 && failed.get() == null) {
-                Event e = events.take();
-                if (e.failure() != null) break;
-                listener.bytesWritten(e.piece().byteLength());
-                if (e.tensorDone()) {
-                    tensorsLeft--;
-                    listener.tensorWritten(e.piece().tensor());
-                }
+        for (int tensorsLeft = plan.tensors().size(); tensorsLeft > 0; ) {
+            Done d = run.next();
+            listener.bytesWritten(d.piece().byteLength());
+            if (d.tensorDone()) {
+                tensorsLeft--;
+                listener.tensorWritten(d.piece().tensor());
             }
-        } catch (InterruptedException e) {
-            failed.compareAndSet(null, e);
-            Thread.currentThread().interrupt();
-        } finally {
-            for (Thread th : workers) joinQuietly(th, failed);
         }
-        Throwable f = failed.get();
-        if (f != null) rethrow(f);
     }
 
-    private static void joinQuietly(Thread th, AtomicReference<Throwable> failed) {
+    private void appending(ConversionPlan plan, OutputWriter.Appending writer, ConversionListener listener, Run run)
+            throws IOException {
+        for (OutputTensor t : plan.tensors()) {
+            List<OutputPiece> parts = OutputPiece.split(t, pieceBytes);
+            IOException[] failure = new IOException[1];
+            try {
+                writer.write(t, region -> {
+                    for (OutputPiece p : parts)
+                        run.submit(p, q -> {
+                            fill(q, region.asSlice(q.byteOffset(), q.byteLength()), run);
+                            return false;
+                        });
+                    try {
+                        for (int left = parts.size(); left > 0; left--) listener.bytesWritten(run.next().piece().byteLength());
+                    } catch (IOException e) {
+                        failure[0] = e; // Fill cannot throw a checked exception: carried out and rethrown as it was
+                        throw new UncheckedIOException(e);
+                    }
+                });
+            } catch (UncheckedIOException e) {
+                if (failure[0] != null && e.getCause() == failure[0]) throw failure[0];
+                throw e;
+            }
+            listener.tensorWritten(t);
+        }
+    }
+
+    private static void awaitQuietly(ExecutorService pool) {
+        boolean interrupted = false;
         while (true) {
             try {
-                th.join();
-                return;
+                if (pool.awaitTermination(1, TimeUnit.DAYS)) break;
             } catch (InterruptedException e) {
-                failed.compareAndSet(null, e); // stop the others; keep waiting so no worker outlives the output
+                interrupted = true; // keep waiting: no worker may outlive the output it writes into
             }
         }
+        if (interrupted) Thread.currentThread().interrupt();
     }
 
     private static void rethrow(Throwable f) throws IOException {
@@ -187,36 +270,13 @@ public final class PlanExecutor {
         if (f instanceof UncheckedIOException e) throw e.getCause();
         if (f instanceof RuntimeException e) throw e;
         if (f instanceof Error e) throw e;
-        if (f instanceof InterruptedException) throw new IOException("conversion interrupted", f);
         throw new IllegalStateException(f);
     }
 
-    private static long combine(TensorState s) {
-        long c = s.crcs[0];
-        for (int i = 1; i < s.crcs.length; i++) c = Crc32.combine(c, s.crcs[i], s.lengths[i]);
-        return c;
-    }
-
-    /** Maps the piece's range of the output, fills it, returns its CRC-32 (or 0), unmaps it. */
-    private long write(OutputPiece p, OutputWriter writer, Scratch scratch, Runnable release, boolean crc) throws IOException {
-        long sum = 0;
-        try (Arena region = Arena.ofConfined()) {
-            MemorySegment dst = writer.map(p.tensor(), p.byteOffset(), p.byteLength(), region);
-            fill(p, dst, scratch, release);
-            if (crc) sum = Crc32.of(dst);
-        }
-        release.run();
-        return sum;
-    }
-
-    /** One growing scratch buffer per worker, reused by every piece it writes. */
+    /** One growing scratch buffer per worker thread, reused by every piece it writes (native, never the heap). */
     private static final class Scratch {
-        final Arena arena;
+        final Arena arena = Arena.ofAuto();
         MemorySegment buf;
-
-        Scratch(Arena arena) {
-            this.arena = arena;
-        }
 
         MemorySegment get(long bytes) {
             if (buf == null || buf.byteSize() < bytes) buf = arena.allocate(Math.max(1, bytes), 64);
@@ -225,27 +285,25 @@ public final class PlanExecutor {
     }
 
     /** Executes the piece's items into {@code dst}, which holds the piece's box as a row-major tensor of its own. */
-    private void fill(OutputPiece p, MemorySegment dst, Scratch scratch, Runnable release) {
+    private void fill(OutputPiece p, MemorySegment dst, Run run) {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
-        long[] origin = p.box().offsets();
         int es = t.dtype().byteSize();
         for (CopyItem it : p.items()) {
-            Box box = it.destination().relativeTo(origin);
+            Box box = it.destination();
             if (it.isZeroFill()) {
                 kernels.fillZero(dst, t.dtype(), shape, box);
             } else if (t.isDirectCopy(it) && isContiguous(shape, box)) {
                 long start = elementOffset(shape, box.offsets());
-                kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), release);
+                kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), run.release);
             } else {
-                copyConverted(t, it, box, shape, dst, scratch, release);
+                copyConverted(t, it, shape, dst, run.scratch.get(), run.release);
             }
         }
     }
 
     /** The source in row chunks that fit the scratch limit, each gathered, then cast/transposed into its box. */
-    private void copyConverted(OutputTensor t, CopyItem it, Box box, long[] shape, MemorySegment dst, Scratch scratch,
-                               Runnable release) {
+    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Scratch scratch, Runnable release) {
         TensorSlice s = it.source();
         int srcEs = t.sourceDtype().byteSize();
         long rows = s.rank() == 0 ? 1 : s.dim(0);
@@ -256,7 +314,7 @@ public final class PlanExecutor {
             TensorSlice sub = s.rank() == 0 ? s : s.rows(r, n);
             MemorySegment buf = scratch.get(sub.numel() * srcEs);
             kernels.gather(sub.tensor(), sub.box(), buf, release);
-            long[] at = box.offsets();
+            long[] at = it.destination().offsets();
             if (s.rank() > 0) at[it.transpose() ? 1 : 0] += r;
             kernels.copyBox(buf, t.sourceDtype(), sub.shape(), dst, t.dtype(), shape, at, it.transpose());
         }
@@ -275,10 +333,5 @@ public final class PlanExecutor {
         long e = 0;
         for (int i = 0; i < shape.length; i++) e += offsets[i] * strides[i];
         return e;
-    }
-
-    /** Peak bytes the workers may hold at once beyond the JVM and the index: output range, source pages, scratch. */
-    public long memoryBound() {
-        return (long) threads * 3 * pieceBytes;
     }
 }

@@ -27,7 +27,7 @@ import java.util.Map;
  * for one shard, which transformers loads the same way). Each shard's header is planned and written up front; a
  * tensor's bytes go into a mapped region at its planned offset.
  */
-final class SafetensorsTarget implements OutputWriter {
+final class SafetensorsTarget implements OutputWriter.Positioned {
     public static final String INDEX = "model.safetensors.index.json";
 
     private record Slot(FileChannel channel, long offset) {

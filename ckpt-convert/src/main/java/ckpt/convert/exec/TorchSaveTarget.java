@@ -17,7 +17,7 @@ import java.util.Map;
  * {@code --format pytorch}: one torch.save file holding {@code {"model_state_dict": {name: tensor},
  * "model_config": {...}}}, laid out before any tensor is written.
  */
-final class TorchSaveTarget implements OutputWriter {
+final class TorchSaveTarget implements OutputWriter.Positioned {
     private final TorchSaveWriter writer;
     private final Map<String, TorchSaveWriter.TensorRecord> records = new HashMap<>();
 

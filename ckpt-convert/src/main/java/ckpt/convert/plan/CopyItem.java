@@ -37,22 +37,18 @@ public record CopyItem(TensorSlice source, Box destination, boolean transpose) {
     }
 
     /**
-     * The part of this copy that lands inside {@code part} of the destination tensor, with its source cut to match
-     * (for a transposed copy, destination rows are source columns), or null when the two do not meet.
+     * The part of this copy that lands in {@code chunk} (a box of the same destination tensor), in the chunk's
+     * coordinates; empty when the copy does not reach the chunk.
      */
-    public CopyItem clip(Box part) {
-        Box d = destination.intersect(part);
-        if (d == null) return null;
-        if (d.equals(destination)) return this;
-        if (source == null) return zeros(d);
-        int rank = d.rank();
-        long[] from = new long[rank], size = new long[rank];
-        for (int i = 0; i < rank; i++) {
-            int a = transpose ? rank - 1 - i : i; // source axis that destination axis i comes from
-            from[a] = d.offset(i) - destination.offset(i);
-            size[a] = d.size(i);
-        }
-        return new CopyItem(source.sub(from, size), d, transpose);
+    public java.util.Optional<CopyItem> within(Box chunk) {
+        Box meet = destination.intersect(chunk);
+        if (meet == null) return java.util.Optional.empty();
+        Box local = meet.relativeTo(chunk.offsets());
+        if (source == null) return java.util.Optional.of(zeros(local));
+        long[] rel = meet.relativeTo(destination.offsets()).offsets();
+        long[] size = meet.sizes();
+        Box src = transpose ? new Box(new long[]{rel[1], rel[0]}, new long[]{size[1], size[0]}) : new Box(rel, size);
+        return java.util.Optional.of(new CopyItem(source.sub(src), local, transpose));
     }
 
     @Override

@@ -15,7 +15,8 @@ import java.util.List;
  *
  * @param part   index of this part among the tensor's {@code parts}, in byte order
  * @param box    the part in the tensor's coordinates
- * @param items  the tensor's copies clipped to {@code box}, still in tensor coordinates
+ * @param items  the tensor's copies clipped to {@code box}, in the piece's own coordinates (the piece's bytes are a
+ *               row-major tensor of shape {@code box.sizes()})
  */
 public record OutputPiece(OutputTensor tensor, int part, int parts, Box box, long byteOffset, long byteLength,
                           List<CopyItem> items) {
@@ -67,11 +68,8 @@ public record OutputPiece(OutputTensor tensor, int part, int parts, Box box, lon
             long first = 0;
             for (int i = 0; i < n; i++) first += b.offset(i) * strides[i];
             List<CopyItem> items = new ArrayList<>();
-            for (CopyItem it : t.items()) {
-                if (it.numel() == 0) continue;
-                CopyItem c = it.clip(b);
-                if (c != null) items.add(c);
-            }
+            for (CopyItem it : t.items())
+                if (it.numel() > 0) it.within(b).ifPresent(items::add);
             out.add(new OutputPiece(t, p, boxes.size(), b, first * esOut, b.numel() * esOut, items));
         }
         return out;

@@ -309,6 +309,7 @@ class MegatronLlamaConvertTest {
             ch.write(java.nio.ByteBuffer.wrap(new byte[64]), offset); // wipes the item's zip local header
         }
         for (OutputFormat f : OutputFormat.values()) {
+            if (f == OutputFormat.MEGATRON) continue; // reads HF dirs, not Megatron checkpoints
             Path out = tmp.resolve("broken-" + f.id());
             List<String> written = new ArrayList<>();
             ConversionListener l = new ConversionListener() {

@@ -147,7 +147,7 @@ public final class TorchSaveWriter implements AutoCloseable {
         try (TorchSaveWriter w = at(file, channel, offset)) {
             TensorRecord t = w.tensor(dtype, shape);
             w.writeStructure(t);
-            try (Arena arena = Arena.ofConfined()) {
+            try (Arena arena = Arena.ofShared()) { // fill may hand parts of the region to other threads
                 MemorySegment region = w.map(t, arena);
                 fill.accept(region);
                 w.complete(t, region);
