@@ -63,6 +63,7 @@ public final class MegatronLayout {
     private final Optimizer optimizer;
     private final long bucketSize;
     private final long iteration;
+    private final boolean fp32Weights;
     private final Map<String, Tensor> tensors = new LinkedHashMap<>();
     private final List<Chunk> chunks = new ArrayList<>();
     private final List<Item> items = new ArrayList<>();
@@ -70,6 +71,12 @@ public final class MegatronLayout {
 
     /** @param bucketSize elements per gradient bucket ({@code --overlap-grad-reduce}); 0 = one bucket per group */
     public MegatronLayout(ModelShape shape, int tp, int pp, int dp, Optimizer optimizer, long bucketSize, long iteration) {
+        this(shape, tp, pp, dp, optimizer, bucketSize, iteration, false);
+    }
+
+    /** @param fp32Weights weights and norms in fp32 (a model trained in fp32) instead of bf16 */
+    public MegatronLayout(ModelShape shape, int tp, int pp, int dp, Optimizer optimizer, long bucketSize, long iteration,
+                          boolean fp32Weights) {
         if (tp < 1 || pp < 1 || dp < 1) throw new IllegalArgumentException("parallel sizes must be ≥ 1");
         shape.checkDivisible(tp, pp);
         this.m = shape;
@@ -79,6 +86,7 @@ public final class MegatronLayout {
         this.optimizer = optimizer;
         this.bucketSize = bucketSize;
         this.iteration = iteration;
+        this.fp32Weights = fp32Weights;
         planItems();
         planModel();
         if (optimizer == Optimizer.DP_RESHARDABLE) planDpReshardable();
@@ -97,6 +105,10 @@ public final class MegatronLayout {
         return items;
     }
 
+    public int layers() {
+        return m.layers();
+    }
+
     public int worldSize() {
         return tp * pp * dp;
     }
@@ -112,7 +124,8 @@ public final class MegatronLayout {
     // ---- model weights ----
 
     private Tensor tensor(String key, Kind kind, long... shape) {
-        return tensors.computeIfAbsent(key, k -> new Tensor(k, kind, shape));
+        Kind k2 = !fp32Weights ? kind : kind == Kind.WEIGHT ? Kind.WEIGHT_FP32 : kind == Kind.NORM ? Kind.NORM_FP32 : kind;
+        return tensors.computeIfAbsent(key, k -> new Tensor(k, k2, shape));
     }
 
     private void chunk(Tensor t, int tpRank, int stage, Box box) {
@@ -344,7 +357,7 @@ public final class MegatronLayout {
                 "rotary_base", (long) m.rotaryBase(), "rotary_percent", 1.0, "use_rope_scaling", false, "swiglu", true,
                 "untie_embeddings_and_output_weights", true, "add_bias_linear", false, "add_qkv_bias", false,
                 "qk_layernorm", false, "num_experts", null, "init_method_std", 0.02,
-                "params_dtype", DType.BFLOAT16, "bf16", true, "fp16", false,
+                "params_dtype", fp32Weights ? DType.FLOAT32 : DType.BFLOAT16, "bf16", !fp32Weights, "fp16", false,
                 "tensor_model_parallel_size", (long) tp, "pipeline_model_parallel_size", (long) pp,
                 "context_parallel_size", 1L, "expert_model_parallel_size", 1L, "data_parallel_size", (long) dp,
                 "world_size", (long) worldSize(), "use_distributed_optimizer", optimizer != Optimizer.NONE,

@@ -46,7 +46,7 @@ public final class SyntheticCheckpoint {
     private static final long RECORD_OVERHEAD_ESTIMATE = 1305;
 
     record Options(ModelShape shape, int tp, int pp, int dp, Optimizer optimizer, long bucketSize, long iteration,
-                   long seed, boolean metadataOnly, boolean sha, Path out) {
+                   long seed, boolean metadataOnly, boolean sha, Path out, boolean fp32Weights, boolean plainDcp) {
     }
 
     public static void main(String[] argv) throws IOException {
@@ -66,7 +66,11 @@ public final class SyntheticCheckpoint {
             usage: SyntheticCheckpoint --out DIR [--shape tiny|llama3-8b|llama3-70b|llama3-405b] [--layers N | --bytes SIZE]
                      [--tp N] [--pp N] [--dp N] [--optimizer dp_reshardable|fully_reshardable|none]
                      [--bucket-size ELEMENTS] [--iteration N] [--seed N] [--metadata-only] [--no-sha]
-              --bytes picks the layer count whose checkpoint is at least SIZE (e.g. 8GB = 8e9 bytes, 8GiB = 2^33)""";
+                     [--weights bf16|fp32] [--plain-dcp]
+              --bytes picks the layer count whose checkpoint is at least SIZE (e.g. 8GB = 8e9 bytes, 8GiB = 2^33)
+              --weights fp32: weights and norms in fp32 (a model trained in fp32), e.g. to benchmark --dtype bf16
+              --plain-dcp: the model weights as a plain PyTorch DCP app state in OUT (keys model.<name>, one tensor
+                           per layer: model.decoder.layers.<i>.<name>), as dcp.save({"model": …}) writes it""";
 
     static Options parse(String[] argv) {
         ModelShape shape = ModelShape.named("llama3-8b");
@@ -75,13 +79,14 @@ public final class SyntheticCheckpoint {
         int tp = 1, pp = 1, dp = 1;
         Optimizer opt = Optimizer.DP_RESHARDABLE;
         long bucket = 0, iteration = 100, seed = 1234;
-        boolean metadataOnly = false, sha = true;
+        boolean metadataOnly = false, sha = true, fp32 = false, plain = false;
         Path out = null;
         for (int i = 0; i < argv.length; i++) {
             String a = argv[i];
             switch (a) {
                 case "--metadata-only" -> metadataOnly = true;
                 case "--no-sha" -> sha = false;
+                case "--plain-dcp" -> plain = true;
                 case "-h", "--help" -> throw new IllegalArgumentException("help");
                 default -> {
                     if (i + 1 >= argv.length) throw new IllegalArgumentException(a + " needs a value");
@@ -98,6 +103,11 @@ public final class SyntheticCheckpoint {
                         case "--iteration" -> iteration = Long.parseLong(v);
                         case "--seed" -> seed = Long.parseLong(v);
                         case "--out" -> out = Path.of(v);
+                        case "--weights" -> fp32 = switch (v) {
+                            case "fp32" -> true;
+                            case "bf16" -> false;
+                            default -> throw new IllegalArgumentException("--weights bf16 or fp32, not " + v);
+                        };
                         default -> throw new IllegalArgumentException("unknown option " + a);
                     }
                 }
@@ -106,13 +116,18 @@ public final class SyntheticCheckpoint {
         if (out == null) throw new IllegalArgumentException("--out is required");
         if (layers != null && bytes != null) throw new IllegalArgumentException("give --layers or --bytes, not both");
         if (layers != null) shape = shape.withLayers(layers);
-        if (bytes != null) shape = shape.withLayers(layersFor(shape, bytes, pp, opt));
-        return new Options(shape, tp, pp, dp, opt, bucket, iteration, seed, metadataOnly, sha, out);
+        if (plain && (opt != Optimizer.NONE || metadataOnly)) throw new IllegalArgumentException("--plain-dcp writes model weights only: use --optimizer none");
+        if (bytes != null) shape = shape.withLayers(layersFor(shape, bytes, pp, opt, fp32 ? 4 : 2));
+        return new Options(shape, tp, pp, dp, opt, bucket, iteration, seed, metadataOnly, sha && !plain, out, fp32, plain);
     }
 
     /** The smallest multiple of PP layers whose tensors (weights + optimizer state) reach {@code budget} bytes. */
     static int layersFor(ModelShape s, long budget, int pp, Optimizer opt) {
-        long perParam = opt == Optimizer.NONE ? 2 : 14;
+        return layersFor(s, budget, pp, opt, 2);
+    }
+
+    static int layersFor(ModelShape s, long budget, int pp, Optimizer opt, int weightBytes) {
+        long perParam = opt == Optimizer.NONE ? weightBytes : 12 + weightBytes;
         long fixed = s.paramsOutsideLayers() * perParam;
         long perLayer = s.paramsPerLayer() * perParam;
         long n = Math.max(1, (budget - fixed + perLayer - 1) / perLayer);
@@ -137,7 +152,8 @@ public final class SyntheticCheckpoint {
     /** Writes the checkpoint; returns the iteration directory. */
     static Path write(Options o, PrintStream log) throws IOException {
         long t0 = System.nanoTime();
-        MegatronLayout layout = new MegatronLayout(o.shape, o.tp, o.pp, o.dp, o.optimizer, o.bucketSize, o.iteration);
+        MegatronLayout layout = new MegatronLayout(o.shape, o.tp, o.pp, o.dp, o.optimizer, o.bucketSize, o.iteration, o.fp32Weights);
+        if (o.plainDcp) return writePlainDcp(layout, new Values(o.seed), o.out, log, t0);
         Path iterDir = o.out.resolve(String.format("iter_%07d", o.iteration));
         if (Files.exists(iterDir)) throw new IOException(iterDir + " already exists");
         Files.createDirectories(iterDir);
@@ -195,6 +211,49 @@ public final class SyntheticCheckpoint {
             }
             w.finish();
         }
+    }
+
+    /**
+     * The model weights as {@code dcp.save({"model": model.state_dict()})} writes them: keys {@code model.<name>},
+     * stacked {@code [L, …]} layer tensors split into one tensor per layer, each rank's chunks in its own file.
+     */
+    private static Path writePlainDcp(MegatronLayout layout, Values values, Path out, PrintStream log, long t0) throws IOException {
+        if (Files.exists(out.resolve(".metadata"))) throw new IOException(out + " already holds a DCP checkpoint");
+        int tensors = 0;
+        long bytes = 0;
+        try (DcpWriter w = DcpWriter.create(out)) {
+            w.storageMeta(out.toAbsolutePath().toString(), java.util.UUID.nameUUIDFromBytes(out.toString().getBytes()).toString());
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (Chunk c : layout.chunks()) {
+                Tensor t = c.tensor();
+                long[] shape = t.shape();
+                boolean stacked = t.key().startsWith("decoder.layers.") && shape.length >= 2 && shape[0] == layout.layers();
+                if (!stacked) {
+                    if (seen.add(t.key())) tensors++;
+                    w.addTensorChunk("model." + t.key(), t.dtype(), shape, c.box(), c.rank(),
+                            seg -> values.fill(t.key(), t.kind(), shape, c.box(), seg));
+                } else {
+                    String rest = t.key().substring("decoder.layers.".length());
+                    long[] layerShape = java.util.Arrays.copyOfRange(shape, 1, shape.length);
+                    ckpt.format.tensor.Box b = c.box();
+                    ckpt.format.tensor.Box inLayer = new ckpt.format.tensor.Box(java.util.Arrays.copyOfRange(b.offsets(), 1, b.rank()),
+                            java.util.Arrays.copyOfRange(b.sizes(), 1, b.rank()));
+                    for (long i = b.offset(0); i < b.end(0); i++) {
+                        long[] o = b.offsets(), z = b.sizes();
+                        o[0] = i;
+                        z[0] = 1;
+                        ckpt.format.tensor.Box one = new ckpt.format.tensor.Box(o, z);
+                        String key = "model.decoder.layers." + i + "." + rest;
+                        if (seen.add(key)) tensors++;
+                        w.addTensorChunk(key, t.dtype(), layerShape, inLayer, c.rank(), seg -> values.fill(t.key(), t.kind(), shape, one, seg));
+                    }
+                }
+                bytes += c.box().numel() * t.dtype().byteSize();
+            }
+            w.finish();
+        }
+        log.printf(Locale.ROOT, "wrote plain DCP %s: %d tensors, %,d tensor bytes in %.1f s%n", out, tensors, bytes, (System.nanoTime() - t0) / 1e9);
+        return out;
     }
 
     /** The {@code .metadata} the data would have, with storage records laid out as the writer would lay them out. */

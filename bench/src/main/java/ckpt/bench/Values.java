@@ -22,7 +22,9 @@ import java.util.SplittableRandom;
 public final class Values {
     /** What a tensor holds, and in which dtype. */
     public enum Kind {
-        WEIGHT(DType.BFLOAT16), NORM(DType.BFLOAT16), MAIN_PARAM(DType.FLOAT32), EXP_AVG(DType.FLOAT32), EXP_AVG_SQ(DType.FLOAT32);
+        WEIGHT(DType.BFLOAT16), NORM(DType.BFLOAT16), MAIN_PARAM(DType.FLOAT32), EXP_AVG(DType.FLOAT32), EXP_AVG_SQ(DType.FLOAT32),
+        /** Weights and norms of a model trained in fp32 ({@code --weights fp32}). */
+        WEIGHT_FP32(DType.FLOAT32), NORM_FP32(DType.FLOAT32);
 
         public final DType dtype;
 
@@ -46,8 +48,8 @@ public final class Values {
             int[] f = new int[65536];
             for (int i = 0; i < s.length; i++) {
                 float v = switch (k) {
-                    case WEIGHT, MAIN_PARAM -> (float) (r.nextGaussian() * 0.02);
-                    case NORM -> (float) (1 + r.nextGaussian() * 0.02);
+                    case WEIGHT, MAIN_PARAM, WEIGHT_FP32 -> (float) (r.nextGaussian() * 0.02);
+                    case NORM, NORM_FP32 -> (float) (1 + r.nextGaussian() * 0.02);
                     case EXP_AVG -> (float) (r.nextGaussian() * 1e-4);
                     case EXP_AVG_SQ -> (float) Math.pow(r.nextGaussian() * 1e-4, 2);
                 };
