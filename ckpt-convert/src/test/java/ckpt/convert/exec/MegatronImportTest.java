@@ -308,4 +308,21 @@ class MegatronImportTest {
             assertThat(got).isEqualTo(want);
         }
     }
+
+    /** Mistral's sliding window: HF {@code sliding_window} w ↔ mcore {@code window_size (w-1, 0)}, both ways. */
+    @Test
+    void mistralSlidingWindowRoundTrips() throws IOException {
+        Path hf = tmp.resolve("hf"), mg = tmp.resolve("mg"), back = tmp.resolve("back");
+        try (CheckpointIndex index = LlamaFamiliesSyntheticTest.llama(false).index(tmp.resolve("ckpt"))) {
+            new Converter().convert(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
+        }
+        Path cfg = hf.resolve("config.json");
+        Files.writeString(cfg, Files.readString(cfg).replace("\"model_type\" : \"llama\"", "\"model_type\" : \"mistral\", \"sliding_window\" : 4096"));
+        ConvertResult r = convert(ConvertOptions.of(hf, OutputFormat.MEGATRON, mg));
+        assertThat(r.megatronFlags()).containsSubsequence("--window-size", "4095,0");
+        convert(ConvertOptions.of(mg, OutputFormat.HUGGINGFACE, back).withArch("mistral"));
+        JsonNode c = Fixtures.json(back.resolve("config.json"));
+        assertThat(c.get("sliding_window").asLong()).isEqualTo(4096);
+        assertThat(c.get("model_type").asText()).isEqualTo("mistral");
+    }
 }
