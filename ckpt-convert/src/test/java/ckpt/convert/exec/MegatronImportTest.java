@@ -7,7 +7,9 @@ import ckpt.convert.index.GlobalTensor;
 import ckpt.convert.index.ObjectEntry;
 import ckpt.convert.index.TensorPiece;
 import ckpt.convert.mapping.imports.MegatronArgs.Parallel;
+import ckpt.convert.plan.DtypeChoice;
 import ckpt.format.FormatException;
+import ckpt.format.tensor.DType;
 import ckpt.format.megatron.KeyCategory;
 import ckpt.format.tensor.Box;
 import ckpt.format.testing.Fixtures;
@@ -324,5 +326,30 @@ class MegatronImportTest {
         JsonNode c = Fixtures.json(back.resolve("config.json"));
         assertThat(c.get("sliding_window").asLong()).isEqualTo(4096);
         assertThat(c.get("model_type").asText()).isEqualTo("mistral");
+    }
+
+    /** {@code --dtype fp32} of a bf16 model: every element widened exactly, through the cast path of the executor. */
+    @Test
+    void castsOnImport() throws IOException {
+        Path qwen3 = Fixtures.path("megatron-qwen3-tp2", "checkpoint");
+        Path hf = tmp.resolve("hf"), mg = tmp.resolve("mg");
+        convert(ConvertOptions.of(qwen3, OutputFormat.HUGGINGFACE, hf));
+        new Converter(new PlanExecutor(100)) // a tiny scratch: casts go in many row chunks
+                .convert(ConvertOptions.of(hf, OutputFormat.MEGATRON, mg).withDtype(DtypeChoice.FP32)
+                        .withParallel(new Parallel(2, 1, 1)), ConversionListener.NONE);
+        try (CheckpointIndex orig = Checkpoints.open(qwen3); CheckpointIndex imp = Checkpoints.open(mg); Arena arena = Arena.ofConfined()) {
+            assertThat(imp.args()).containsEntry("bf16", false);
+            long vocab = ((Number) orig.args().get("vocab_size")).longValue();
+            for (GlobalTensor w : orig.tensors()) {
+                if (!isModelWeight(w)) continue;
+                GlobalTensor g = imp.tensor(w.key()).orElseThrow();
+                assertThat(g.dtype()).isEqualTo(DType.FLOAT32);
+                MemorySegment a = bytes(arena, w), b = bytes(arena, g);
+                long n = w.key().startsWith("embedding.") || w.key().startsWith("output_layer.") ? vocab * w.dim(1) : w.numel();
+                for (long k = 0; k < n; k++)
+                    assertThat(b.getAtIndex(SyntheticMegatron.F32, k)).as(w.key() + "[" + k + "]")
+                            .isEqualTo(Float.intBitsToFloat((a.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, k) & 0xFFFF) << 16));
+            }
+        }
     }
 }
