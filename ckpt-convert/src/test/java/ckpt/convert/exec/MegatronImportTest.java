@@ -60,8 +60,9 @@ class MegatronImportTest {
         return t.category() == KeyCategory.MODEL_WEIGHT && !t.key().contains("_extra_state");
     }
 
-    private static Map<String, Set<Box>> chunks(GlobalTensor t) {
-        return Map.of(t.key(), t.pieces().stream().map(TensorPiece::box).collect(Collectors.toSet()));
+    /** Each chunk of a tensor and the rank file that holds it. */
+    private static Map<String, Map<Box, String>> chunks(GlobalTensor t) {
+        return Map.of(t.key(), t.pieces().stream().collect(Collectors.toMap(TensorPiece::box, p -> p.source().file())));
     }
 
     @ParameterizedTest
@@ -99,7 +100,7 @@ class MegatronImportTest {
                 } else {
                     assertThat(Fixtures.sha256(gb)).as(w.key() + " vs PyTorch's sha256").isEqualTo(ref.get(w.key()).get("sha256").asText());
                 }
-                if (sameChunks) assertThat(chunks(g)).as(w.key() + " chunks where Megatron put them").isEqualTo(chunks(w));
+                if (sameChunks) assertThat(chunks(g)).as(w.key() + " chunks in the rank files where Megatron put them").isEqualTo(chunks(w));
             }
             if (sameChunks) {
                 Set<String> extraWant = orig.objects().stream().map(ObjectEntry::key).filter(k -> k.contains("._extra_state/")).collect(Collectors.toCollection(TreeSet::new));
