@@ -7,7 +7,9 @@ import ckpt.convert.index.GlobalTensor;
 import ckpt.convert.index.ObjectEntry;
 import ckpt.convert.index.TensorPiece;
 import ckpt.convert.mapping.imports.MegatronArgs.Parallel;
+import ckpt.convert.plan.DtypeChoice;
 import ckpt.format.FormatException;
+import ckpt.format.tensor.DType;
 import ckpt.format.megatron.KeyCategory;
 import ckpt.format.tensor.Box;
 import ckpt.format.testing.Fixtures;
@@ -58,8 +60,9 @@ class MegatronImportTest {
         return t.category() == KeyCategory.MODEL_WEIGHT && !t.key().contains("_extra_state");
     }
 
-    private static Map<String, Set<Box>> chunks(GlobalTensor t) {
-        return Map.of(t.key(), t.pieces().stream().map(TensorPiece::box).collect(Collectors.toSet()));
+    /** Each chunk of a tensor and the rank file that holds it. */
+    private static Map<String, Map<Box, String>> chunks(GlobalTensor t) {
+        return Map.of(t.key(), t.pieces().stream().collect(Collectors.toMap(TensorPiece::box, p -> p.source().file())));
     }
 
     @ParameterizedTest
@@ -97,7 +100,7 @@ class MegatronImportTest {
                 } else {
                     assertThat(Fixtures.sha256(gb)).as(w.key() + " vs PyTorch's sha256").isEqualTo(ref.get(w.key()).get("sha256").asText());
                 }
-                if (sameChunks) assertThat(chunks(g)).as(w.key() + " chunks where Megatron put them").isEqualTo(chunks(w));
+                if (sameChunks) assertThat(chunks(g)).as(w.key() + " chunks in the rank files where Megatron put them").isEqualTo(chunks(w));
             }
             if (sameChunks) {
                 Set<String> extraWant = orig.objects().stream().map(ObjectEntry::key).filter(k -> k.contains("._extra_state/")).collect(Collectors.toCollection(TreeSet::new));
@@ -306,6 +309,48 @@ class MegatronImportTest {
             exported.plan().tensors().forEach(t -> want.put(t.name(), List.of(t.dtype(), List.of(t.shape()[0]), t.items())));
             fam.toHf(model, src).forEach(t -> got.put(t.name(), List.of(t.dtype(), List.of(t.shape()[0]), t.items())));
             assertThat(got).isEqualTo(want);
+        }
+    }
+
+    /** Mistral's sliding window: HF {@code sliding_window} w ↔ mcore {@code window_size (w-1, 0)}, both ways. */
+    @Test
+    void mistralSlidingWindowRoundTrips() throws IOException {
+        Path hf = tmp.resolve("hf"), mg = tmp.resolve("mg"), back = tmp.resolve("back");
+        try (CheckpointIndex index = LlamaFamiliesSyntheticTest.llama(false).index(tmp.resolve("ckpt"))) {
+            new Converter().convert(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
+        }
+        Path cfg = hf.resolve("config.json");
+        Files.writeString(cfg, Files.readString(cfg).replace("\"model_type\" : \"llama\"", "\"model_type\" : \"mistral\", \"sliding_window\" : 4096"));
+        ConvertResult r = convert(ConvertOptions.of(hf, OutputFormat.MEGATRON, mg));
+        assertThat(r.megatronFlags()).containsSubsequence("--window-size", "4095,0");
+        convert(ConvertOptions.of(mg, OutputFormat.HUGGINGFACE, back).withArch("mistral"));
+        JsonNode c = Fixtures.json(back.resolve("config.json"));
+        assertThat(c.get("sliding_window").asLong()).isEqualTo(4096);
+        assertThat(c.get("model_type").asText()).isEqualTo("mistral");
+    }
+
+    /** {@code --dtype fp32} of a bf16 model: every element widened exactly, through the cast path of the executor. */
+    @Test
+    void castsOnImport() throws IOException {
+        Path qwen3 = Fixtures.path("megatron-qwen3-tp2", "checkpoint");
+        Path hf = tmp.resolve("hf"), mg = tmp.resolve("mg");
+        convert(ConvertOptions.of(qwen3, OutputFormat.HUGGINGFACE, hf));
+        new Converter(new PlanExecutor(100)) // a tiny scratch: casts go in many row chunks
+                .convert(ConvertOptions.of(hf, OutputFormat.MEGATRON, mg).withDtype(DtypeChoice.FP32)
+                        .withParallel(new Parallel(2, 1, 1)), ConversionListener.NONE);
+        try (CheckpointIndex orig = Checkpoints.open(qwen3); CheckpointIndex imp = Checkpoints.open(mg); Arena arena = Arena.ofConfined()) {
+            assertThat(imp.args()).containsEntry("bf16", false);
+            long vocab = ((Number) orig.args().get("vocab_size")).longValue();
+            for (GlobalTensor w : orig.tensors()) {
+                if (!isModelWeight(w)) continue;
+                GlobalTensor g = imp.tensor(w.key()).orElseThrow();
+                assertThat(g.dtype()).isEqualTo(DType.FLOAT32);
+                MemorySegment a = bytes(arena, w), b = bytes(arena, g);
+                long n = w.key().startsWith("embedding.") || w.key().startsWith("output_layer.") ? vocab * w.dim(1) : w.numel();
+                for (long k = 0; k < n; k++)
+                    assertThat(b.getAtIndex(SyntheticMegatron.F32, k)).as(w.key() + "[" + k + "]")
+                            .isEqualTo(Float.intBitsToFloat((a.getAtIndex(java.lang.foreign.ValueLayout.JAVA_SHORT_UNALIGNED, k) & 0xFFFF) << 16));
+            }
         }
     }
 }

@@ -53,12 +53,13 @@ public final class MegatronArgs {
         x.put("untie_embeddings_and_output_weights", !m.vocab().tied());
         x.put("apply_layernorm_1p", false);
         x.put("normalization", m.norm().kind());
-        x.put("norm_epsilon", m.norm().epsilon());
+        x.put("layernorm_epsilon", m.norm().epsilon()); // --norm-epsilon's dest (TransformerConfig.layernorm_epsilon)
         x.put("qk_layernorm", a.qkNorm());
         x.put("apply_query_key_layer_scaling", false);
         x.put("attention_dropout", 0.0);
         x.put("hidden_dropout", 0.0);
-        x.put("window_size", a.window() == null ? null : List.of(a.window(), 0L));
+        // mcore attends to window_size[0] tokens back plus the current one: HF sliding_window w ↔ (w - 1, 0)
+        x.put("window_size", a.window() == null ? null : ckpt.format.pickle.PyTuple.of(a.window() - 1, 0L));
         x.put("num_experts", m.isMoe() ? m.moe().experts() : null);
         if (m.isMoe()) {
             x.put("moe_ffn_hidden_size", m.moe().expertFfn());
@@ -131,7 +132,7 @@ public final class MegatronArgs {
         if (!(a.linearBias() || m.mlp().bias())) f.add("--disable-bias-linear");
         if (a.qkvBias() && !(a.linearBias() || m.mlp().bias())) f.add("--add-qkv-bias");
         if (a.qkNorm()) f.add("--qk-layernorm");
-        if (a.window() != null) add(f, "--window-size", a.window() + ",0");
+        if (a.window() != null) add(f, "--window-size", (a.window() - 1) + ",0");
         if (!m.vocab().tied()) f.add("--untie-embeddings-and-output-weights");
         if (m.isMoe()) {
             add(f, "--num-experts", m.moe().experts());

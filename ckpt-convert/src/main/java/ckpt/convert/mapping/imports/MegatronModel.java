@@ -8,7 +8,7 @@ import ckpt.format.tensor.DType;
  */
 public record MegatronModel(String family, long layers, long hidden, Attention attention, Mlp mlp, Moe moe,
                             Positions positions, Norm norm, Vocab vocab, DType dtype, Double initStd) {
-    /** @param window sliding-window size (left), or null for full causal attention */
+    /** @param window HF {@code sliding_window} (tokens attended, the current one included), or null for full causal attention */
     public record Attention(long heads, long groups, long headDim, boolean qkvBias, boolean linearBias, boolean qkNorm,
                             Long window) {
     }

@@ -74,6 +74,10 @@ public sealed interface Rule {
             expectRows(hf, qs, heads * d);
             expectRows(hf, ks, groups * d);
             expectRows(hf, vs, groups * d);
+            for (TensorSlice x : List.of(ks, vs))
+                if (!Arrays.equals(Arrays.copyOfRange(x.shape(), 1, x.rank()), Arrays.copyOfRange(qs.shape(), 1, qs.rank())))
+                    throw new FormatException(hf.index().path(), "key " + x.key(), "has shape " + Arrays.toString(x.shape())
+                            + ", its q_proj " + Arrays.toString(qs.shape()) + ": the columns differ");
             long[] shape = qs.shape();
             shape[0] = (heads + 2 * groups) * d;
             List<CopyItem> items = new ArrayList<>();
