@@ -10,22 +10,24 @@ import java.nio.file.StandardOpenOption;
 /**
  * A safetensors blob mapped read-only: a whole {@code .safetensors} file ({@link #open}) or a blob inside a larger
  * file such as a DCP {@code .distcp} ({@link #openEmbedded}). Tensor data are zero-copy slices of the mapping, valid
- * until {@link #close()} or {@link #releaseMappings()}; the mapping is shared, so slices may be read from any thread.
- * {@link #releaseMappings()} unmaps the blob (a streaming job's resident set then stays bounded); the next
- * {@link #data} maps it again.
+ * until {@link #close()} or {@link #releaseMappings()}. Each thread reads through a mapping of its own (shared, so
+ * slices may be handed to other threads): {@link #releaseMappings()} unmaps the calling thread's mapping (a streaming
+ * job's resident set then stays bounded) without invalidating what parallel workers are reading; that thread's next
+ * {@link #data} maps the blob again.
  */
 public final class SafetensorsFile implements AutoCloseable, ckpt.format.MappedSource {
     private final SafetensorsHeader header;
     private final long blobOffset;
-    private Arena arena;
-    private MemorySegment blob;
+    private record Mapping(Arena arena, MemorySegment blob) {
+    }
+
+    private final java.util.Map<Thread, Mapping> mappings = new java.util.HashMap<>();
     private boolean closed;
 
     private SafetensorsFile(SafetensorsHeader header, long blobOffset, Arena arena, MemorySegment blob) {
         this.header = header;
         this.blobOffset = blobOffset;
-        this.arena = arena;
-        this.blob = blob;
+        mappings.put(Thread.currentThread(), new Mapping(arena, blob));
     }
 
     /** Opens a plain {@code .safetensors} file; the blob must fill the file exactly. */
@@ -75,12 +77,13 @@ public final class SafetensorsFile implements AutoCloseable, ckpt.format.MappedS
 
     private synchronized MemorySegment mapped() {
         if (closed) throw new IllegalStateException(header.file() + " is closed");
-        if (blob == null) {
+        Mapping m = mappings.get(Thread.currentThread());
+        if (m == null) {
             try (FileChannel ch = FileChannel.open(header.file(), StandardOpenOption.READ)) {
                 Arena a = Arena.ofShared();
                 try {
-                    blob = ch.map(FileChannel.MapMode.READ_ONLY, blobOffset, header.blobLength(), a);
-                    arena = a;
+                    m = new Mapping(a, ch.map(FileChannel.MapMode.READ_ONLY, blobOffset, header.blobLength(), a));
+                    mappings.put(Thread.currentThread(), m);
                 } catch (IOException | RuntimeException e) {
                     a.close();
                     throw e;
@@ -89,16 +92,17 @@ public final class SafetensorsFile implements AutoCloseable, ckpt.format.MappedS
                 throw new SafetensorsException(header.file(), null, "cannot map again: " + e.getMessage(), e);
             }
         }
-        return blob;
+        return m.blob();
     }
 
+    /** Unmaps the calling thread's mapping; slices it handed out become invalid. */
     @Override
-    public synchronized void releaseMappings() {
-        if (arena != null) {
-            arena.close();
-            arena = null;
-            blob = null;
+    public void releaseMappings() {
+        Mapping m;
+        synchronized (this) {
+            m = mappings.remove(Thread.currentThread());
         }
+        if (m != null) m.arena().close();
     }
 
     /** The bytes of the named tensor; a {@link SafetensorsException} naming the file when it is absent. */
@@ -109,7 +113,8 @@ public final class SafetensorsFile implements AutoCloseable, ckpt.format.MappedS
 
     @Override
     public synchronized void close() {
-        releaseMappings();
+        for (Mapping m : mappings.values()) m.arena().close();
+        mappings.clear();
         closed = true;
     }
 }
