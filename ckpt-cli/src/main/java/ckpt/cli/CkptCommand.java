@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "Inspect, verify, convert and prune ML training checkpoints (Megatron torch_dist and legacy torch, PyTorch DCP, torch.save, safetensors).",
         subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, VerifyCommand.class, ConvertCommand.class,
-                ListCommand.class, RotateCommand.class, DiffCommand.class},
+                ListCommand.class, RotateCommand.class, DiffCommand.class, MemoryCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success (verify: the checkpoint is sound; rotate: done, also when nothing had to go)",
