@@ -76,6 +76,9 @@ class MemoryCommandTest {
         assertThat(ckpt("memory", LLAMA, "--recompute-granularity", "most").code()).isEqualTo(ExitCodes.USAGE);
         assertThat(ckpt("memory", LLAMA, "--gpu-memory", "lots").code()).isEqualTo(ExitCodes.USAGE);
         assertThat(ckpt("memory", LLAMA, "--global-batch-size", "3").code()).isEqualTo(ExitCodes.USAGE);
+        RotationCommandsTest.Run zero = ckpt("memory", LLAMA, "--tp", "0");
+        assertThat(zero.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(zero.err()).contains("--tp must be a whole number of at least 1");
         RotationCommandsTest.Run notMegatron = ckpt("memory", Fixtures.path("dcp-fsdp2/checkpoint"));
         assertThat(notMegatron.code()).isEqualTo(ExitCodes.PROBLEMS);
         assertThat(notMegatron.err()).contains("reads a Megatron checkpoint's args");

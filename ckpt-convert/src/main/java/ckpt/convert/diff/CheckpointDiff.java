@@ -14,10 +14,13 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * {@code ckpt diff}: two checkpoints of any formats ckpt reads, compared tensor by tensor. Both sides are brought to
@@ -98,12 +101,17 @@ public final class CheckpointDiff {
             t.setDaemon(true);
             return t;
         });
+        AtomicBoolean cancelled = new AtomicBoolean();
         try {
             List<Future<TensorDiff>> futures = new ArrayList<>();
-            for (ViewTensor[] pair : pairs) futures.add(pool.submit(() -> compare(pair[0], pair[1], gate, progress)));
+            for (ViewTensor[] pair : pairs) futures.add(pool.submit(() -> compare(pair[0], pair[1], gate, progress, cancelled)));
             for (Future<TensorDiff> f : futures) results.add(get(f));
+        } catch (RuntimeException | Error e) {
+            cancelled.set(true); // the other workers stop at their next block
+            throw e;
         } finally {
-            pool.shutdownNow();
+            pool.shutdown();
+            awaitWorkers(pool); // no worker may still read when the caller closes the indexes
             progress.done();
         }
         int skipped = options.optimizer() ? 0 : optA.size() + optB.size();
@@ -129,6 +137,14 @@ public final class CheckpointDiff {
         for (ViewTensor t : mb.values()) out.add(new ViewTensor[]{null, t});
     }
 
+    private static void awaitWorkers(ExecutorService pool) {
+        try {
+            if (!pool.awaitTermination(5, TimeUnit.MINUTES)) pool.shutdownNow();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     private static TensorDiff get(Future<TensorDiff> f) {
         try {
             return f.get();
@@ -142,7 +158,7 @@ public final class CheckpointDiff {
         }
     }
 
-    private TensorDiff compare(ViewTensor a, ViewTensor b, ReleaseGate gate, VerifyProgress progress) {
+    private TensorDiff compare(ViewTensor a, ViewTensor b, ReleaseGate gate, VerifyProgress progress, AtomicBoolean cancelled) {
         if (b == null) return TensorDiff.onlyA(a);
         if (a == null) return TensorDiff.onlyB(b);
         if (!Arrays.equals(a.shape(), b.shape())) return TensorDiff.shapeChanged(a, b);
@@ -165,6 +181,7 @@ public final class CheckpointDiff {
                 MemorySegment scratch = a.tensor().transposed() || b.tensor().transposed()
                         ? arena.allocate(blockElems * maxEs, 64) : null;
                 for (long r = 0; r < rows; r += rowsPerBlock) {
+                    if (cancelled.get()) throw new CancellationException("another tensor failed");
                     long n = Math.min(rowsPerBlock, rows - r), elems = n * rowElems, r0 = r;
                     MemorySegment sa = bufA.asSlice(0, elems * da.byteSize()), sb = bufB.asSlice(0, elems * db.byteSize());
                     gate.read(elems * (da.byteSize() + db.byteSize()), () -> {

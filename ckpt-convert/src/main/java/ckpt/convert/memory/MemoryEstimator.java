@@ -1,10 +1,8 @@
 package ckpt.convert.memory;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 
 /**
  * Per-GPU training memory from Megatron args. Weights, gradients and optimizer state come from Megatron's own
@@ -123,9 +121,7 @@ public final class MemoryEstimator {
         // fewer when the step has fewer microbatches than stages.
         double inflight = MegatronFormulas.pipelineSchedule(a, p, nmb);
         // Embedding input/dropout and (p = 1) output-layer terms: Megatron's own, from its function with no layers.
-        Map<String, Object> noLayers = new LinkedHashMap<>(a.asMap());
-        noLayers.put("num_layers", 0L);
-        TrainingArgs rest = TrainingArgs.of(Map.of(), Map.of(), noLayers);
+        TrainingArgs rest = a.with("num_layers", 0L);
         double other = sp ? MegatronFormulas.activationWithSp(rest, nmb) : MegatronFormulas.activationWithoutSp(rest, nmb);
         double bytes = inflight * stored + working + other;
         String ckptText = "2sbh" + (sp || partition ? "/t" : "") + (cpu ? " (in host memory)" : "");

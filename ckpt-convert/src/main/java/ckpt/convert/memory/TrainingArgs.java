@@ -65,6 +65,33 @@ public final class TrainingArgs {
         return m;
     }
 
+    /** Sizes that must be at least 1 (unset optional ones are skipped), with the option that sets each. */
+    private static final Map<String, String> POSITIVE = new LinkedHashMap<>();
+
+    static {
+        POSITIVE.put("tensor_model_parallel_size", "--tp");
+        POSITIVE.put("pipeline_model_parallel_size", "--pp");
+        POSITIVE.put("virtual_pipeline_model_parallel_size", "--vpp");
+        POSITIVE.put("context_parallel_size", "--cp");
+        POSITIVE.put("expert_model_parallel_size", "--ep");
+        POSITIVE.put("expert_tensor_parallel_size", "--etp");
+        POSITIVE.put("data_parallel_size", "--dp");
+        POSITIVE.put("micro_batch_size", "--micro-batch-size");
+        POSITIVE.put("global_batch_size", "--global-batch-size");
+        POSITIVE.put("seq_length", "--seq-length");
+        POSITIVE.put("recompute_num_layers", "--recompute-num-layers");
+        POSITIVE.put("num_layers", "--num-layers");
+        POSITIVE.put("hidden_size", "--hidden-size");
+        POSITIVE.put("ffn_hidden_size", "--ffn-hidden-size");
+        POSITIVE.put("num_attention_heads", "--num-attention-heads");
+        POSITIVE.put("num_query_groups", "--num-query-groups");
+        POSITIVE.put("kv_channels", "--kv-channels");
+        POSITIVE.put("padded_vocab_size", "--padded-vocab-size");
+        POSITIVE.put("num_experts", "--num-experts");
+        POSITIVE.put("moe_ffn_hidden_size", "--moe-ffn-hidden-size");
+        POSITIVE.put("moe_router_topk", "--moe-router-topk");
+    }
+
     private final Map<String, Object> values;
 
     private TrainingArgs(Map<String, Object> values) {
@@ -101,6 +128,12 @@ public final class TrainingArgs {
         if (!missing.isEmpty())
             throw new IllegalArgumentException("the checkpoint's args do not say " + String.join(", ", missing)
                     + ": give " + (missing.size() == 1 ? "it" : "them") + " as option" + (missing.size() == 1 ? "" : "s"));
+        for (var e : POSITIVE.entrySet()) {
+            Object val = v.get(e.getKey());
+            if (val == null) continue;
+            Long l = asLong(val);
+            if (l == null || l < 1) throw new IllegalArgumentException(e.getValue() + " must be a whole number of at least 1, not " + val);
+        }
         v.put("world_size", lng(v, "tensor_model_parallel_size") * lng(v, "pipeline_model_parallel_size")
                 * lng(v, "context_parallel_size") * lng(v, "data_parallel_size"));
         return new TrainingArgs(v);
@@ -117,6 +150,13 @@ public final class TrainingArgs {
         if (o instanceof Integer i) return (long) i;
         if (o instanceof Double d && d == Math.rint(d)) return d.longValue();
         return null;
+    }
+
+    /** The same args with one changed, unchecked (e.g. no layers, to isolate the non-layer terms). */
+    TrainingArgs with(String k, Object v) {
+        Map<String, Object> copy = new LinkedHashMap<>(values);
+        copy.put(k, v);
+        return new TrainingArgs(copy);
     }
 
     public long getLong(String k) {
