@@ -35,9 +35,16 @@ public final class CheckpointDiff {
     private static final long RELEASE_EVERY = 512L << 20;
 
     private final DiffOptions options;
+    private final long releaseEvery;
 
     public CheckpointDiff(DiffOptions options) {
+        this(options, RELEASE_EVERY);
+    }
+
+    /** With {@code releaseEvery} bytes read between unmappings (tests use tiny values to stress the gate). */
+    CheckpointDiff(DiffOptions options, long releaseEvery) {
         this.options = options;
+        this.releaseEvery = releaseEvery;
     }
 
     public DiffReport compare(Path a, Path b, VerifyProgress progress) {
@@ -94,7 +101,7 @@ public final class CheckpointDiff {
         for (ViewTensor[] pair : pairs)
             if (pair[0] != null && pair[1] != null) total += pair[0].tensor().numel() * (pair[0].tensor().sourceDtype().byteSize() + pair[1].tensor().sourceDtype().byteSize());
         progress.start(total);
-        ReleaseGate gate = new ReleaseGate(List.of(a, b), RELEASE_EVERY);
+        ReleaseGate gate = new ReleaseGate(List.of(a, b), releaseEvery);
         List<TensorDiff> results = new ArrayList<>();
         ExecutorService pool = Executors.newFixedThreadPool(options.threads(), r -> {
             Thread t = new Thread(r, "ckpt-diff");

@@ -144,6 +144,21 @@ class CheckpointDiffTest {
     }
 
     @Test
+    void unmappingAfterEveryBlockWhileOtherThreadsReadGivesTheSameResult() {
+        Path run = Fixtures.path("megatron-llama-tp2", "checkpoint");
+        DiffOptions o = DiffOptions.defaults().withThreads(4).withBlockBytes(8192).withOptimizer(true);
+        DiffReport calm = new CheckpointDiff(o).compare(run.resolve("iter_0000002"), run.resolve("iter_0000004"), VerifyProgress.NONE);
+        DiffReport stressed = new CheckpointDiff(o, 1).compare(run.resolve("iter_0000002"), run.resolve("iter_0000004"), VerifyProgress.NONE);
+        assertThat(stressed.tensors()).hasSize(15);
+        for (int i = 0; i < calm.tensors().size(); i++) {
+            TensorDiff c = calm.tensors().get(i), s = stressed.tensors().get(i);
+            assertThat(s.differing()).as(s.name()).isEqualTo(c.differing());
+            assertThat(s.maxAbsDiff()).as(s.name()).isEqualTo(c.maxAbsDiff());
+            assertThat(s.firstA()).isEqualTo(c.firstA());
+        }
+    }
+
+    @Test
     void optimizerStateOnlyWithTheOption() {
         Path run = Fixtures.path("megatron-llama-tp2", "checkpoint");
         DiffReport without = new CheckpointDiff(DiffOptions.defaults()).compare(run.resolve("iter_0000004"), run.resolve("iter_0000004"), VerifyProgress.NONE);
