@@ -2,6 +2,7 @@ package ckpt.cli;
 
 import ckpt.convert.analysis.VerifyProgress;
 import ckpt.convert.diff.CheckpointDiff;
+import ckpt.convert.index.KeyGlob;
 import ckpt.convert.diff.DiffJson;
 import ckpt.convert.diff.DiffOptions;
 import ckpt.convert.diff.DiffReport;

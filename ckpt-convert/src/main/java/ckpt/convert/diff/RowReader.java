@@ -2,9 +2,12 @@ package ckpt.convert.diff;
 
 import ckpt.convert.assembly.TensorAssembler;
 import ckpt.convert.plan.OutputTensor;
-import ckpt.convert.plan.Piece;
-import ckpt.convert.plan.TensorSlice;
+import ckpt.convert.exec.PlanExecutor;
+import ckpt.convert.exec.TensorKernels;
+import ckpt.convert.plan.CopyItem;
 import ckpt.format.tensor.Box;
+import ckpt.format.tensor.DType;
+import ckpt.format.tensor.Shapes;
 
 import java.lang.foreign.MemorySegment;
 
@@ -12,7 +15,7 @@ import java.lang.foreign.MemorySegment;
  * Reads a block of rows of a {@link ViewTensor} in its own layout (row-major over its shape, source dtype, no cast)
  * from the stored pieces, so a tensor of any size is compared a bounded block at a time. A transposed view
  * (GPT-2's Conv1D weights) reads its rows as columns of the stored pieces and transposes them through
- * {@code scratch}.
+ * {@code scratch}; vocabulary padding reads as zeros.
  */
 final class RowReader {
     private RowReader() {
@@ -30,43 +33,37 @@ final class RowReader {
     }
 
     /**
-     * Rows {@code [r0, r0+n)} into {@code dst} ({@code n × rowElements × element size} bytes). {@code scratch} must
-     * hold as many bytes as {@code dst} when the view is transposed.
+     * Rows {@code [r0, r0+n)} into {@code dst} ({@code n × rowElements × element size} bytes), from the tensor's copy
+     * items clipped to those rows. {@code scratch} must hold as many bytes as {@code dst}: items that are transposed
+     * or do not land as one contiguous run are gathered there first.
      */
     static void read(OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch, Runnable afterPiece) {
-        if (t.transposed()) {
-            readTransposed(t, r0, n, dst, scratch, afterPiece);
-            return;
-        }
         long[] shape = t.shape();
-        int es = t.sourceDtype().byteSize();
-        long rowBytes = rowElements(shape) * es;
-        for (Piece p : t.pieces()) {
-            long from = Math.max(r0, p.dstRow()), to = Math.min(r0 + n, p.dstRow() + p.rows());
-            if (from >= to) continue;
-            TensorSlice s = p.slice().rank() == 0 ? p.slice() : p.slice().rows(from - p.dstRow(), to - from);
-            TensorAssembler.assemble(s.tensor(), s.box(), dst.asSlice((from - r0) * rowBytes, (to - from) * rowBytes), afterPiece);
+        DType d = t.sourceDtype();
+        int es = d.byteSize();
+        long[] bo = new long[shape.length], bs = shape.clone();
+        if (shape.length > 0) {
+            bo[0] = r0;
+            bs[0] = n;
         }
-    }
-
-    /** Output rows of a transposed view are columns {@code [r0, r0+n)} of the logical {@code [R, C]} pieces. */
-    private static void readTransposed(OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch, Runnable afterPiece) {
-        long totalRows = t.logicalShape()[0];
-        int es = t.sourceDtype().byteSize();
-        for (Piece p : t.pieces()) {
-            TensorSlice s = p.slice();
-            long rows = p.rows();
-            if (rows == 0) continue;
-            long[] off = s.box().offsets(), size = s.box().sizes();
-            int col = s.box().rank() - 1;
-            off[col] += r0;
-            size[col] = n;
-            MemorySegment buf = scratch.asSlice(0, rows * n * es);
-            TensorAssembler.assemble(s.tensor(), new Box(off, size), buf, afterPiece);
-            // buf is [rows, n]; dst is [n, totalRows]: dst[c][dstRow + k] = buf[k][c].
-            for (long k = 0; k < rows; k++)
-                for (long c = 0; c < n; c++)
-                    MemorySegment.copy(buf, (k * n + c) * es, dst, (c * totalRows + p.dstRow() + k) * es, es);
+        Box block = new Box(bo, bs);
+        for (CopyItem item : t.items()) {
+            if (item.numel() == 0) continue;
+            CopyItem it = item.within(block).orElse(null);
+            if (it == null) continue;
+            Box at = it.destination();
+            if (it.isZeroFill()) {
+                TensorKernels.CPU.fillZero(dst, d, bs, at);
+            } else if (!it.transpose() && PlanExecutor.isContiguous(bs, at)) {
+                long start = 0;
+                long[] strides = Shapes.contiguousStrides(bs);
+                for (int i = 0; i < bs.length; i++) start += at.offset(i) * strides[i];
+                TensorAssembler.assemble(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), afterPiece);
+            } else {
+                MemorySegment buf = scratch.asSlice(0, it.numel() * es);
+                TensorAssembler.assemble(it.source().tensor(), it.source().box(), buf, afterPiece);
+                TensorKernels.CPU.copyBox(buf, d, it.source().shape(), dst, d, bs, at.offsets(), it.transpose());
+            }
         }
     }
 }

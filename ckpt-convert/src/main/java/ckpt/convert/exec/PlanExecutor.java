@@ -321,7 +321,7 @@ public final class PlanExecutor {
     }
 
     /** A box is one contiguous run of a row-major tensor iff its leading axes are single and its trailing ones full. */
-    static boolean isContiguous(long[] shape, Box box) {
+    public static boolean isContiguous(long[] shape, Box box) {
         int k = 0;
         while (k < shape.length && box.size(k) == 1) k++;
         for (int i = k + 1; i < shape.length; i++) if (box.size(i) != shape[i]) return false;
