@@ -185,7 +185,8 @@ public final class CheckpointDiff {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment bufA = arena.allocate(blockElems * da.byteSize(), 64);
                 MemorySegment bufB = arena.allocate(blockElems * db.byteSize(), 64);
-                MemorySegment scratch = arena.allocate(blockElems * maxEs, 64);
+                MemorySegment scratch = RowReader.needsScratch(a.tensor()) || RowReader.needsScratch(b.tensor())
+                        ? arena.allocate(blockElems * maxEs, 64) : null;
                 for (long r = 0; r < rows; r += rowsPerBlock) {
                     if (cancelled.get()) throw new CancellationException("another tensor failed");
                     long n = Math.min(rowsPerBlock, rows - r), elems = n * rowElems, r0 = r;

@@ -42,20 +42,20 @@ public record ViewTensor(String name, OutputTensor tensor) {
      */
     public String locate(long[] index) {
         for (CopyItem it : tensor.items()) {
-            if (it.isZeroFill()) continue;
-            long[] rel = new long[index.length];
-            boolean inside = true;
-            for (int i = 0; i < index.length && inside; i++) {
-                rel[i] = index[i] - it.destination().offset(i);
-                inside = rel[i] >= 0 && rel[i] < it.destination().size(i);
-            }
-            if (!inside) continue;
-            if (it.transpose()) rel = new long[]{rel[1], rel[0]};
+            if (it.isZeroFill() || !contains(it.destination(), index)) continue;
             TensorSlice s = it.source();
+            long[] rel = new long[index.length];
+            for (int i = 0; i < index.length; i++) rel[i] = index[i] - it.destination().offset(i);
+            if (it.transpose()) rel = new long[]{rel[1], rel[0]};
             long[] global = s.box().offsets();
             for (int i = 0; i < rel.length; i++) global[s.squeezed() + i] += rel[i];
             return s.key() + Arrays.toString(global);
         }
         return tensor.name() + Arrays.toString(index);
+    }
+
+    private static boolean contains(ckpt.format.tensor.Box b, long[] index) {
+        for (int i = 0; i < index.length; i++) if (index[i] < b.offset(i) || index[i] >= b.end(i)) return false;
+        return true;
     }
 }
