@@ -49,7 +49,7 @@ public final class DcpMetadataReader {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             Object root;
             try {
-                root = PickledRecords.register(TorchGlobals.reader(file)).build().read(seg);
+                root = PickledRecords.register(TorchGlobals.reader(file)).shareEqualValues(true).build().read(seg);
             } catch (PickleException e) {
                 throw new FormatException(file, e.where(), "unreadable .metadata (truncated or corrupt — an incomplete save?): "
                         + stripFile(e.getMessage(), file), e);
@@ -137,6 +137,15 @@ public final class DcpMetadataReader {
             throw new FormatException(file, "key " + fqn, "tensor metadata without a chunk list");
         List<ChunkStorageMetadata> chunks = new ArrayList<>(chunkList.size());
         for (Object c : chunkList) {
+            if (c instanceof PickledRecords.Chunk pc && pc.record != null) {
+                if (pc.record.box().rank() != size.length)
+                    throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
+                if (!pc.record.box().fitsIn(size))
+                    throw new FormatException(file, "key " + fqn, "chunk " + pc.record.box() + " lies outside the global shape "
+                            + java.util.Arrays.toString(size));
+                chunks.add(pc.record);
+                continue;
+            }
             Object rawOffsets, rawSizes;
             if (c instanceof PickledRecords.Chunk pc) {
                 rawOffsets = pc.offsets;
@@ -173,6 +182,7 @@ public final class DcpMetadataReader {
 
     private static MetadataIndex index(Path file, Object key) {
         Object rawFqn, off;
+        if (key instanceof PickledRecords.Index pi && pi.record != null) return pi.record;
         if (key instanceof PickledRecords.Index pi) {
             rawFqn = pi.fqn;
             off = pi.offset;
@@ -189,6 +199,12 @@ public final class DcpMetadataReader {
     private static StorageInfo storageInfo(Path file, MetadataIndex idx, Object v) {
         Object path, offset, length;
         List<String> transforms = new ArrayList<>();
+        if (v instanceof PickledRecords.Storage ps && ps.record != null) {
+            StorageInfo r = ps.record;
+            if (r.offset() < 0 || r.length() < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
+            checkFileName(file, idx, r.relativePath());
+            return r;
+        }
         if (v instanceof PickledRecords.Storage ps) {
             path = ps.relativePath;
             offset = ps.offset;
@@ -206,9 +222,13 @@ public final class DcpMetadataReader {
         if (!(path instanceof String rel) || !(offset instanceof Long o) || !(length instanceof Long l))
             throw new FormatException(file, "key " + idx, "storage record lacks relative_path/offset/length");
         if (o < 0 || l < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
+        checkFileName(file, idx, rel);
+        return new StorageInfo(rel, o, l, transforms);
+    }
+
+    private static void checkFileName(Path file, MetadataIndex idx, String rel) {
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
             throw new FormatException(file, "key " + idx, "storage file name '" + rel + "' leaves the checkpoint directory");
-        return new StorageInfo(rel, o, l, transforms);
     }
 
     private static void validate(Path file, Map<String, TensorStorageMetadata> tensors, List<String> bytes,
