@@ -34,16 +34,23 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--tensors", description = "list every tensor: key, dtype, global shape, layers, chunks, bytes, by category")
     boolean tensors;
 
-    @Option(names = "--filter", paramLabel = "GLOB", description = "only tensors and objects whose key matches (* and ?); implies --tensors")
+    @Option(names = "--filter", paramLabel = "PATTERN", description = "only tensors and objects whose key contains PATTERN, or matches it as a glob when it has * or ?; implies --tensors")
     String filter;
+
+    @Option(names = "--files", description = "list every file, in numeric order, instead of groups of like names")
+    boolean files;
 
     @Override
     public Integer call() {
-        try (CheckpointIndex index = Checkpoints.open(path)) {
+        CheckpointIndex opened;
+        try (MetadataSpinner spinner = MetadataSpinner.start(json ? null : "reading metadata")) {
+            opened = Checkpoints.open(path);
+        }
+        try (CheckpointIndex index = opened) {
             InspectReport r = InspectReport.of(index, KeyGlob.of(filter));
             PrintWriter out = spec.commandLine().getOut();
             if (json) out.println(InspectJson.write(r));
-            else new InspectPrinter(r, out).print(tensors || filter != null);
+            else new InspectPrinter(r, out).print(new InspectPrinter.Options(tensors || filter != null, files, filter));
             out.flush();
         }
         return ExitCodes.OK;
