@@ -46,13 +46,13 @@ public final class Units {
         return decimal(n) + " (" + binary(n) + ")";
     }
 
-    /** A range in one decimal unit, the larger end's: (298996660, 846418983) → "0.30–0.85 GB"; equal ends: "0.85 GB". */
+    /** A range in one decimal unit: (298996660, 846418983) → "0.30–0.85 GB"; equal ends: "846.42 MB". */
     public static String range(long lo, long hi) {
         if (lo == hi) return decimal(lo);
         long top = Math.max(Math.abs(lo), Math.abs(hi));
         int u = 0;
         double scale = 1;
-        while (top / scale >= 1000 && u < DECIMAL.length - 1) {
+        while (top / scale >= 100 && u < DECIMAL.length - 1) { // the larger end in [0.1, 100): 0.30–0.85 GB
             scale *= 1000;
             u++;
         }
