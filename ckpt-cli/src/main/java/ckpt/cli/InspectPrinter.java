@@ -40,6 +40,7 @@ final class InspectPrinter {
     void print(Options o) {
         FileAnomalies anomalies = FileAnomalies.of(r);
         summary(anomalies);
+        if (r.hfConfig() != null) HfConfigLines.details(r.hfConfig(), out);
         config();
         files(o.everyFile(), anomalies);
         if (o.filter() != null && r.tensors().isEmpty() && r.objects().isEmpty()) {
@@ -61,7 +62,8 @@ final class InspectPrinter {
         if (r.iteration() != null) out.println("  iteration:  " + r.iteration());
         out.println("  status:     " + anomalies.status());
         ModelSummary m = r.config();
-        if (m != null) out.println("  model:      " + ModelLine.of(m));
+        if (r.hfConfig() != null) out.println("  model:      " + HfConfigLines.summary(r.hfConfig()));
+        else if (m != null) out.println("  model:      " + ModelLine.of(m));
         ParallelSummary p = r.parallelism();
         if (p != null) out.println("  layout:     " + layout(p));
         out.println("  size:       " + SizeLine.of(r.size()));

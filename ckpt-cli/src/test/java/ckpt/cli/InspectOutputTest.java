@@ -134,6 +134,50 @@ class InspectOutputTest {
         assertThat(b).isEqualTo(a + 1);
     }
 
+    /** config.json as transformers 5.17 writes it for a small Llama (the deepspeed-zero3-llama fixture's, plus architectures/dtype). */
+    private static final String LLAMA_CONFIG = """
+            {"architectures": ["LlamaForCausalLM"], "attention_bias": false, "bos_token_id": 1, "dtype": "bfloat16",
+             "eos_token_id": 2, "head_dim": 8, "hidden_act": "silu", "hidden_size": 64, "intermediate_size": 192,
+             "max_position_embeddings": 128, "model_type": "llama", "num_attention_heads": 8, "num_hidden_layers": 4,
+             "num_key_value_heads": 2, "rms_norm_eps": 1e-06,
+             "rope_parameters": {"rope_theta": 10000.0, "rope_type": "default"},
+             "tie_word_embeddings": false, "transformers_version": "5.17.0", "vocab_size": 256}
+            """;
+
+    @Test
+    void huggingFaceDirShowsItsConfig() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("hf"));
+        Path src = Fixtures.path("dcp-variety-hf/checkpoint");
+        try (Stream<Path> s = Files.list(src)) {
+            for (Path p : s.toList()) Files.copy(p, dir.resolve(p.getFileName().toString()));
+        }
+        Files.writeString(dir.resolve("config.json"), LLAMA_CONFIG);
+        List<String> lines = ckpt("inspect", dir.toString()).out().lines().toList();
+        assertThat(lines).contains("  model:      LlamaForCausalLM (llama) (config.json): 4 layers, hidden 64, ffn 192, heads 8 / 2 kv heads, vocab 256, bf16");
+        assertThat(lines).contains("config.json (LlamaForCausalLM (llama)):",
+                "  layers 4, hidden 64, ffn 192, heads 8 / kv heads 2 / head dim 8",
+                "  vocab 256, dtype bfloat16, rope theta 10000, max positions 128, embeddings untied");
+    }
+
+    @Test
+    void gpt2ConfigNamesAndOlderTorchDtypeAreRead() throws IOException {
+        Path cfg = tmp.resolve("config.json");
+        Files.writeString(cfg, """
+                {"model_type": "gpt2", "n_embd": 64, "n_head": 8, "n_inner": null, "n_layer": 4, "n_positions": 128,
+                 "tie_word_embeddings": true, "torch_dtype": "float16", "vocab_size": 256}
+                """);
+        var c = ckpt.convert.analysis.HfConfig.read(cfg).orElseThrow();
+        assertThat(c.numLayers()).isEqualTo(4L);
+        assertThat(c.hiddenSize()).isEqualTo(64L);
+        assertThat(c.numAttentionHeads()).isEqualTo(8L);
+        assertThat(c.intermediateSize()).isNull();
+        assertThat(c.dtype()).isEqualTo("float16");
+        assertThat(c.tieWordEmbeddings()).isTrue();
+        assertThat(c.maxPositionEmbeddings()).isEqualTo(128L);
+        Files.writeString(cfg, "[1, 2]");
+        assertThat(ckpt.convert.analysis.HfConfig.read(cfg)).isEmpty();
+    }
+
     private static int indexOfLineStarting(List<String> lines, String prefix) {
         for (int i = 0; i < lines.size(); i++) if (lines.get(i).startsWith(prefix)) return i;
         return -1;
