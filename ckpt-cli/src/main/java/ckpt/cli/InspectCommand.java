@@ -2,6 +2,7 @@ package ckpt.cli;
 
 import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.InspectReport;
+import ckpt.convert.analysis.InspectSummary;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
 import picocli.CommandLine;
@@ -37,11 +38,14 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--filter", paramLabel = "PATTERN", description = "only tensors and objects whose key contains PATTERN, or matches it as a glob when it has * or ?; implies --tensors")
     String filter;
 
+    @Option(names = "--summary", description = "with --json: the answers without per-tensor and per-file arrays (schema ckpt.inspect-summary/1), small at any scale")
+    boolean summary;
+
     @Option(names = "--files", description = "list every file, in numeric order, instead of groups of like names")
     boolean files;
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         CheckpointIndex opened;
         try (MetadataSpinner spinner = MetadataSpinner.start(json ? null : "reading metadata")) {
             opened = Checkpoints.open(path);
@@ -49,7 +53,7 @@ final class InspectCommand implements Callable<Integer> {
         try (CheckpointIndex index = opened) {
             InspectReport r = InspectReport.of(index, KeyGlob.of(filter));
             PrintWriter out = spec.commandLine().getOut();
-            if (json) out.println(InspectJson.write(r));
+            if (json) InspectJson.write(summary ? InspectSummary.of(r) : r, out);
             else new InspectPrinter(r, out).print(new InspectPrinter.Options(tensors || filter != null, files, filter));
             out.flush();
         }

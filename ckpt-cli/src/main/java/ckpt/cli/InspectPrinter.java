@@ -1,5 +1,8 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.FileAnomalies;
+import ckpt.convert.analysis.FileGroups;
+import ckpt.convert.analysis.NaturalOrder;
 import ckpt.convert.analysis.InspectReport;
 import ckpt.convert.analysis.InspectReport.TensorInfo;
 import ckpt.convert.analysis.ModelSummary;
@@ -77,7 +80,7 @@ final class InspectPrinter {
                     out.println("  … and " + (listed.size() - MAX_PROBLEMS_SHOWN) + " more (ckpt verify lists them all)");
                     break;
                 }
-                out.println("  " + a.kind().name().toLowerCase(Locale.ROOT) + "  " + a.file() + ": " + a.detail());
+                out.println("  " + a.kind().id() + "  " + a.file() + ": " + a.detail());
             }
         }
     }

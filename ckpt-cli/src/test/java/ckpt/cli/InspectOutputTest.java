@@ -1,5 +1,8 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.FileAnomalies;
+import ckpt.convert.analysis.FileGroups;
+import ckpt.convert.analysis.NaturalOrder;
 import static ckpt.cli.RotationCommandsTest.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -176,6 +179,44 @@ class InspectOutputTest {
         assertThat(c.maxPositionEmbeddings()).isEqualTo(128L);
         Files.writeString(cfg, "[1, 2]");
         assertThat(ckpt.convert.analysis.HfConfig.read(cfg)).isEmpty();
+    }
+
+    @Test
+    void summaryJsonHasTheAnswersWithoutPerTensorArrays() throws Exception {
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        var full = json.readTree(ckpt("inspect", "--json", EIGHT_B).out());
+        String text = ckpt("inspect", "--json", "--summary", EIGHT_B).out();
+        var s = json.readTree(text);
+        assertThat(s.get("schema").asText()).isEqualTo("ckpt.inspect-summary/1");
+        assertThat(s.has("tensors")).isFalse();
+        assertThat(s.has("files")).isFalse();
+        assertThat(s.get("size").has("files")).isFalse();
+        assertThat(s.get("counts").get("tensors").asLong()).isEqualTo(full.get("tensors").size());
+        assertThat(s.get("counts").get("files").asLong()).isEqualTo(full.get("files").size());
+        long chunks = 0;
+        for (var t : full.get("tensors")) chunks += t.get("chunks").asLong();
+        assertThat(s.get("counts").get("chunks").asLong()).isEqualTo(chunks);
+        assertThat(s.get("size").get("total_bytes").asLong()).isEqualTo(full.get("size").get("total_bytes").asLong())
+                .isEqualTo(112_425_298_583L);
+        assertThat(s.get("metadata_only").asBoolean()).isTrue();
+        assertThat(s.get("anomalies").size()).isZero();
+        long grouped = 0;
+        for (var g : s.get("file_groups")) grouped += g.get("files").asLong();
+        assertThat(grouped).isEqualTo(full.get("files").size());
+        assertThat(s.get("config").get("num_layers").asLong()).isEqualTo(32);
+    }
+
+    @Test
+    void summaryJsonListsEachAnomaly() throws Exception {
+        Path copy = copyOfTp2();
+        Files.delete(copy.resolve("iter_0000004/__1_0.distcp"));
+        var s = new com.fasterxml.jackson.databind.ObjectMapper().readTree(ckpt("inspect", "--json", "--summary", copy.toString()).out());
+        assertThat(s.get("status").asText()).startsWith("damaged: 1 of 2 data files missing");
+        assertThat(s.get("metadata_only").asBoolean()).isFalse();
+        assertThat(s.get("anomalies")).hasSize(1);
+        assertThat(s.get("anomalies").get(0).get("kind").asText()).isEqualTo("missing");
+        assertThat(s.get("anomalies").get(0).get("file").asText()).isEqualTo("__1_0.distcp");
+        assertThat(s.get("counts").get("missing_data_files").asLong()).isEqualTo(1);
     }
 
     private static int indexOfLineStarting(List<String> lines, String prefix) {

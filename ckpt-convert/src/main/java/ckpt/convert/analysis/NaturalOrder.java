@@ -1,10 +1,10 @@
-package ckpt.cli;
+package ckpt.convert.analysis;
 
 import java.util.Comparator;
 
 /** Names in the order people expect: digit runs compare as numbers, so {@code __2_0} comes before {@code __10_0}. */
-final class NaturalOrder implements Comparator<String> {
-    static final NaturalOrder INSTANCE = new NaturalOrder();
+public final class NaturalOrder implements Comparator<String> {
+    public static final NaturalOrder INSTANCE = new NaturalOrder();
 
     private NaturalOrder() {
     }

@@ -1,4 +1,4 @@
-package ckpt.cli;
+package ckpt.convert.analysis;
 
 import ckpt.convert.analysis.InspectReport.FileInfo;
 
@@ -15,9 +15,9 @@ import java.util.regex.Pattern;
  * Number positions that are the same in every member stay literal; the varying one is shown as {@code R} for DCP
  * rank files and {@code N} otherwise. Small groups stay individual files: the names say more than a pattern.
  */
-final class FileGroups {
+public final class FileGroups {
     /** Fewer members than this are listed one by one. */
-    static final int MIN_GROUP = 5;
+    public static final int MIN_GROUP = 5;
     private static final Pattern DIGITS = Pattern.compile("\\d+");
     private static final Pattern DCP_RANK_FILE = Pattern.compile("__\\d+_\\d+\\.distcp");
 
@@ -25,24 +25,24 @@ final class FileGroups {
      * @param pattern the members' shared name with the varying numbers replaced; a single file's own name
      * @param files   members in numeric order
      */
-    record Group(String pattern, String noun, List<FileInfo> files) {
-        boolean single() {
+    public record Group(String pattern, String noun, List<FileInfo> files) {
+        public boolean single() {
             return files.size() == 1;
         }
 
-        long total() {
+        public long total() {
             return files.stream().mapToLong(FileInfo::bytes).sum();
         }
 
-        long min() {
+        public long min() {
             return files.stream().mapToLong(FileInfo::bytes).min().orElse(0);
         }
 
-        long max() {
+        public long max() {
             return files.stream().mapToLong(FileInfo::bytes).max().orElse(0);
         }
 
-        long absent() {
+        public long absent() {
             return files.stream().filter(f -> !f.present()).count();
         }
     }
@@ -51,7 +51,7 @@ final class FileGroups {
     }
 
     /** Groups in the numeric order of their first member; files are sorted numerically inside each group. */
-    static List<Group> of(List<FileInfo> files) {
+    public static List<Group> of(List<FileInfo> files) {
         Map<String, List<FileInfo>> byShape = new LinkedHashMap<>();
         files.stream().sorted((a, b) -> NaturalOrder.INSTANCE.compare(a.name(), b.name()))
                 .forEach(f -> byShape.computeIfAbsent(DIGITS.matcher(f.name()).replaceAll("#"), k -> new ArrayList<>()).add(f));

@@ -1,9 +1,7 @@
-package ckpt.cli;
+package ckpt.convert.analysis;
 
-import ckpt.convert.analysis.InspectReport;
 import ckpt.convert.analysis.InspectReport.FileInfo;
 import ckpt.convert.analysis.SizeReport.FileBytes;
-import ckpt.convert.analysis.Units;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -14,10 +12,18 @@ import java.util.Locale;
  * metadata places in it, or a data file the metadata does not reference. A copy with no data file at all is not
  * damaged but metadata-only, and says so; a copy with some of them is damaged.
  */
-final class FileAnomalies {
-    enum Kind { MISSING, SHORT, UNEXPECTED }
+public final class FileAnomalies {
+    public enum Kind {
+        MISSING, SHORT, UNEXPECTED;
 
-    record Anomaly(Kind kind, String file, String detail) {
+        /** The JSON and display name: {@code missing}, {@code short}, {@code unexpected}. */
+        @com.fasterxml.jackson.annotation.JsonValue
+        public String id() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    public record Anomaly(Kind kind, String file, String detail) {
     }
 
     private static final List<String> DATA_SUFFIXES = List.of(".distcp", ".safetensors", ".pt", ".pth", ".bin");
@@ -32,7 +38,7 @@ final class FileAnomalies {
         this.anomalies = anomalies;
     }
 
-    static FileAnomalies of(InspectReport r) {
+    public static FileAnomalies of(InspectReport r) {
         int referenced = 0, missing = 0;
         List<Anomaly> out = new ArrayList<>();
         for (FileInfo f : r.files().stream().sorted((a, b) -> NaturalOrder.INSTANCE.compare(a.name(), b.name())).toList()) {
@@ -54,22 +60,36 @@ final class FileAnomalies {
         return new FileAnomalies(referenced, missing, List.copyOf(out));
     }
 
+    /** Data files the metadata references. */
+    public int referenced() {
+        return referenced;
+    }
+
+    public int missing() {
+        return missing;
+    }
+
+    /** Every anomaly, the absence of each file of a metadata-only copy included. */
+    public List<Anomaly> all() {
+        return anomalies;
+    }
+
     /** No data file on disk at all: a copy of the metadata, not a damaged checkpoint. */
-    boolean metadataOnly() {
+    public boolean metadataOnly() {
         return referenced > 0 && missing == referenced;
     }
 
     /** Anomalies worth a line each: all of them, except the expected absence of every file of a metadata-only copy. */
-    List<Anomaly> listed() {
+    public List<Anomaly> listed() {
         return metadataOnly() ? anomalies.stream().filter(a -> a.kind() != Kind.MISSING).toList() : anomalies;
     }
 
-    long count(Kind k) {
+    public long count(Kind k) {
         return anomalies.stream().filter(a -> a.kind() == k).count();
     }
 
     /** One line for the top of the output. */
-    String status() {
+    public String status() {
         long shortFiles = count(Kind.SHORT), unexpected = count(Kind.UNEXPECTED);
         String extra = unexpected == 0 ? "" : "; " + unexpected + " unexpected data file" + (unexpected == 1 ? "" : "s");
         if (metadataOnly())
