@@ -75,6 +75,16 @@ public final class DcpMetadataReader {
         if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
             throw new FormatException(file, "DCP Metadata without state_dict_metadata");
 
+        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
+        if (state.get("storage_data") instanceof PyDict sd) {
+            for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
+                MetadataIndex idx = index(file, e.getKey());
+                storage.put(idx, storageInfo(file, idx, e.getValue()));
+            }
+        } else if (state.get("storage_data") != null) {
+            throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
+        }
+
         Map<String, TensorStorageMetadata> tensors = new LinkedHashMap<>();
         List<String> bytes = new ArrayList<>();
         for (Map.Entry<Object, Object> e : sdm.items().entrySet()) {
@@ -84,20 +94,10 @@ public final class DcpMetadataReader {
             if (item.isNamed("BytesStorageMetadata")) {
                 bytes.add(fqn);
             } else if (item.isNamed("TensorStorageMetadata")) {
-                tensors.put(fqn, tensor(file, fqn, item));
+                tensors.put(fqn, tensor(file, fqn, item, storage));
             } else {
                 throw new FormatException(file, "key " + fqn, "unknown storage metadata class " + item.type());
             }
-        }
-
-        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
-        if (state.get("storage_data") instanceof PyDict sd) {
-            for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
-                MetadataIndex idx = index(file, e.getKey());
-                storage.put(idx, storageInfo(file, idx, e.getValue()));
-            }
-        } else if (state.get("storage_data") != null) {
-            throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
         }
 
         Map<String, List<Object>> planner = new LinkedHashMap<>();
@@ -129,7 +129,8 @@ public final class DcpMetadataReader {
                 Collections.unmodifiableMap(storage), planner, version, checkpointId, saveId, mcore, plans);
     }
 
-    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item) {
+    /** The tensor with each chunk's storage record attached; a chunk without one is an error, as in torch's load. */
+    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item, Map<MetadataIndex, StorageInfo> storage) {
         Object props = item.attr("properties");
         DType dtype = dtypeOf(file, fqn, props);
         long[] size = dims(file, fqn, item.attr("size"), "size");
@@ -143,7 +144,7 @@ public final class DcpMetadataReader {
                 if (!pc.record.box().fitsIn(size))
                     throw new FormatException(file, "key " + fqn, "chunk " + pc.record.box() + " lies outside the global shape "
                             + java.util.Arrays.toString(size));
-                chunks.add(pc.record);
+                chunks.add(withStorage(file, fqn, pc.record.box(), storage));
                 continue;
             }
             Object rawOffsets, rawSizes;
@@ -164,9 +165,16 @@ public final class DcpMetadataReader {
             if (!box.fitsIn(size))
                 throw new FormatException(file, "key " + fqn, "chunk " + box + " lies outside the global shape "
                         + java.util.Arrays.toString(size));
-            chunks.add(new ChunkStorageMetadata(box));
+            chunks.add(withStorage(file, fqn, box, storage));
         }
         return new TensorStorageMetadata(fqn, dtype, size, chunks);
+    }
+
+    private static ChunkStorageMetadata withStorage(Path file, String fqn, Box box, Map<MetadataIndex, StorageInfo> storage) {
+        StorageInfo info = storage.get(new MetadataIndex(fqn, box.offsets()));
+        if (info == null)
+            throw new FormatException(file, "key " + fqn, "no storage record for chunk at " + java.util.Arrays.toString(box.offsets()));
+        return new ChunkStorageMetadata(box, info);
     }
 
     private static DType dtypeOf(Path file, String fqn, Object props) {
@@ -233,11 +241,7 @@ public final class DcpMetadataReader {
 
     private static void validate(Path file, Map<String, TensorStorageMetadata> tensors, List<String> bytes,
                                  Map<MetadataIndex, StorageInfo> storage) {
-        for (TensorStorageMetadata t : tensors.values())
-            for (ChunkStorageMetadata c : t.chunks())
-                if (!storage.containsKey(new MetadataIndex(t.fqn(), c.box().offsets())))
-                    throw new FormatException(file, "key " + t.fqn(), "no storage record for chunk at "
-                            + java.util.Arrays.toString(c.box().offsets()));
+        // every chunk's record was found when it was decoded (withStorage)
         for (String b : bytes)
             if (!storage.containsKey(new MetadataIndex(b, null)))
                 throw new FormatException(file, "key " + b, "no storage record for bytes item");

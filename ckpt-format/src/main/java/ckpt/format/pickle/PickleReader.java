@@ -560,7 +560,7 @@ public final class PickleReader {
             if (reducer == null) return new PyObject(cls, args, kwargs, origin);
             try {
                 Object v = reducer.reduce(args);
-                return interner != null && v instanceof TorchSize s ? interner.size(s) : v;
+                return interner != null && v instanceof TorchSize s ? interner.size(argsValue, s) : v;
             } catch (FormatException e) {
                 throw e;
             } catch (RuntimeException e) {
