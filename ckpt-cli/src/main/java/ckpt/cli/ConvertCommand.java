@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
 import ckpt.convert.exec.ConvertResult;
@@ -100,10 +101,10 @@ final class ConvertCommand implements Callable<Integer> {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r)));
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
-            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %,d parameters in %.1fs (%s/s)%n",
+            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %s parameters in %.1fs (%s/s)%n",
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
-                    TextTable.humanBytes(r.bytes()), r.parameters(), s, TextTable.humanBytes((long) (r.bytes() / Math.max(s, 1e-3))));
+                    Units.bytes(r.bytes()), Units.params(r.parameters()), s, Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
         }
         out.flush();
         err.flush();

@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.Problem;
 import ckpt.convert.analysis.Verifier;
@@ -58,7 +59,7 @@ final class VerifyCommand implements Callable<Integer> {
                     + " tensors checked for tiling, " + c.zipRecords() + " zip structures parsed");
             if (r.deep())
                 out.println("  " + c.crcEntries() + " zip entries CRC-checked, " + c.chunksDecoded() + " chunks decoded, "
-                        + c.filesHashed() + " files SHA-256 checked, " + c.bytesRead() + " bytes read");
+                        + c.filesHashed() + " files SHA-256 checked, " + Units.bytes(c.bytesRead()) + " read");
         }
         if (r.sound()) {
             out.println("sound");

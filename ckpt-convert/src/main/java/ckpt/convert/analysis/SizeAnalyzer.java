@@ -214,9 +214,12 @@ public final class SizeAnalyzer {
                              Map<KeyCategory, Integer> objectCounts, long optimizerElements) {
         List<String> sentences() {
             List<String> s = new ArrayList<>();
-            s.add("Total: " + full(total) + " in " + index.files().size() + " files"
-                    + (index.dataPresent() ? "." : "; the data files are absent (metadata-only copy), so their sizes are "
-                    + "those the metadata implies (the end of each file's last record)."));
+            long referenced = index.files().stream().filter(FileEntry::referenced).count();
+            long absent = index.files().stream().filter(f -> f.referenced() && !f.present()).count();
+            s.add("Total: " + full(total) + " in " + grouped(index.files().size()) + " files"
+                    + (absent == 0 ? "." : absent == referenced
+                    ? "; the data files are absent (metadata-only copy), so their sizes are those the metadata implies (the end of each file's last record)."
+                    : "; " + grouped(absent) + " of " + grouped(referenced) + " data files are MISSING (damaged checkpoint), so their sizes are those the metadata implies (the end of each file's last record)."));
             String params = grouped(parameters) + " parameters (the model weights' elements, each weight counted once)";
             if (model != null && model.paddedVocabSize() != null) {
                 Long rows = model.paddingRows();

@@ -113,7 +113,7 @@ public final class Converter {
         long need = tensorBytes + (1L << 20) + tensorBytes / 1000;
         if (usable < need)
             throw new FormatException(dir.getParent(), "not enough free space for the output: it needs about "
-                    + String.format("%,d", need) + " bytes, " + String.format("%,d", usable) + " are free");
+                    + ckpt.convert.analysis.Units.full(need) + ", " + ckpt.convert.analysis.Units.full(usable) + " are free");
     }
 
     /** Megatron checkpoints in either on-disk format: the legacy reader presents the same global keys. */
