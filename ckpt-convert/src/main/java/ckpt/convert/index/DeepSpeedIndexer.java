@@ -185,6 +185,7 @@ public final class DeepSpeedIndexer {
             if (placeholders > 0) details.put("module_placeholders", placeholders);
             if (!shared.isEmpty()) details.put("module_tied_views", shared);
             details.put("shared_params", aliases);
+            if (!z.bufferNames().isEmpty()) details.put("buffer_names", z.bufferNames());
             details.put("state_dict_keys", List.copyOf(stateDict));
             long parameters = 0;
             for (List<Param> g : z.paramGroups()) for (Param p : g) parameters = Math.addExact(parameters, p.numel());
