@@ -1,5 +1,7 @@
 package ckpt.bench;
 
+import ckpt.convert.analysis.SizeAnalyzer;
+import ckpt.convert.analysis.SizeReport;
 import ckpt.convert.analysis.VerifyProgress;
 import ckpt.convert.analysis.VerifyReport;
 import ckpt.convert.analysis.Verifier;
@@ -48,7 +50,17 @@ class SyntheticZero3Test {
                 check(arena, index.tensor(DeepSpeedIndexer.EXP_AVG_SQ_PREFIX + p.name()).orElseThrow(),
                         values.sha256(p.name(), Values.Kind.EXP_AVG_SQ, p.shape()));
             }
-            assertThat((Long) index.details().get("padding_elements_per_state")).isPositive();
+            long padding = (Long) index.details().get("padding_elements_per_state");
+            assertThat(padding).isPositive();
+            // Every byte of every file in one class; the padding of fp32 master, exp_avg and exp_avg_sq in its own.
+            SizeReport sizes = SizeAnalyzer.analyze(index);
+            long onDisk;
+            try (var s = Files.walk(out.resolve("global_step4"))) {
+                onDisk = s.filter(Files::isRegularFile).mapToLong(p -> p.toFile().length()).sum();
+            }
+            assertThat(sizes.byCategory().values().stream().mapToLong(Long::longValue).sum()).isEqualTo(onDisk);
+            assertThat(sizes.byCategory().get(SizeReport.PADDING)).isEqualTo(3 * 4 * padding);
+            assertThat(sizes.byCategory()).doesNotContainKey(SizeReport.TRUNCATED);
         }
         VerifyReport r = new Verifier(true, VerifyProgress.NONE).verify(out);
         assertThat(r.problems()).isEmpty();
