@@ -73,6 +73,15 @@ public final class DeepSpeedIndexer {
     }
 
     public static CheckpointIndex open(Path tagDir) {
+        try {
+            return build(tagDir);
+        } catch (ArithmeticException e) {
+            // Shapes and partition sizes come from the files: a forged one must not crash the tool.
+            throw new FormatException(tagDir, "element counts in the checkpoint overflow 64-bit arithmetic (forged or corrupt shapes)", e);
+        }
+    }
+
+    private static CheckpointIndex build(Path tagDir) {
         if (UniversalCheckpoint.isUniversal(tagDir)) {
             UniversalCheckpoint u = UniversalCheckpoint.open(tagDir);
             try {

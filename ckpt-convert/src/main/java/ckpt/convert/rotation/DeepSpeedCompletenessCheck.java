@@ -26,6 +26,8 @@ public final class DeepSpeedCompletenessCheck implements CompletenessCheck {
         try (ZeroCheckpoint z = ZeroCheckpoint.open(dir)) {
             z.layout();
             return Status.complete(Layout.DEEPSPEED);
+        } catch (ArithmeticException e) {
+            return Status.incomplete(Layout.DEEPSPEED, List.of("element counts overflow (forged or corrupt shapes)"));
         } catch (FormatException e) {
             String m = e.getMessage();
             String prefix = dir.toString() + "/";
