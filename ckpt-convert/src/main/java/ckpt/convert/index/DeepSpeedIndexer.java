@@ -216,6 +216,7 @@ public final class DeepSpeedIndexer {
         /** The fp32 master weights and Adam moments from the flat partitions, as the layout places them. */
         private void trainable(ZeroCheckpoint z) {
             ZeroLayout.Layout layout = z.layout();
+            z.checkSliceMappings(layout);
             Map<String, List<Fragment>> byParam = new LinkedHashMap<>();
             for (Fragment f : layout.fragments()) byParam.computeIfAbsent(f.param(), k -> new ArrayList<>()).add(f);
             boolean moments = z.moments().stream().allMatch(l -> !l.isEmpty());

@@ -31,6 +31,21 @@ class DeepSpeedHostileTest {
 
     /** A ZeRO-2 tag dir whose model states claim {@code shapes} and whose rank 0 saved {@code partition} fp32 elements. */
     private Path zero2(Map<String, Object> shapes, long partition, Object partitionCount, long recordedPadding) throws IOException {
+        return zero2(shapes, partition, partitionCount, recordedPadding, null);
+    }
+
+    /** A fragment_address(numel, start) as DeepSpeed pickles it (a dataclass: NEWOBJ + BUILD state). */
+    private static PyObject fragment(long numel, long start) {
+        PyObject o = new PyObject(new PyGlobal("deepspeed.utils.tensor_fragment", "fragment_address"), PyTuple.EMPTY, null, PyObject.Origin.NEWOBJ);
+        PyDict st = new PyDict();
+        st.put("numel", numel);
+        st.put("start", start);
+        o.setState(st);
+        return o;
+    }
+
+    private Path zero2(Map<String, Object> shapes, long partition, Object partitionCount, long recordedPadding,
+                       Map<String, Object> sliceMappings) throws IOException {
         Path tag = Files.createDirectories(tmp.resolve("global_step1"));
         PyDict ps = new PyDict(new PyGlobal("collections", "OrderedDict"));
         shapes.forEach(ps::put);
@@ -48,6 +63,11 @@ class DeepSpeedHostileTest {
         osd.put("zero_stage", new PyObject(new PyGlobal("deepspeed.runtime.zero.config", "ZeroStageEnum"), PyTuple.of(2L), null, PyObject.Origin.REDUCE));
         osd.put("partition_count", partitionCount);
         osd.put("group_paddings", List.of(recordedPadding));
+        if (sliceMappings != null) {
+            PyDict m = new PyDict(new PyGlobal("collections", "OrderedDict"));
+            sliceMappings.forEach(m::put);
+            osd.put("param_slice_mappings", List.of(m));
+        }
         osd.put("single_partition_of_fp32_groups", List.of(new TorchSaveWriter.SmallTensor(DType.FLOAT32, new long[]{partition},
                 new byte[(int) (4 * partition)])));
         try (TorchSaveWriter w = TorchSaveWriter.create(tag.resolve("zero_pp_rank_0_mp_rank_00_optim_states.pt"))) {
@@ -87,6 +107,17 @@ class DeepSpeedHostileTest {
     @Test
     void recordedPaddingDisagrees() throws IOException {
         assertRejected(zero2(Map.of("w", new TorchSize(new long[]{3, 5})), 16, List.of(1L), 7), "rank 0", "group_paddings records 7");
+    }
+
+    @Test
+    void layoutMustAgreeWithDeepSpeedsSliceMappings() throws IOException {
+        Path tag = zero2(Map.of("w", new TorchSize(new long[]{3, 5})), 16, List.of(1L), 1, Map.of("w", fragment(15, 0)));
+        try (CheckpointIndex index = Checkpoints.open(tag)) {
+            assertThat(index.tensor("w")).isPresent();
+        }
+        Files.walk(tmp).sorted(java.util.Comparator.reverseOrder()).filter(p -> !p.equals(tmp)).forEach(p -> p.toFile().delete());
+        assertRejected(zero2(Map.of("w", new TorchSize(new long[]{3, 5})), 16, List.of(1L), 1, Map.of("w", fragment(15, 1))),
+                "rank 0", "param_slice_mappings places w at start 1");
     }
 
     @Test

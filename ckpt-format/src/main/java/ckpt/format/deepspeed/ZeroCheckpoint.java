@@ -43,6 +43,7 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
     private final List<List<StoredTensor>> flatGroups;
     private final List<List<Moments>> moments;
     private final List<List<Long>> groupPaddings;
+    private final List<List<Map<String, long[]>>> sliceMappings;
     private final PyDict modelRoot;
     private final Map<String, Object> facts;
 
@@ -66,6 +67,7 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
         this.flatGroups = b.flatGroups;
         this.moments = b.moments;
         this.groupPaddings = b.groupPaddings;
+        this.sliceMappings = b.sliceMappings;
         this.modelRoot = b.modelRoot;
         this.facts = b.facts;
     }
@@ -148,6 +150,44 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
         return groupPaddings;
     }
 
+    /**
+     * {@code [rank][group]}: parameter → {start, numel} of its fragment in the rank's partition, as DeepSpeed recorded
+     * it ({@code param_slice_mappings}, ZeRO-1/2); empty lists when not saved.
+     */
+    public List<List<Map<String, long[]>>> sliceMappings() {
+        return sliceMappings;
+    }
+
+    /**
+     * Checks the computed ZeRO-1/2 layout against DeepSpeed's own record of it: a disagreement (a parameter order
+     * DeepSpeed changed, e.g. round-robin gradients) must stop ckpt before it writes misplaced weights.
+     */
+    public void checkSliceMappings(ZeroLayout.Layout layout) {
+        if (stage == 0 || stage == 3) return;
+        for (int r = 0; r < worldSize; r++) {
+            List<Map<String, long[]>> groups = sliceMappings.get(r);
+            if (groups.isEmpty()) continue;
+            List<Map<String, long[]>> computed = new ArrayList<>();
+            for (int g = 0; g < groups.size(); g++) computed.add(new LinkedHashMap<>());
+            for (ZeroLayout.Fragment f : layout.fragments())
+                if (f.rank() == r && f.group() < computed.size()) computed.get(f.group()).put(f.param(), new long[]{f.offset(), f.length()});
+            for (int g = 0; g < groups.size(); g++) {
+                Map<String, long[]> saved = groups.get(g), mine = computed.get(g);
+                for (var e : saved.entrySet()) {
+                    long[] m = mine.get(e.getKey());
+                    if (m == null || m[0] != e.getValue()[0] || m[1] != e.getValue()[1])
+                        throw optimStates.get(r).error("param_slice_mappings places " + e.getKey() + " at start " + e.getValue()[0]
+                                + " (" + e.getValue()[1] + " elements) of group " + g + ", param_shapes order gives "
+                                + (m == null ? "no fragment on this rank" : "start " + m[0] + " (" + m[1] + " elements)")
+                                + ": the flat layout is not the one ckpt knows");
+                }
+                if (saved.size() != mine.size())
+                    throw optimStates.get(r).error("param_slice_mappings lists " + saved.size() + " parameters in group " + g
+                            + ", the layout puts " + mine.size() + " on this rank");
+            }
+        }
+    }
+
     public PyDict modelRoot() {
         return modelRoot;
     }
@@ -207,6 +247,7 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
         final List<List<StoredTensor>> flatGroups = new ArrayList<>();
         final List<List<Moments>> moments = new ArrayList<>();
         final List<List<Long>> groupPaddings = new ArrayList<>();
+        final List<List<Map<String, long[]>>> sliceMappings = new ArrayList<>();
         PyDict modelRoot;
         final Map<String, Object> facts = new LinkedHashMap<>();
 
@@ -352,6 +393,7 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
             PyValues.list(osd.get("group_paddings")).ifPresent(l -> l.forEach(o -> pads.add(PyValues.integer(o)
                     .orElseThrow(() -> f.error("group_paddings holds " + o)))));
             groupPaddings.add(List.copyOf(pads));
+            sliceMappings.add(sliceMappings(f, osd.get("param_slice_mappings")));
             if (rank == 0) {
                 PyValues.attr(osd.get("loss_scaler"), "cur_scale").ifPresent(v -> facts.put("loss_scale", v));
                 Object ls = osd.get("loss_scaler");
@@ -359,6 +401,25 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
                 facts.put("dynamic_loss_scale", osd.get("dynamic_loss_scale"));
                 PyValues.list(osd.get("param_slice_mappings")).ifPresent(l -> facts.put("param_slice_mappings", l.size()));
             }
+        }
+
+        /** {@code param_slice_mappings}: per group, name → {@code fragment_address(numel, start)}; empty if absent or unreadable. */
+        private static List<Map<String, long[]>> sliceMappings(RankFile f, Object saved) {
+            Optional<List<Object>> groups = PyValues.list(saved);
+            if (groups.isEmpty()) return List.of();
+            List<Map<String, long[]>> out = new ArrayList<>();
+            for (Object g : groups.get()) {
+                if (!(g instanceof PyDict d)) return List.of();
+                Map<String, long[]> m = new LinkedHashMap<>();
+                for (var e : d.items().entrySet()) {
+                    Optional<Long> start = PyValues.attr(e.getValue(), "start").flatMap(PyValues::integer);
+                    Optional<Long> numel = PyValues.attr(e.getValue(), "numel").flatMap(PyValues::integer);
+                    if (start.isEmpty() || numel.isEmpty()) return List.of();
+                    m.put(String.valueOf(e.getKey()), new long[]{start.get(), numel.get()});
+                }
+                out.add(m);
+            }
+            return List.copyOf(out);
         }
 
         /**
