@@ -243,24 +243,32 @@ public final class DeepSpeedIndexer {
                     padTotal += pad[r][g];
                     padding("padding.fp32.rank" + r + ".group" + g, flat, held, pad[r][g]);
                     if (moments) {
+                        // A moment may be longer than its fp32 partition (the padding DeepSpeed cut off the saved master).
                         ZeroCheckpoint.Moments m = z.moments().get(r).get(g);
-                        if (m.expAvg() != null) padding("padding.exp_avg.rank" + r + ".group" + g, m.expAvg(), held, pad[r][g]);
-                        if (m.expAvgSq() != null) padding("padding.exp_avg_sq.rank" + r + ".group" + g, m.expAvgSq(), held, pad[r][g]);
+                        if (m.expAvg() != null)
+                            padding("padding.exp_avg.rank" + r + ".group" + g, m.expAvg(), held, m.expAvg().tensor().numel() - held);
+                        if (m.expAvgSq() != null)
+                            padding("padding.exp_avg_sq.rank" + r + ".group" + g, m.expAvgSq(), held, m.expAvgSq().tensor().numel() - held);
                     }
                 }
             }
             details.put("padding_elements_per_state", padTotal);
+            // The recorded padding completes the group to world size × the full partition, whether the saved
+            // partitions carry it (BF16 optimizer) or it was cut off the last one (ZeRO-1/2 optimizer).
             List<List<Long>> recorded = z.groupPaddings();
             if (z.stage() <= 2 && recorded.stream().allMatch(l -> l.size() == z.paramGroups().size())) {
                 for (int g = 0; g < z.paramGroups().size(); g++) {
-                    long want = 0, have = 0;
+                    long params = 0, saved = 0, have = 0;
+                    for (Param p : z.paramGroups().get(g)) params += p.numel();
                     for (int r = 0; r < pad.length; r++) {
-                        want += pad[r][g];
+                        saved += z.flatGroups().get(r).get(g).tensor().numel();
                         have += recorded.get(r).get(g);
                     }
-                    if (want != have)
-                        throw z.optimStates().getLast().error("group " + g + ": the partitions carry " + want
-                                + " padding elements, group_paddings records " + have);
+                    long full = Math.multiplyExact(z.flatGroups().getFirst().get(g).tensor().numel(), (long) pad.length);
+                    if (full - params != have || (saved != params && saved != params + have))
+                        throw z.optimStates().getLast().error("group " + g + ": " + params + " parameter elements in partitions of "
+                                + z.flatGroups().getFirst().get(g).tensor().numel() + " need " + (full - params)
+                                + " padding elements, group_paddings records " + have + " (saved partitions hold " + saved + ")");
                 }
             }
             for (int r = 0; r < z.worldSize(); r++)

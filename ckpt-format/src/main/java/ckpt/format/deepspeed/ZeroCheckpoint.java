@@ -266,6 +266,8 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
                     Optional<ZeroFileName> f = ZeroFileName.parse(n);
                     if (f.isEmpty()) continue;
                     ZeroFileName z = f.get();
+                    if (z.kind() == ZeroFileName.Kind.EXPERT)
+                        throw new FormatException(dir, "DeepSpeed MoE checkpoint (" + n + "): expert files are not supported yet");
                     if (z.kind() == ZeroFileName.Kind.PIPELINE_LAYER || z.mpRank() != 0)
                         throw new FormatException(dir, "model-parallel DeepSpeed checkpoint (" + n + "; Megatron-DeepSpeed "
                                 + "tensor/pipeline parallelism): not supported yet — ckpt reads data-parallel ZeRO checkpoints (mp_rank_00 only)");
@@ -350,7 +352,11 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
                 s = PyValues.dict(((PyDict) f.root()).get("ds_config")).flatMap(c -> PyValues.dict(c.get("zero_optimization")))
                         .flatMap(z -> PyValues.integer(z.get("stage")));
             }
-            if (s.isEmpty() && osd.containsKey("single_partition_of_fp32_groups")) s = Optional.of(1L);
+            if (osd.containsKey("single_partition_of_fp32_groups") && !osd.containsKey("zero_stage")) {
+                // BF16_Optimizer (also under "stage 0"): ZeRO-1's layout, partitions saved with their padding.
+                facts.put("optimizer", "BF16_Optimizer");
+                if (s.isEmpty() || s.get() == 0) s = Optional.of(1L);
+            }
             if (s.isEmpty() && osd.containsKey("fp32_flat_groups")) s = Optional.of(3L);
             if (s.isEmpty() || s.get() < 1 || s.get() > 3)
                 throw f.error("unknown ZeRO stage " + s.map(String::valueOf).orElse("(none saved)"));
@@ -388,11 +394,11 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
                 flat.add(f.stored(t, key + "[" + g + "]"));
             }
             flatGroups.add(List.copyOf(flat));
-            moments.add(readMoments(f, osd.get(stage == 3 ? "optimizer_state_dict" : "base_optimizer_state"), flat));
             List<Long> pads = new ArrayList<>();
             PyValues.list(osd.get("group_paddings")).ifPresent(l -> l.forEach(o -> pads.add(PyValues.integer(o)
-                    .orElseThrow(() -> f.error("group_paddings holds " + o)))));
+                    .filter(v -> v >= 0).orElseThrow(() -> f.error("group_paddings holds " + o)))));
             groupPaddings.add(List.copyOf(pads));
+            moments.add(readMoments(f, osd.get(stage == 3 ? "optimizer_state_dict" : "base_optimizer_state"), flat, pads));
             sliceMappings.add(sliceMappings(f, osd.get("param_slice_mappings")));
             if (rank == 0) {
                 PyValues.attr(osd.get("loss_scaler"), "cur_scale").ifPresent(v -> facts.put("loss_scale", v));
@@ -426,7 +432,7 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
          * Adam state over the flat partitions: the base optimizer's {@code state} (a torch optimizer state dict whose
          * entries are the flat partitions in order), or, with elastic checkpoints, one state dict per group.
          */
-        private static List<Moments> readMoments(RankFile f, Object base, List<StoredTensor> flat) {
+        private static List<Moments> readMoments(RankFile f, Object base, List<StoredTensor> flat, List<Long> pads) {
             List<PyDict> states = new ArrayList<>();
             if (base instanceof PyDict d && d.get("state") instanceof PyDict st) {
                 TreeMap<Long, PyDict> byIndex = new TreeMap<>();
@@ -447,17 +453,23 @@ public final class ZeroCheckpoint implements MappedSource, AutoCloseable {
             for (int g = 0; g < states.size(); g++) {
                 PyDict s = states.get(g);
                 long n = flat.get(g).tensor().numel();
-                out.add(new Moments(moment(f, s, "exp_avg", g, n), moment(f, s, "exp_avg_sq", g, n),
+                long pad = g < pads.size() ? pads.get(g) : 0;
+                out.add(new Moments(moment(f, s, "exp_avg", g, n, pad), moment(f, s, "exp_avg_sq", g, n, pad),
                         s.get("step") instanceof TensorRef t && !t.isMeta() ? f.stored(t, "state[" + g + "].step") : null));
             }
             return List.copyOf(out);
         }
 
-        private static StoredTensor moment(RankFile f, PyDict s, String name, int g, long numel) {
+        /**
+         * One Adam moment: as long as the fp32 partition, or — on the rank whose saved fp32 partition had its padding
+         * cut off — longer by exactly that recorded padding (the optimizer's state is over the padded partition).
+         */
+        private static StoredTensor moment(RankFile f, PyDict s, String name, int g, long numel, long pad) {
             if (!(s.get(name) instanceof TensorRef t)) return null;
             String what = "state[" + g + "]." + name;
-            if (t.rank() != 1 || t.numel() != numel)
-                throw f.error(what + " has shape " + java.util.Arrays.toString(t.shape()) + ", its fp32 partition has " + numel + " elements");
+            if (t.rank() != 1 || (t.numel() != numel && t.numel() != numel + pad))
+                throw f.error(what + " has shape " + java.util.Arrays.toString(t.shape()) + ", its fp32 partition has " + numel
+                        + " elements" + (pad > 0 ? " (+ " + pad + " padding)" : ""));
             return f.stored(t, what);
         }
 

@@ -15,11 +15,14 @@ import java.util.regex.Pattern;
  * @param mpRank model-parallel rank
  */
 public record ZeroFileName(Kind kind, int dpRank, int mpRank, boolean bf16) {
-    public enum Kind { MODEL_STATES, ZERO_MODEL_STATES, OPTIM_STATES, PIPELINE_LAYER }
+    public enum Kind { MODEL_STATES, ZERO_MODEL_STATES, OPTIM_STATES, PIPELINE_LAYER, EXPERT }
 
     private static final Pattern MODEL = Pattern.compile("mp_rank_(\\d{2,})_model_states\\.pt");
     private static final Pattern ZERO_MODEL = Pattern.compile("zero_pp_rank_(\\d+)_mp_rank_(\\d{2,})_model_states\\.pt");
-    private static final Pattern OPTIM = Pattern.compile("(bf16_)?zero_pp_rank_(\\d+)_mp_rank_(\\d{2,})_optim_states\\.pt");
+    /** Very old releases wrote no underscore before {@code optim_states}. */
+    private static final Pattern OPTIM = Pattern.compile("(bf16_)?zero_pp_rank_(\\d+)_mp_rank_(\\d{2,})_?optim_states\\.pt");
+    /** DeepSpeed MoE: expert parameters in their own files. */
+    private static final Pattern EXPERT = Pattern.compile("(layer_\\d+_expert_\\d+_mp_rank_\\d{2,}_model_states|expp_rank_\\d+_mp_rank_\\d{2,}_optim_states)\\.pt");
     private static final Pattern LAYER = Pattern.compile("layer_(\\d+)-model_(\\d{2,})-model_states\\.pt");
     /** Rank numbers beyond this are not a real job (and would overflow our arithmetic): refused as hostile. */
     static final int MAX_RANK = 1 << 20;
@@ -30,6 +33,7 @@ public record ZeroFileName(Kind kind, int dpRank, int mpRank, boolean bf16) {
         if ((m = ZERO_MODEL.matcher(name)).matches()) return make(Kind.ZERO_MODEL_STATES, m.group(1), m.group(2), false);
         if ((m = OPTIM.matcher(name)).matches()) return make(Kind.OPTIM_STATES, m.group(2), m.group(3), m.group(1) != null);
         if ((m = LAYER.matcher(name)).matches()) return make(Kind.PIPELINE_LAYER, null, m.group(2), false);
+        if (EXPERT.matcher(name).matches()) return Optional.of(new ZeroFileName(Kind.EXPERT, -1, 0, false));
         return Optional.empty();
     }
 

@@ -14,7 +14,8 @@ import java.util.List;
  * <li>ZeRO-1/2 ({@link #partitionedGroups}): each parameter group is one flat vector — its parameters in
  *     {@code param_shapes} order, then padding so the length divides by {@code 2 × world size} — cut into one
  *     equal partition per rank. Rank {@code r} saves partition {@code r} of every group; a parameter may straddle
- *     ranks; the padding sits at the end of the last partition(s).</li>
+ *     ranks; the padding sits at the end of the last partition(s), and {@code DeepSpeedZeroOptimizer} saves the last
+ *     partition without it (the BF16 optimizer saves it padded).</li>
  * <li>ZeRO-3 ({@link #partitionedParams}): every parameter is partitioned on its own into
  *     {@code ceil(numel / world size)} elements per rank (the last rank(s) padded); each rank's flat vector is its
  *     partitions of all parameters in order, saved as one or more sub-group tensors.</li>
@@ -72,9 +73,12 @@ public final class ZeroLayout {
                     throw blame.at(r, "has " + partitionNumel[r].length + " fp32 partition groups, the model states list "
                             + groups.size() + " parameter groups");
                 long p = partitionNumel[r][g];
-                if (p != partitionNumel[0][g])
+                // Equal slices, except that DeepSpeedZeroOptimizer.state_dict cuts the group's padding off the last
+                // one (the BF16 optimizer keeps it): zero_to_fp32 simply concatenates what was saved.
+                boolean last = r == ws - 1;
+                if (last ? p > partitionNumel[0][g] : p != partitionNumel[0][g])
                     throw blame.at(r, "partition of group " + g + " holds " + p + " elements, rank 0's holds "
-                            + partitionNumel[0][g] + " (ZeRO-1/2 partitions are equal)");
+                            + partitionNumel[0][g] + " (ZeRO-1/2 partitions are equal; only the last may be shorter, by its padding)");
                 start[r + 1] = Math.addExact(start[r], p);
             }
             long total = start[ws];

@@ -41,9 +41,13 @@ class ZeroLayoutTest {
 
     @Test
     void zero2UnequalPartitionsNameTheRank() {
-        List<List<Param>> groups = List.of(List.of(new Param("a", new long[]{8})));
-        assertThatThrownBy(() -> ZeroLayout.partitionedGroups(groups, new long[][]{{4}, {3}}, BLAME))
+        List<List<Param>> groups = List.of(List.of(new Param("a", new long[]{11})));
+        // Only the last partition may be shorter (its padding cut off by DeepSpeedZeroOptimizer.state_dict).
+        assertThatThrownBy(() -> ZeroLayout.partitionedGroups(groups, new long[][]{{4}, {3}, {4}}, BLAME))
                 .hasMessageContaining("rank 1").hasMessageContaining("holds 3 elements, rank 0's holds 4");
+        assertThat(ZeroLayout.partitionedGroups(groups, new long[][]{{4}, {4}, {3}}, BLAME).padding()[2]).containsExactly(0);
+        assertThatThrownBy(() -> ZeroLayout.partitionedGroups(groups, new long[][]{{4}, {4}, {2}}, BLAME))
+                .hasMessageContaining("rank 2").hasMessageContaining("partition too short");
     }
 
     @Test
