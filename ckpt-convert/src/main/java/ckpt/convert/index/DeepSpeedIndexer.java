@@ -201,8 +201,6 @@ public final class DeepSpeedIndexer {
             for (long[] s : z.frozenShapes().values()) parameters = Math.addExact(parameters, Shapes.numel(s));
             if (z.stage() > 0) details.put("parameters", parameters);
             if (!z.frozenShapes().isEmpty()) details.put("frozen_params", List.copyOf(z.frozenShapes().keySet()));
-            List<RankFile> all = new ArrayList<>(z.modelStates());
-            all.addAll(z.optimStates());
             for (RankFile f : z.modelStates()) pickle(f, KeyCategory.COMMON_STATE);
             for (RankFile f : z.optimStates()) pickle(f, KeyCategory.OPTIMIZER_OTHER);
             unattributed(z.modelStates(), KeyCategory.OTHER);

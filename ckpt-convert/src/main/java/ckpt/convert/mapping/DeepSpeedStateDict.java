@@ -3,6 +3,7 @@ package ckpt.convert.mapping;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.DeepSpeedIndexer;
 import ckpt.convert.index.GlobalTensor;
+import ckpt.convert.plan.DtypeChoice;
 import ckpt.convert.plan.OutputTensor;
 import ckpt.convert.plan.TensorSlice;
 import ckpt.format.FormatException;
@@ -48,7 +49,7 @@ public final class DeepSpeedStateDict {
             GlobalTensor t = index.tensor(source).orElseThrow(() -> new FormatException(index.path(), "no tensor for " + source));
             String name = key.startsWith(DeepSpeedIndexer.MODULE_PREFIX) ? key.substring(DeepSpeedIndexer.MODULE_PREFIX.length()) : key;
             OutputTensor o = OutputTensor.of(name, TensorSlice.whole(t));
-            if (buffers.contains(key) && DtypeCastable.floating(t.dtype())) o = o.withDtype(DType.FLOAT32);
+            if (buffers.contains(key) && DtypeChoice.isCastable(t.dtype())) o = o.withDtype(DType.FLOAT32);
             out.add(o);
         }
         if (out.isEmpty()) throw new FormatException(index.path(), "the DeepSpeed checkpoint holds no parameters");
@@ -111,7 +112,7 @@ public final class DeepSpeedStateDict {
     public static Map<String, Object> writtenConfig(CheckpointIndex index, Map<String, Object> config, List<OutputTensor> tensors) {
         Map<String, Object> m = new LinkedHashMap<>(config);
         m.putIfAbsent("architectures", List.of(family(index, config).architecture()));
-        DType d = tensors.stream().map(OutputTensor::dtype).filter(DtypeCastable::floating).findFirst().orElse(null);
+        DType d = tensors.stream().map(OutputTensor::dtype).filter(DtypeChoice::isCastable).findFirst().orElse(null);
         if (d != null) {
             if (m.containsKey("torch_dtype") || !m.containsKey("dtype")) m.put("torch_dtype", d.torchName());
             if (m.containsKey("dtype")) m.put("dtype", d.torchName());
@@ -122,11 +123,5 @@ public final class DeepSpeedStateDict {
     /** Where tokenizer files may sit: beside the config the export uses. */
     public static Optional<Path> tokenizerCandidate(CheckpointIndex index, Path configDir) {
         return configFile(index, configDir).map(Path::getParent);
-    }
-
-    private static final class DtypeCastable {
-        static boolean floating(DType d) {
-            return ckpt.convert.plan.DtypeChoice.isCastable(d);
-        }
     }
 }
