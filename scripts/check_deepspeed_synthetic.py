@@ -2,11 +2,11 @@
 """Validate the synthetic ZeRO-3 generator with DeepSpeed's own zero_to_fp32.py, and race it against ckpt.
 
 Usage: check_deepspeed_synthetic.py --work DIR --java JAVA --bench-jar JAR --ckpt-jar JAR --deepspeed-bundle TAR_XZ
-                                    [--shape llama3-8b] [--layers 1] [--world-size 8] [--keep]
+                                    [--shape llama3-8b] [--layers 2] [--vocab 32000] [--world-size 8] [--keep]
 
 Steps (each timed, the two converters under /usr/bin/time -v for their peak RSS):
-  1. java -cp JAR ckpt.bench.SyntheticZero3 --out DIR/ckpt ...  (default: Llama-3-8B shape with 1 layer,
-     1.27 B parameters, 15.2 GB over 8 ranks; reference-sha256.json from the generator's value streams)
+  1. java -cp JAR ckpt.bench.SyntheticZero3 --out DIR/ckpt ...  (default: Llama-3-8B layer shapes, 2 layers, vocab
+     32,000: 0.70 B parameters, 8.4 GB over 8 ranks; reference-sha256.json from the generator's value streams)
   2. DeepSpeed 0.14.5's zero_to_fp32.py (from the bundle, pure Python) DIR/ckpt -> DIR/zero_to_fp32.bin
   3. ckpt convert DIR/ckpt --format pytorch --output-dir DIR/ckpt-pt
   4. every tensor: zero_to_fp32's == ckpt's (torch.equal, same dtype and shape) and sha256 == the generator's
@@ -68,7 +68,8 @@ def main():
     ap.add_argument("--ckpt-jar", required=True)
     ap.add_argument("--deepspeed-bundle", required=True)
     ap.add_argument("--shape", default="llama3-8b")
-    ap.add_argument("--layers", default="1")
+    ap.add_argument("--layers", default="2")
+    ap.add_argument("--vocab", default="32000")
     ap.add_argument("--world-size", default="8")
     ap.add_argument("--keep", action="store_true", help="keep the checkpoint and outputs")
     a = ap.parse_args()
@@ -86,7 +87,7 @@ def main():
 
     t0 = time.time()
     subprocess.run([a.java, "-cp", a.bench_jar, "ckpt.bench.SyntheticZero3", "--out", ckpt_dir, "--shape", a.shape,
-                    "--layers", a.layers, "--world-size", a.world_size], check=True)
+                    "--layers", a.layers, "--vocab", a.vocab, "--world-size", a.world_size], check=True)
     gen_s = time.time() - t0
     size = du(os.path.join(ckpt_dir, "global_step4"))
     with open(os.path.join(ckpt_dir, "reference-sha256.json")) as f:

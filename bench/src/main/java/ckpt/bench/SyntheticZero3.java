@@ -35,9 +35,9 @@ import java.util.Map;
  * rebuild it (computed from the streams, not from the files).
  *
  * <pre>
- * java -cp bench/target/ckpt-bench.jar ckpt.bench.SyntheticZero3 --out /data/z3 --shape llama3-8b --layers 1 --world-size 8
+ * java -cp bench/target/ckpt-bench.jar ckpt.bench.SyntheticZero3 --out /data/z3 --shape llama3-8b --layers 2 --vocab 32000 --world-size 8
  * </pre>
- * ({@code llama3-8b} with one layer: 1.27 B parameters, 12 B each on disk = 15.2 GB over 8 ranks.)
+ * (Llama-3-8B layers, two of them, vocab 32,000: 0.70 B parameters, 12 B each on disk = 8.4 GB over 8 ranks.)
  */
 public final class SyntheticZero3 {
     static final String TAG_PREFIX = "global_step";
