@@ -27,7 +27,7 @@ TOLERANCE = 1e-5
 
 def sha256(t):
     t = t.detach().contiguous().cpu()
-    return hashlib.sha256(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"").hexdigest()
+    return hashlib.sha256(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"").hexdigest()
 
 
 def check_logits(fixture, hf_dir):

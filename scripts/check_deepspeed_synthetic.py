@@ -45,7 +45,7 @@ def run_timed(cmd, env=None, log=None):
 def sha256(t):
     t = t.contiguous()
     h = hashlib.sha256()
-    flat = t.view(torch.uint8).reshape(-1)
+    flat = t.reshape(-1).view(torch.uint8)
     step = 1 << 28
     for i in range(0, flat.numel(), step):
         h.update(flat[i:i + step].numpy().tobytes())
