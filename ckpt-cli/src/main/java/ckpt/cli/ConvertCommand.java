@@ -32,7 +32,7 @@ import java.util.concurrent.Callable;
 /** {@code ckpt convert PATH --format pytorch|huggingface --output-dir DIR}: a standalone model from a training checkpoint. */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
-        description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP) into a standalone model: "
+        description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP, DeepSpeed ZeRO) into a standalone model: "
                 + "'pytorch' writes DIR/model.pt (torch.load(weights_only=True) gives {model_state_dict, model_config}); "
                 + "'huggingface' writes safetensors shards, model.safetensors.index.json and config.json that "
                 + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). One tensor at a time, "
@@ -44,7 +44,7 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), or a PyTorch DCP dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, or a DeepSpeed save dir or global_step* dir")
     Path checkpoint;
 
     @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch or huggingface")
@@ -71,6 +71,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy tokenizer files (and generation_config.json) from this dir")
     Path tokenizer;
 
+    @Option(names = "--config", paramLabel = "DIR",
+            description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
+    Path config;
+
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
@@ -85,7 +89,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force);
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -12,9 +12,10 @@ import java.util.Objects;
  * @param arch            {@code auto} or a family name (huggingface only)
  * @param tokenizerDir    where to copy tokenizer files from; null = the checkpoint's own tokenizer dir if any
  * @param force           replace an existing output directory
+ * @param configDir       where the HF {@code config.json} of a DeepSpeed-trained HF model is; null = beside the checkpoint
  */
 public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force) {
+                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir) {
     public ConvertOptions {
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(format, "format");
@@ -25,30 +26,34 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
     }
 
     public static ConvertOptions of(Path checkpoint, OutputFormat format, Path outputDir) {
-        return new ConvertOptions(checkpoint, format, outputDir, DtypeChoice.KEEP, "auto", HfShardPlanner.DEFAULT_MAX_SHARD_SIZE, false, null, false);
+        return new ConvertOptions(checkpoint, format, outputDir, DtypeChoice.KEEP, "auto", HfShardPlanner.DEFAULT_MAX_SHARD_SIZE, false, null, false, null);
     }
 
     public ConvertOptions withDtype(DtypeChoice d) {
-        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir);
     }
 
     public ConvertOptions withForce(boolean f) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, configDir);
     }
 
     public ConvertOptions withArch(String a) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir);
     }
 
     public ConvertOptions withMaxShardSize(long m) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, configDir);
     }
 
     public ConvertOptions withKeepPaddedVocab(boolean k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, configDir);
+    }
+
+    public ConvertOptions withConfigDir(Path c) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, c);
     }
 
     public ConvertOptions withTokenizerDir(Path t) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, configDir);
     }
 }
