@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
 import ckpt.convert.exec.PlanExecutor;
@@ -39,7 +40,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
-        description = {"Convert a checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP/FSDP, torch.save, safetensors) into a standalone model: "
+        description = {"Convert a checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP/FSDP, DeepSpeed ZeRO, torch.save, safetensors) into a standalone model: "
                 + "'pytorch' writes DIR/model.pt (torch.load(weights_only=True) gives {model_state_dict, model_config}); "
                 + "'safetensors' writes the same tensors under the same names as safetensors shards + model.safetensors.index.json; "
                 + "'huggingface' (Megatron input) writes safetensors shards, model.safetensors.index.json and config.json that "
@@ -54,7 +55,7 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, a torch.save file, or safetensors; for --format megatron an HF model dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, a DeepSpeed save dir or global_step* dir, a torch.save file, or safetensors; for --format megatron an HF model dir")
     Path checkpoint;
 
     @Option(names = "--format", required = true, paramLabel = "FORMAT",
@@ -93,6 +94,10 @@ final class ConvertCommand implements Callable<Integer> {
             description = "workers copying and casting in parallel (default: the number of cores); output bytes do not depend on it")
     Integer threads;
 
+    @Option(names = "--config", paramLabel = "DIR",
+            description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
+    Path config;
+
     @Option(names = "--tp", defaultValue = "1", paramLabel = "N", description = "megatron: tensor-parallel size of the written layout (default ${DEFAULT-VALUE})")
     int tp;
 
@@ -116,7 +121,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new MegatronArgs.Parallel(tp, pp, ep),
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config, new MegatronArgs.Parallel(tp, pp, ep),
                     new KeyFilter(include, exclude));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
@@ -136,10 +141,10 @@ final class ConvertCommand implements Callable<Integer> {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r)));
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
-            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %,d parameters in %.1fs (%s/s)%n",
+            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %s parameters in %.1fs (%s/s)%n",
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
-                    TextTable.humanBytes(r.bytes()), r.parameters(), s, TextTable.humanBytes((long) (r.bytes() / Math.max(s, 1e-3))));
+                    Units.bytes(r.bytes()), Units.params(r.parameters()), s, Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
             if (!r.megatronFlags().isEmpty())
                 out.println("Megatron flags of the written model (load with --load " + r.outputDir() + " --finetune --no-load-optim --no-load-rng):\n  "
                         + String.join(" ", r.megatronFlags()));

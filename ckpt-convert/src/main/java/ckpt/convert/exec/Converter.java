@@ -3,6 +3,7 @@ package ckpt.convert.exec;
 import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
+import ckpt.convert.mapping.DeepSpeedStateDict;
 import ckpt.convert.mapping.HfMapping;
 import ckpt.convert.mapping.HfMappings;
 import ckpt.convert.mapping.MappingContext;
@@ -87,7 +88,7 @@ public final class Converter {
             }
             staging.commit();
             return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
-                    p.family() == null ? null : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
+                    p.family() == null ? architectureOf(p.modelConfig()) : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
                     p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings,
                     p.megatron() == null ? List.of() : p.megatron().flags());
         }
@@ -100,8 +101,12 @@ public final class Converter {
             case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig());
             case SAFETENSORS -> new SafetensorsTarget(dir, p.plan(), o.maxShardSize());
             case HUGGINGFACE -> {
-                Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));
-                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), index.args().get("tokenizer_model"));
+                // DeepSpeed exports carry the model's own config.json (in modelConfig); Megatron's is built by the family.
+                boolean deepspeed = index.format() == CheckpointFormat.DEEPSPEED;
+                Map<String, Object> config = new LinkedHashMap<>(deepspeed ? p.modelConfig() : p.family().config(p.context()));
+                Object tokenizerHint = deepspeed ? DeepSpeedStateDict.tokenizerCandidate(index, o.configDir()).map(Path::toString).orElse(null)
+                        : index.args().get("tokenizer_model");
+                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), tokenizerHint);
                 if (tok.isEmpty())
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
                 yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok));
@@ -118,7 +123,7 @@ public final class Converter {
         long need = tensorBytes + (1L << 20) + tensorBytes / 1000;
         if (usable < need)
             throw new FormatException(dir.getParent(), "not enough free space for the output: it needs about "
-                    + String.format("%,d", need) + " bytes, " + String.format("%,d", usable) + " are free");
+                    + ckpt.convert.analysis.Units.full(need) + ", " + ckpt.convert.analysis.Units.full(usable) + " are free");
     }
 
     /** Megatron checkpoints in either on-disk format: the legacy reader presents the same global keys. */
@@ -135,6 +140,7 @@ public final class Converter {
             MegatronImport m = MegatronImport.plan(index, o.parallel(), o.dtype());
             return new Planned(m.plan(), null, null, null, m);
         }
+        if (index.format() == CheckpointFormat.DEEPSPEED && o.format() == OutputFormat.HUGGINGFACE) return deepspeedHf(index, o);
         if (o.format() == OutputFormat.PYTORCH || o.format() == OutputFormat.SAFETENSORS) {
             Planned p = stateDictPlan(index, o);
             if (o.format() == OutputFormat.SAFETENSORS) requireSafetensorsDtypes(index, p.plan());
@@ -175,6 +181,11 @@ public final class Converter {
             if (tensors.isEmpty()) throw new FormatException(index.path(), "no tensor matches " + o.keys());
             return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), MegatronModuleNames.modelConfig(index, c), null, null);
         }
+        if (index.format() == CheckpointFormat.DEEPSPEED) { // zero_to_fp32's state dict
+            List<OutputTensor> tensors = DeepSpeedStateDict.tensors(index, true).stream().filter(t -> o.keys().test(t.name(), true)).toList();
+            if (tensors.isEmpty()) throw new FormatException(index.path(), "no tensor matches " + o.keys());
+            return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
+        }
         return new Planned(new ConversionPlan(StateDictTensors.tensors(index, o.keys())).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
     }
 
@@ -185,10 +196,21 @@ public final class Converter {
                         + ", which safetensors cannot store (leave it out with --exclude '" + t.name() + "')");
     }
 
+    /** DeepSpeed → huggingface: zero_to_fp32's state dict in HF names, the HF model's own config.json along. */
+    private static Planned deepspeedHf(CheckpointIndex index, ConvertOptions o) {
+        Map<String, Object> config = DeepSpeedStateDict.hfConfig(index, o.configDir());
+        ConversionPlan plan = new ConversionPlan(DeepSpeedStateDict.hfTensors(index, config)).withDtype(o.dtype());
+        return new Planned(plan, DeepSpeedStateDict.writtenConfig(index, config, plan.tensors()), null, null);
+    }
+
     private static ModelConfig requireConfig(CheckpointIndex index) {
         if (index.config() == null)
             throw new FormatException(index.path(), "the checkpoint's common state has no args: the model architecture is unknown");
         return index.config();
+    }
+
+    private static String architectureOf(Map<String, Object> config) {
+        return config != null && config.get("architectures") instanceof List<?> l && !l.isEmpty() ? String.valueOf(l.getFirst()) : null;
     }
 
     static void writeJson(Path file, Map<String, Object> value) throws IOException {
