@@ -1,6 +1,5 @@
 package ckpt.cli;
 
-import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.InspectReport;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
@@ -42,7 +41,7 @@ final class InspectCommand implements Callable<Integer> {
         try (CheckpointIndex index = Checkpoints.open(path)) {
             InspectReport r = InspectReport.of(index, KeyGlob.of(filter));
             PrintWriter out = spec.commandLine().getOut();
-            if (json) out.println(InspectJson.write(r));
+            if (json) out.println(VersionedJson.write(r));
             else new InspectPrinter(r, out).print(tensors || filter != null);
             out.flush();
         }
