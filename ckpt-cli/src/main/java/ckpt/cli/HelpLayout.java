@@ -37,9 +37,14 @@ final class HelpLayout {
 
     private static String wrap(String key, String text, CommandLine.Help help) {
         if (text.lines().allMatch(l -> l.length() <= WIDTH)) return text;
+        if (key.equals(CommandLine.Model.UsageMessageSpec.SECTION_KEY_SYNOPSIS)) {
+            // The synopsis follows its heading ("Usage: ") on the same line; continuations align after the command name.
+            String pad = " ".repeat(help.synopsisHeading().length());
+            String[] lines = text.split("\n", -1);
+            lines[0] = wrapLine(pad + lines[0], pad.length() + help.commandSpec().qualifiedName().length() + 1).substring(pad.length());
+            return String.join("\n", lines);
+        }
         int indent = switch (key) {
-            case CommandLine.Model.UsageMessageSpec.SECTION_KEY_SYNOPSIS ->
-                    ("Usage: " + help.commandSpec().qualifiedName() + " ").length();
             case CommandLine.Model.UsageMessageSpec.SECTION_KEY_OPTION_LIST,
                  CommandLine.Model.UsageMessageSpec.SECTION_KEY_PARAMETER_LIST,
                  CommandLine.Model.UsageMessageSpec.SECTION_KEY_COMMAND_LIST,
