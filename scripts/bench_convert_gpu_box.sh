@@ -13,10 +13,13 @@
 #
 #   CKPT_JAVA=/path/to/jlink-image/bin/java CKPT_JAR=/path/to/ckpt.jar CKPT_BENCH_JAR=/path/to/ckpt-bench.jar \
 #     bash scripts/bench_convert_gpu_box.sh
+# Or CKPT_HOME=<unpacked release tarball dir> (runtime/bin/java, lib/ckpt.jar) instead of CKPT_JAVA and CKPT_JAR.
 # Optional: BENCH_DATA (default /tmp/ckpt-bench; needs ~40 GB free), SIZE (default 8GB), RUNS (default 1),
 # CKPT_BASE_JAR (a second CLI jar, e.g. main's, timed on the same inputs for comparison), PYTHON (default python3).
 # About 3-5 minutes on 16 cores with SIZE=8GB. Deletes everything it wrote at the end (KEEP=1 keeps the inputs).
 set -euo pipefail
+# An unpacked release (ckpt-dist tarball: runtime/ + lib/ckpt.jar) can stand in for CKPT_JAVA and CKPT_JAR.
+if [ -n "${CKPT_HOME:-}" ]; then CKPT_JAVA="${CKPT_JAVA:-$CKPT_HOME/runtime/bin/java}"; CKPT_JAR="${CKPT_JAR:-$CKPT_HOME/lib/ckpt.jar}"; fi
 : "${CKPT_JAVA:?set CKPT_JAVA to bin/java of the jlink runtime}"
 : "${CKPT_JAR:?set CKPT_JAR to the ckpt CLI jar (ckpt-cli/target/ckpt.jar)}"
 : "${CKPT_BENCH_JAR:?set CKPT_BENCH_JAR to the bench jar (bench/target/ckpt-bench.jar)}"
@@ -40,7 +43,8 @@ if "$PYTHON" -c 'import torch; print("torch", torch.__version__)'; then have_tor
 gen() { # out, extra generator options...
   local out="$1"; shift
   [ -f "$out/.metadata" ] || [ -f "$out/latest_checkpointed_iteration.txt" ] && return 0
-  "$CKPT_JAVA" -XX:+UseParallelGC -cp "$CKPT_BENCH_JAR" ckpt.bench.SyntheticCheckpoint --shape llama3-8b --bytes "$SIZE" \
+  # The bench jar may be shaded or thin: the CLI jar after it supplies ckpt-format either way.
+  "$CKPT_JAVA" -XX:+UseParallelGC -cp "$CKPT_BENCH_JAR:$CKPT_JAR" ckpt.bench.SyntheticCheckpoint --shape llama3-8b --bytes "$SIZE" \
     --tp 2 --dp 1 --optimizer none --no-sha --out "$out" "$@"
 }
 t0=$(date +%s)
