@@ -136,6 +136,7 @@ final class ConvertCommand implements Callable<Integer> {
     static Map<String, Object> toJson(ConvertResult r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("schema", "ckpt.convert/1");
+        m.put(VersionedJson.FIELD, BuildInfo.CURRENT.full());
         m.put("output_dir", r.outputDir().toString());
         m.put("format", r.format().id());
         m.put("source_format", r.sourceFormat());
