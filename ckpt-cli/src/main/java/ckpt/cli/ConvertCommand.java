@@ -3,6 +3,7 @@ package ckpt.cli;
 import ckpt.convert.analysis.Units;
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
+import ckpt.convert.mapping.imports.MegatronArgs;
 import ckpt.convert.exec.ConvertResult;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.OutputFormat;
@@ -29,7 +30,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code ckpt convert PATH --format pytorch|huggingface --output-dir DIR}: a standalone model from a training checkpoint. */
+/**
+ * {@code ckpt convert PATH --format pytorch|huggingface|megatron --output-dir DIR}: a standalone model from a training
+ * checkpoint, or a Megatron training checkpoint from an HF model dir.
+ */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
         description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP, DeepSpeed ZeRO) into a standalone model: "
@@ -37,17 +41,19 @@ import java.util.concurrent.Callable;
                 + "'huggingface' writes safetensors shards, model.safetensors.index.json and config.json that "
                 + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). One tensor at a time, "
                 + "straight from the checkpoint's chunks into the output files; the output appears under its name "
-                + "only when complete."},
+                + "only when complete. 'megatron' goes the other way: an HF model dir (Llama, Mistral, Qwen2/2.5, Qwen3, "
+                + "Mixtral, GPT-2) becomes a Megatron-core torch_dist save dir (tracker + release/) for the --tp/--pp/--ep "
+                + "layout, loadable with --load DIR --finetune under the printed flags."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:converted", "1:bad or unsupported input, or the output directory exists (see --force)", "2:usage error"})
 final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, or a DeepSpeed save dir or global_step* dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, or a DeepSpeed save dir or global_step* dir; for --format megatron an HF model dir")
     Path checkpoint;
 
-    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch or huggingface")
+    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch, huggingface or megatron")
     String format;
 
     @Option(names = "--output-dir", required = true, paramLabel = "DIR", description = "directory to create")
@@ -75,6 +81,15 @@ final class ConvertCommand implements Callable<Integer> {
             description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
     Path config;
 
+    @Option(names = "--tp", defaultValue = "1", paramLabel = "N", description = "megatron: tensor-parallel size of the written layout (default ${DEFAULT-VALUE})")
+    int tp;
+
+    @Option(names = "--pp", defaultValue = "1", paramLabel = "N", description = "megatron: pipeline-parallel size (default ${DEFAULT-VALUE})")
+    int pp;
+
+    @Option(names = "--ep", defaultValue = "1", paramLabel = "N", description = "megatron: expert-parallel size, MoE models only (default ${DEFAULT-VALUE})")
+    int ep;
+
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
@@ -89,7 +104,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config);
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config, new MegatronArgs.Parallel(tp, pp, ep));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -109,6 +124,9 @@ final class ConvertCommand implements Callable<Integer> {
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
                     Units.bytes(r.bytes()), Units.params(r.parameters()), s, Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
+            if (!r.megatronFlags().isEmpty())
+                out.println("Megatron flags of the written model (load with --load " + r.outputDir() + " --finetune --no-load-optim --no-load-rng):\n  "
+                        + String.join(" ", r.megatronFlags()));
         }
         out.flush();
         err.flush();
@@ -130,6 +148,7 @@ final class ConvertCommand implements Callable<Integer> {
         m.put("files", r.files());
         m.put("seconds", r.elapsed().toNanos() / 1e9);
         m.put("warnings", r.warnings());
+        if (!r.megatronFlags().isEmpty()) m.put("megatron_flags", r.megatronFlags());
         return m;
     }
 

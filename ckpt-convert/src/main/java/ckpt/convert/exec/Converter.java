@@ -10,6 +10,7 @@ import ckpt.convert.mapping.HfMappings;
 import ckpt.convert.mapping.MappingContext;
 import ckpt.convert.mapping.MegatronModuleNames;
 import ckpt.convert.mapping.MegatronSource;
+import ckpt.convert.mapping.imports.MegatronImport;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 import ckpt.format.FormatException;
@@ -51,7 +52,11 @@ public final class Converter {
     }
 
     /** A plan with everything known before any byte moves. */
-    public record Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context) {
+    public record Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context,
+                          MegatronImport megatron) {
+        public Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context) {
+            this(plan, modelConfig, family, context, null);
+        }
     }
 
     public ConvertResult convert(ConvertOptions o, ConversionListener listener) throws IOException {
@@ -68,35 +73,11 @@ public final class Converter {
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(p.plan());
             requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
-            List<String> files = new ArrayList<>();
             List<String> warnings = new ArrayList<>();
-            try {
-            if (o.format() == OutputFormat.PYTORCH) {
-                try (TorchSaveTarget target = new TorchSaveTarget(staging.dir().resolve(MODEL_PT), p.plan(), p.modelConfig())) {
-                    executor.execute(p.plan(), target, listener, index::releaseMappings);
-                    target.finish();
-                }
-                files.add(MODEL_PT);
-            } else {
-                try (SafetensorsTarget target = new SafetensorsTarget(staging.dir(), p.plan(), o.maxShardSize())) {
-                    executor.execute(p.plan(), target, listener, index::releaseMappings);
-                    files.addAll(target.finish());
-                }
-                // DeepSpeed exports carry the model's own config.json (in modelConfig); Megatron's is built by the family.
-                boolean deepspeed = index.format() == CheckpointFormat.DEEPSPEED;
-                Map<String, Object> config = new LinkedHashMap<>(deepspeed ? p.modelConfig() : p.family().config(p.context()));
-                Object tokenizerHint = deepspeed ? DeepSpeedStateDict.tokenizerCandidate(index, o.configDir()).map(Path::toString).orElse(null)
-                        : index.args().get("tokenizer_model");
-                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), tokenizerHint);
-                if (tok.isPresent()) {
-                    files.addAll(TokenizerFiles.copy(tok.get(), staging.dir()));
-                    config.putAll(TokenizerFiles.tokenIds(tok.get()));
-                } else {
-                    warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
-                }
-                writeJson(staging.dir().resolve("config.json"), config);
-                files.add("config.json");
-            }
+            List<String> files;
+            try (OutputWriter writer = writer(index, o, p, staging.dir(), warnings)) {
+                executor.execute(p.plan(), writer, listener, index::releaseMappings);
+                files = writer.finish();
             } catch (InternalError e) {
                 // A write into a mapped output region that the file system cannot back (disk full, quota, I/O
                 // error) surfaces as SIGBUS → InternalError, not IOException; the staging dir is removed on close.
@@ -106,8 +87,29 @@ public final class Converter {
             staging.commit();
             return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
                     p.family() == null ? architectureOf(p.modelConfig()) : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
-                    p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings);
+                    p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings,
+                    p.megatron() == null ? List.of() : p.megatron().flags());
         }
+    }
+
+    /** The writer of {@code o.format()}, laid out from the plan in {@code dir}. */
+    private static OutputWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings)
+            throws IOException {
+        return switch (o.format()) {
+            case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig());
+            case HUGGINGFACE -> {
+                // DeepSpeed exports carry the model's own config.json (in modelConfig); Megatron's is built by the family.
+                boolean deepspeed = index.format() == CheckpointFormat.DEEPSPEED;
+                Map<String, Object> config = new LinkedHashMap<>(deepspeed ? p.modelConfig() : p.family().config(p.context()));
+                Object tokenizerHint = deepspeed ? DeepSpeedStateDict.tokenizerCandidate(index, o.configDir()).map(Path::toString).orElse(null)
+                        : index.args().get("tokenizer_model");
+                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), tokenizerHint);
+                if (tok.isEmpty())
+                    warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
+                yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok));
+            }
+            case MEGATRON -> new MegatronOutput(dir, p.megatron());
+        };
     }
 
     /**
@@ -128,6 +130,13 @@ public final class Converter {
 
     /** The plan for {@code o.format()} over an open index (no output touched). */
     public static Planned plan(CheckpointIndex index, ConvertOptions o) {
+        if (o.format() == OutputFormat.MEGATRON) {
+            if (index.format() != CheckpointFormat.SAFETENSORS || !java.nio.file.Files.isDirectory(index.path()))
+                throw new FormatException(index.path(), "--format megatron reads Hugging Face model dirs (config.json + safetensors), not "
+                        + index.format().title());
+            MegatronImport m = MegatronImport.plan(index, o.parallel(), o.dtype());
+            return new Planned(m.plan(), null, null, null, m);
+        }
         if (index.format() == CheckpointFormat.DEEPSPEED) return deepspeed(index, o);
         if (o.format() == OutputFormat.PYTORCH) {
             if (isMegatron(index)) {

@@ -27,7 +27,7 @@ import java.util.Map;
  * for one shard, which transformers loads the same way). Each shard's header is planned and written up front; a
  * tensor's bytes go into a mapped region at its planned offset.
  */
-final class SafetensorsTarget implements PlanExecutor.Target, AutoCloseable {
+final class SafetensorsTarget implements OutputWriter {
     public static final String INDEX = "model.safetensors.index.json";
 
     private record Slot(FileChannel channel, long offset) {
@@ -74,18 +74,17 @@ final class SafetensorsTarget implements PlanExecutor.Target, AutoCloseable {
     }
 
     @Override
-    public MemorySegment region(OutputTensor t, Arena arena) throws IOException {
+    public void write(OutputTensor t, Fill fill) throws IOException {
+        if (t.byteSize() == 0) return;
         Slot s = slots.get(t.name());
-        if (t.byteSize() == 0) return MemorySegment.NULL;
-        return s.channel().map(FileChannel.MapMode.READ_WRITE, s.offset(), t.byteSize(), arena);
-    }
-
-    @Override
-    public void written(OutputTensor t, MemorySegment region) {
+        try (Arena arena = Arena.ofConfined()) {
+            fill.into(s.channel().map(FileChannel.MapMode.READ_WRITE, s.offset(), t.byteSize(), arena));
+        }
     }
 
     /** Flushes the shards and writes the index; returns the file names written. */
-    List<String> finish() throws IOException {
+    @Override
+    public List<String> finish() throws IOException {
         for (FileChannel ch : channels) ch.force(true);
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("total_parameters", totalParameters);

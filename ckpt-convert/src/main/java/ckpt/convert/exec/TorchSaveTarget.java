@@ -10,13 +10,14 @@ import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * {@code --format pytorch}: one torch.save file holding {@code {"model_state_dict": {name: tensor},
  * "model_config": {...}}}, laid out before any tensor is written.
  */
-final class TorchSaveTarget implements PlanExecutor.Target, AutoCloseable {
+final class TorchSaveTarget implements OutputWriter {
     private final TorchSaveWriter writer;
     private final Map<String, TorchSaveWriter.TensorRecord> records = new HashMap<>();
 
@@ -35,17 +36,19 @@ final class TorchSaveTarget implements PlanExecutor.Target, AutoCloseable {
     }
 
     @Override
-    public MemorySegment region(OutputTensor t, Arena arena) throws IOException {
-        return writer.map(records.get(t.name()), arena);
+    public void write(OutputTensor t, Fill fill) throws IOException {
+        TorchSaveWriter.TensorRecord r = records.get(t.name());
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment region = writer.map(r, arena);
+            fill.into(region);
+            writer.complete(r, region);
+        }
     }
 
     @Override
-    public void written(OutputTensor t, MemorySegment region) {
-        writer.complete(records.get(t.name()), region);
-    }
-
-    long finish() throws IOException {
-        return writer.finish();
+    public List<String> finish() throws IOException {
+        writer.finish();
+        return List.of(Converter.MODEL_PT);
     }
 
     @Override
