@@ -2,6 +2,7 @@ package ckpt.cli;
 
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
+import ckpt.convert.mapping.imports.MegatronArgs;
 import ckpt.convert.exec.ConvertResult;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.OutputFormat;
@@ -30,7 +31,10 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code ckpt convert PATH --format pytorch|huggingface --output-dir DIR}: a standalone model from a training checkpoint. */
+/**
+ * {@code ckpt convert PATH --format pytorch|huggingface|megatron --output-dir DIR}: a standalone model from a training
+ * checkpoint, or a Megatron training checkpoint from an HF model dir.
+ */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
         description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP) into a standalone model: "
@@ -38,7 +42,9 @@ import java.util.concurrent.Callable;
                 + "'huggingface' writes safetensors shards, model.safetensors.index.json and config.json that "
                 + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). One tensor at a time, "
                 + "straight from the checkpoint's chunks into the output files; the output appears under its name "
-                + "only when complete."},
+                + "only when complete. 'megatron' goes the other way: an HF model dir (Llama, Mistral, Qwen2/2.5, Qwen3, "
+                + "Mixtral, GPT-2) becomes a Megatron-core torch_dist save dir (tracker + release/) for the --tp/--pp/--ep "
+                + "layout, loadable with --load DIR --finetune under the printed flags."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:converted (or, with --part, the part written)",
                 "1:bad or unsupported input, the output directory exists (see --force), or --finish found a part missing, "
@@ -47,10 +53,10 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), or a PyTorch DCP dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), or a PyTorch DCP dir; for --format megatron an HF model dir")
     Path checkpoint;
 
-    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch or huggingface")
+    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch, huggingface or megatron")
     String format;
 
     @Option(names = "--output-dir", required = true, paramLabel = "DIR", description = "directory to create")
@@ -73,6 +79,15 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy tokenizer files (and generation_config.json) from this dir")
     Path tokenizer;
+
+    @Option(names = "--tp", defaultValue = "1", paramLabel = "N", description = "megatron: tensor-parallel size of the written layout (default ${DEFAULT-VALUE})")
+    int tp;
+
+    @Option(names = "--pp", defaultValue = "1", paramLabel = "N", description = "megatron: pipeline-parallel size (default ${DEFAULT-VALUE})")
+    int pp;
+
+    @Option(names = "--ep", defaultValue = "1", paramLabel = "N", description = "megatron: expert-parallel size, MoE models only (default ${DEFAULT-VALUE})")
+    int ep;
 
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
@@ -98,7 +113,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force);
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new MegatronArgs.Parallel(tp, pp, ep));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -139,6 +154,9 @@ final class ConvertCommand implements Callable<Integer> {
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
                     TextTable.humanBytes(r.bytes()), r.parameters(), s, TextTable.humanBytes((long) (r.bytes() / Math.max(s, 1e-3))));
+            if (!r.megatronFlags().isEmpty())
+                out.println("Megatron flags of the written model (load with --load " + r.outputDir() + " --finetune --no-load-optim --no-load-rng):\n  "
+                        + String.join(" ", r.megatronFlags()));
         }
         out.flush();
         err.flush();
@@ -159,6 +177,7 @@ final class ConvertCommand implements Callable<Integer> {
         m.put("files", r.files());
         m.put("seconds", r.elapsed().toNanos() / 1e9);
         m.put("warnings", r.warnings());
+        if (!r.megatronFlags().isEmpty()) m.put("megatron_flags", r.megatronFlags());
         return m;
     }
 

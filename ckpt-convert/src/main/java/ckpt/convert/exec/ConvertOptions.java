@@ -1,5 +1,6 @@
 package ckpt.convert.exec;
 
+import ckpt.convert.mapping.imports.MegatronArgs;
 import ckpt.convert.plan.DtypeChoice;
 import ckpt.format.safetensors.HfShardPlanner;
 
@@ -12,9 +13,16 @@ import java.util.Objects;
  * @param arch            {@code auto} or a family name (huggingface only)
  * @param tokenizerDir    where to copy tokenizer files from; null = the checkpoint's own tokenizer dir if any
  * @param force           replace an existing output directory
+ * @param parallel        target TP × PP × EP layout of {@code --format megatron}
  */
 public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force) {
+                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force,
+                             MegatronArgs.Parallel parallel) {
+    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, null);
+    }
+
     public ConvertOptions {
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(format, "format");
@@ -22,33 +30,39 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
         dtype = dtype == null ? DtypeChoice.KEEP : dtype;
         arch = arch == null ? "auto" : arch;
         if (maxShardSize <= 0) throw new IllegalArgumentException("--max-shard-size must be positive");
+        parallel = parallel == null ? new MegatronArgs.Parallel(1, 1, 1) : parallel;
+        if (parallel.tp() < 1 || parallel.pp() < 1 || parallel.ep() < 1) throw new IllegalArgumentException("--tp, --pp and --ep must be ≥ 1");
     }
 
     public static ConvertOptions of(Path checkpoint, OutputFormat format, Path outputDir) {
         return new ConvertOptions(checkpoint, format, outputDir, DtypeChoice.KEEP, "auto", HfShardPlanner.DEFAULT_MAX_SHARD_SIZE, false, null, false);
     }
 
+    public ConvertOptions withParallel(MegatronArgs.Parallel p) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, p);
+    }
+
     public ConvertOptions withDtype(DtypeChoice d) {
-        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel);
     }
 
     public ConvertOptions withForce(boolean f) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, parallel);
     }
 
     public ConvertOptions withArch(String a) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel);
     }
 
     public ConvertOptions withMaxShardSize(long m) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, parallel);
     }
 
     public ConvertOptions withKeepPaddedVocab(boolean k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, parallel);
     }
 
     public ConvertOptions withTokenizerDir(Path t) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, parallel);
     }
 }

@@ -9,6 +9,7 @@ import ckpt.convert.mapping.HfMappings;
 import ckpt.convert.mapping.MappingContext;
 import ckpt.convert.mapping.MegatronModuleNames;
 import ckpt.convert.mapping.MegatronSource;
+import ckpt.convert.mapping.imports.MegatronImport;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 import ckpt.format.FormatException;
@@ -50,7 +51,11 @@ public final class Converter {
     }
 
     /** A plan with everything known before any byte moves. */
-    public record Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context) {
+    public record Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context,
+                          MegatronImport megatron) {
+        public Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context) {
+            this(plan, modelConfig, family, context, null);
+        }
     }
 
     public ConvertResult convert(ConvertOptions o, ConversionListener listener) throws IOException {
@@ -81,7 +86,8 @@ public final class Converter {
             staging.commit();
             return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
                     p.family() == null ? null : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
-                    p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings);
+                    p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings,
+                    p.megatron() == null ? List.of() : p.megatron().flags());
         }
     }
 
@@ -103,6 +109,7 @@ public final class Converter {
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
                 yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
             }
+            case MEGATRON -> new MegatronOutput(dir, p.megatron());
         };
     }
 
@@ -124,6 +131,13 @@ public final class Converter {
 
     /** The plan for {@code o.format()} over an open index (no output touched). */
     public static Planned plan(CheckpointIndex index, ConvertOptions o) {
+        if (o.format() == OutputFormat.MEGATRON) {
+            if (index.format() != CheckpointFormat.SAFETENSORS || !java.nio.file.Files.isDirectory(index.path()))
+                throw new FormatException(index.path(), "--format megatron reads Hugging Face model dirs (config.json + safetensors), not "
+                        + index.format().title());
+            MegatronImport m = MegatronImport.plan(index, o.parallel(), o.dtype());
+            return new Planned(m.plan(), null, null, null, m);
+        }
         if (o.format() == OutputFormat.PYTORCH) {
             if (isMegatron(index)) {
                 ModelConfig c = requireConfig(index);

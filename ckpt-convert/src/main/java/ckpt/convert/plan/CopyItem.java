@@ -36,6 +36,21 @@ public record CopyItem(TensorSlice source, Box destination, boolean transpose) {
         return destination.numel();
     }
 
+    /**
+     * The part of this copy that lands in {@code chunk} (a box of the same destination tensor), in the chunk's
+     * coordinates; empty when the copy does not reach the chunk.
+     */
+    public java.util.Optional<CopyItem> within(Box chunk) {
+        Box meet = destination.intersect(chunk);
+        if (meet == null) return java.util.Optional.empty();
+        Box local = meet.relativeTo(chunk.offsets());
+        if (source == null) return java.util.Optional.of(zeros(local));
+        long[] rel = meet.relativeTo(destination.offsets()).offsets();
+        long[] size = meet.sizes();
+        Box src = transpose ? new Box(new long[]{rel[1], rel[0]}, new long[]{size[1], size[0]}) : new Box(rel, size);
+        return java.util.Optional.of(new CopyItem(source.sub(src), local, transpose));
+    }
+
     @Override
     public String toString() {
         return (source == null ? "zeros" : source + (transpose ? "ᵀ" : "")) + " → " + destination;

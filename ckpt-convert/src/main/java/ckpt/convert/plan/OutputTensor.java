@@ -18,17 +18,19 @@ import java.util.List;
  */
 public record OutputTensor(String name, DType dtype, long[] shape, DType sourceDtype, List<CopyItem> items, Chunk chunk) {
     /**
-     * The tensor is chunk {@code offsets} of global tensor {@code key} of shape {@code globalShape}, stored in output
-     * file {@code file} (a rank for Megatron).
+     * The tensor is box {@code box} of global tensor {@code key} of shape {@code globalShape}, stored in output file
+     * {@code file} (a rank for Megatron). The box may have more axes than the tensor (size-1 layer/expert axes of a
+     * stacked tensor); the elements are the same.
      */
-    public record Chunk(String key, long[] globalShape, long[] offsets, int file) {
+    public record Chunk(String key, long[] globalShape, Box box, int file) {
         public Chunk {
             globalShape = globalShape.clone();
-            offsets = offsets.clone();
+            if (!box.fitsIn(globalShape)) throw new IllegalArgumentException(key + ": chunk " + box + " outside " + Arrays.toString(globalShape));
         }
 
-        public Box box(long[] shape) {
-            return new Box(offsets, shape);
+        @Override
+        public long[] globalShape() {
+            return globalShape.clone();
         }
     }
 
@@ -52,8 +54,8 @@ public record OutputTensor(String name, DType dtype, long[] shape, DType sourceD
                 for (int j = i + 1; j < items.size(); j++)
                     if (items.get(i).numel() > 0 && items.get(i).destination().intersect(items.get(j).destination()) != null)
                         throw new IllegalArgumentException(name + ": " + items.get(i) + " and " + items.get(j) + " overlap");
-        if (chunk != null && (chunk.offsets().length != shape.length || !chunk.box(shape).fitsIn(chunk.globalShape())))
-            throw new IllegalArgumentException(name + ": chunk " + Arrays.toString(chunk.offsets()) + " outside " + Arrays.toString(chunk.globalShape()));
+        if (chunk != null && chunk.box().numel() != Shapes.numel(shape))
+            throw new IllegalArgumentException(name + ": chunk " + chunk.box() + " does not hold " + Arrays.toString(shape));
     }
 
     public OutputTensor(String name, DType dtype, long[] shape, List<CopyItem> items) {
