@@ -94,6 +94,7 @@ public final class Converter {
     /** The writer of {@code o.format()}, laid out from the plan in {@code dir}. */
     private static OutputWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings)
             throws IOException {
+        if (o.format() == OutputFormat.MEGATRON) return new MegatronOutput(dir, p.megatron());
         return writer(index, o, p, dir, warnings, Share.WHOLE);
     }
 
@@ -109,7 +110,7 @@ public final class Converter {
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
                 yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
             }
-            case MEGATRON -> new MegatronOutput(dir, p.megatron());
+            case MEGATRON -> throw new IllegalArgumentException(PartedConverter.NO_MEGATRON_PARTS);
         };
     }
 

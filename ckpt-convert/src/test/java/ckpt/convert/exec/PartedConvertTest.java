@@ -31,6 +31,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class PartedConvertTest {
     /** Small shards so the huggingface output has many files to divide (and some parts get none). */
     static final long SHARD = 64 << 10;
+    static final List<OutputFormat> PARTED = List.of(OutputFormat.PYTORCH, OutputFormat.HUGGINGFACE);
 
     @TempDir
     Path tmp;
@@ -50,7 +51,7 @@ class PartedConvertTest {
         int compared = 0;
         for (Path ckpt : checkpoints()) {
             try (CheckpointIndex index = Checkpoints.open(ckpt)) {
-                for (OutputFormat f : OutputFormat.values()) {
+                for (OutputFormat f : PARTED) {
                     Path single = tmp.resolve(ckpt.getParent().getFileName() + "-" + f.id());
                     try {
                         new Converter().convert(index, options(ckpt, f, single), ConversionListener.NONE);
@@ -79,7 +80,7 @@ class PartedConvertTest {
 
     @Test
     void missingPart_isNamed_andNothingIsPublished() throws IOException {
-        for (OutputFormat f : OutputFormat.values()) {
+        for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("missing-" + f.id());
             ConvertOptions o = options(llama(), f, out);
             runParts(o, 3, 1, 3);
@@ -92,7 +93,7 @@ class PartedConvertTest {
 
     @Test
     void truncatedPart_isNamed_andNothingIsPublished() throws IOException {
-        for (OutputFormat f : OutputFormat.values()) {
+        for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("truncated-" + f.id());
             ConvertOptions o = options(llama(), f, out);
             runParts(o, 3, 1, 2, 3);
@@ -109,7 +110,7 @@ class PartedConvertTest {
 
     @Test
     void partsOfAnotherPlan_areRefused_atFinishAndAtStart() throws IOException {
-        for (OutputFormat f : OutputFormat.values()) {
+        for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("foreign-" + f.id());
             ConvertOptions o = options(llama(), f, out);
             runParts(o, 3, 1, 2, 3);
@@ -129,7 +130,7 @@ class PartedConvertTest {
 
     @Test
     void partKilledMidWrite_thenReRun_givesTheSameBytes() throws IOException {
-        for (OutputFormat f : OutputFormat.values()) {
+        for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("killed-" + f.id());
             ConvertOptions o = options(llama(), f, out);
             runParts(o, 3, 1, 2, 3);
@@ -153,6 +154,16 @@ class PartedConvertTest {
             new PartedConverter().finish(o, ConversionListener.NONE);
             assertSameFiles(files(single(f)), out, f.id() + " after re-running part 2");
         }
+    }
+
+    @Test
+    void megatronOutputInParts_isRefusedBeforeAnythingIsWritten() throws IOException {
+        Path hf = single(OutputFormat.HUGGINGFACE);
+        Path out = tmp.resolve("mcore");
+        ConvertOptions o = ConvertOptions.of(hf, OutputFormat.MEGATRON, out);
+        assertThatThrownBy(() -> new PartedConverter().part(o, new PartSpec(1, 2), ConversionListener.NONE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not available for --format megatron");
+        assertThat(PartedConverter.stagingDir(out)).doesNotExist();
     }
 
     @Test
