@@ -30,10 +30,10 @@ def make_hf(work):
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
                   rms_norm_eps=1e-6, initializer_range=0.05)
     models = {
-        "hf-llama": (LlamaForCausalLM, LlamaConfig(**common, tie_word_embeddings=False, rope_theta=10000.0,
-                                                    attention_bias=False, mlp_bias=False)),
+        # RoPE theta left at the configs' defaults (Llama 10000, Qwen3 1e6): transformers 5 keeps it in rope_parameters
+        "hf-llama": (LlamaForCausalLM, LlamaConfig(**common, tie_word_embeddings=False, attention_bias=False, mlp_bias=False)),
         # head_dim ≠ hidden / heads and tied embeddings: the Qwen3 shapes that differ from Llama
-        "hf-qwen3": (Qwen3ForCausalLM, Qwen3Config(**common, head_dim=32, tie_word_embeddings=True, rope_theta=1000000.0)),
+        "hf-qwen3": (Qwen3ForCausalLM, Qwen3Config(**common, head_dim=32, tie_word_embeddings=True)),
     }
     for i, (name, (cls, cfg)) in enumerate(models.items()):
         torch.manual_seed(1234 + i)
@@ -43,8 +43,12 @@ def make_hf(work):
                 if "norm" in n:
                     p.copy_(1.0 + 0.1 * torch.randn_like(p))
         out = os.path.join(work, name)
-        model.save_pretrained(out, safe_serialization=True)
-        print(f"wrote {out} ({cls.__name__}, {sum(p.numel() for p in model.parameters()):,} parameters)", flush=True)
+        model.save_pretrained(out)  # safetensors by default
+        with open(os.path.join(out, "config.json")) as f:
+            c = json.load(f)
+        rope = c.get("rope_parameters") or {"rope_theta": c.get("rope_theta")}
+        print(f"wrote {out} ({cls.__name__}, {sum(p.numel() for p in model.parameters()):,} parameters, "
+              f"rope_theta {rope.get('rope_theta')})", flush=True)
 
 
 def flags_from_hf(hf_dir):
