@@ -2,7 +2,6 @@ package ckpt.convert.diff;
 
 import ckpt.convert.assembly.TensorAssembler;
 import ckpt.convert.plan.OutputTensor;
-import ckpt.convert.plan.Piece;
 import ckpt.convert.plan.TensorSlice;
 import ckpt.format.tensor.Box;
 
@@ -34,14 +33,14 @@ final class RowReader {
      * hold as many bytes as {@code dst} when the view is transposed.
      */
     static void read(OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch, Runnable afterPiece) {
-        if (t.transposed()) {
+        if (ViewPieces.transposed(t)) {
             readTransposed(t, r0, n, dst, scratch, afterPiece);
             return;
         }
         long[] shape = t.shape();
         int es = t.sourceDtype().byteSize();
         long rowBytes = rowElements(shape) * es;
-        for (Piece p : t.pieces()) {
+        for (ViewPieces.Piece p : ViewPieces.pieces(t)) {
             long from = Math.max(r0, p.dstRow()), to = Math.min(r0 + n, p.dstRow() + p.rows());
             if (from >= to) continue;
             TensorSlice s = p.slice().rank() == 0 ? p.slice() : p.slice().rows(from - p.dstRow(), to - from);
@@ -51,9 +50,9 @@ final class RowReader {
 
     /** Output rows of a transposed view are columns {@code [r0, r0+n)} of the logical {@code [R, C]} pieces. */
     private static void readTransposed(OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch, Runnable afterPiece) {
-        long totalRows = t.logicalShape()[0];
+        long totalRows = ViewPieces.logicalRows(t);
         int es = t.sourceDtype().byteSize();
-        for (Piece p : t.pieces()) {
+        for (ViewPieces.Piece p : ViewPieces.pieces(t)) {
             TensorSlice s = p.slice();
             long rows = p.rows();
             if (rows == 0) continue;

@@ -1,7 +1,6 @@
 package ckpt.convert.diff;
 
 import ckpt.convert.plan.OutputTensor;
-import ckpt.convert.plan.Piece;
 import ckpt.convert.plan.TensorSlice;
 
 import java.util.Arrays;
@@ -24,7 +23,7 @@ public record ViewTensor(String name, OutputTensor tensor) {
      */
     public String ownName() {
         Set<String> names = new LinkedHashSet<>();
-        for (Piece p : tensor.pieces()) names.add(sourceName(p.slice()));
+        for (ViewPieces.Piece p : ViewPieces.pieces(tensor)) names.add(sourceName(p.slice()));
         return String.join(" + ", names);
     }
 
@@ -41,9 +40,9 @@ public record ViewTensor(String name, OutputTensor tensor) {
      * stored global tensor, e.g. {@code decoder.layers.mlp.linear_fc1.weight[1, 37, 5]}.
      */
     public String locate(long[] index) {
-        long[] logical = tensor.transposed() ? new long[]{index[1], index[0]} : index.clone();
+        long[] logical = ViewPieces.transposed(tensor) ? new long[]{index[1], index[0]} : index.clone();
         long row = logical.length == 0 ? 0 : logical[0];
-        for (Piece p : tensor.pieces()) {
+        for (ViewPieces.Piece p : ViewPieces.pieces(tensor)) {
             if (row < p.dstRow() || row >= p.dstRow() + p.rows()) continue;
             TensorSlice s = p.slice();
             long[] global = s.box().offsets();
