@@ -25,6 +25,7 @@ mkdir -p "$work"
 src=$work/src
 say() { echo "[bench-parts] $*" >&2; }
 now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.3f\", $1 }"; }   # no bc on minimal images
 drop() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
 can_drop=no; (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null && can_drop=yes
 
@@ -33,13 +34,13 @@ if [ ! -f "$src/latest_checkpointed_iteration.txt" ]; then
   t0=$(now)
   "$java" -Xmx4g --enable-native-access=ALL-UNNAMED -cp "$bench" ckpt.bench.SyntheticCheckpoint --shape llama3-8b \
     --bytes "$size" --tp 2 --dp 2 --optimizer none --no-sha --out "$src" >&2
-  say "generated in $(echo "$(now) - $t0" | bc) s"
+  say "generated in $(calc "$(now) - $t0") s"
 fi
 src_bytes=$(du -sb "$src" | cut -f1)
 
 drop
 t0=$(now); cp -r "$src" "$work/cp-copy"; sync; t1=$(now)
-cp_s=$(echo "$t1 - $t0" | bc)
+cp_s=$(calc "$t1 - $t0")
 rm -rf "$work/cp-copy"
 say "cp -r: ${cp_s} s for $src_bytes bytes"
 
@@ -64,19 +65,18 @@ for fmt in $formats; do
     "$java" -Xmx"$heap" --enable-native-access=ALL-UNNAMED -jar "$jar" convert "$src" --format "$fmt" --output-dir "$out" --finish --quiet
     sync
     t2=$(now)
-    parts_s=$(echo "$t1 - $t0" | bc); fin_s=$(echo "$t2 - $t1" | bc); tot_s=$(echo "$t2 - $t0" | bc)
+    parts_s=$(calc "$t1 - $t0"); fin_s=$(calc "$t2 - $t1"); tot_s=$(calc "$t2 - $t0")
     out_bytes=$(du -sb "$out" | cut -f1)
     sums=$( (cd "$out" && find . -type f -print0 | sort -z | xargs -0 -P "$cores" -n 1 sha256sum | sort -k2) | sha256sum | cut -c1-16)
     if [ -z "$ref" ]; then ref=$sums; base[$fmt]=$tot_s; fi
     [ "$sums" = "$ref" ] || { say "$fmt N=$n: output differs from N=1"; exit 1; }
-    speed=$(echo "scale=2; ${base[$fmt]} / $tot_s" | bc)
+    speed=$(calc "${base[$fmt]} / $tot_s")
     printf '| %s | %d | %.1f | %.1f | %.1f | %.2f | %.2f | %.2f | %.2f |\n' "$fmt" "$n" "$parts_s" "$fin_s" "$tot_s" \
-      "$(echo "scale=3; $out_bytes / $tot_s / 1000000000" | bc)" "$speed" "$(echo "scale=2; $speed / $n" | bc)" \
-      "$(echo "scale=2; $tot_s / $cp_s" | bc)"
+      "$(calc "$out_bytes / $tot_s / 1000000000")" "$speed" "$(calc "$speed / $n")" "$(calc "$tot_s / $cp_s")"
     rm -rf "$out"
   done
 done
 echo
 echo "source: $src_bytes bytes ($size synthetic llama3-8b shape, TP2 DP2, bf16, no optimizer); cp -r: ${cp_s} s" \
-  "($(echo "scale=3; $src_bytes / $cp_s / 1000000000" | bc) GB/s); $cores cores; page cache dropped: $can_drop;" \
+  "($(calc "$src_bytes / $cp_s / 1000000000") GB/s); $cores cores; page cache dropped: $can_drop;" \
   "heap per process $heap; outputs identical to N=1 (sha256 of every file)"
