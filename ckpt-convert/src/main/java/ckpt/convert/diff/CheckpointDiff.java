@@ -185,7 +185,7 @@ public final class CheckpointDiff {
             try (Arena arena = Arena.ofConfined()) {
                 MemorySegment bufA = arena.allocate(blockElems * da.byteSize(), 64);
                 MemorySegment bufB = arena.allocate(blockElems * db.byteSize(), 64);
-                MemorySegment scratch = ViewPieces.transposed(a.tensor()) || ViewPieces.transposed(b.tensor())
+                MemorySegment scratch = RowReader.needsScratch(a.tensor()) || RowReader.needsScratch(b.tensor())
                         ? arena.allocate(blockElems * maxEs, 64) : null;
                 for (long r = 0; r < rows; r += rowsPerBlock) {
                     if (cancelled.get()) throw new CancellationException("another tensor failed");

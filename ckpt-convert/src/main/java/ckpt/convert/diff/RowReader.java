@@ -1,17 +1,18 @@
 package ckpt.convert.diff;
 
-import ckpt.convert.assembly.TensorAssembler;
+import ckpt.convert.exec.TensorKernels;
+import ckpt.convert.plan.CopyItem;
 import ckpt.convert.plan.OutputTensor;
-import ckpt.convert.plan.TensorSlice;
 import ckpt.format.tensor.Box;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
 /**
  * Reads a block of rows of a {@link ViewTensor} in its own layout (row-major over its shape, source dtype, no cast)
- * from the stored pieces, so a tensor of any size is compared a bounded block at a time. A transposed view
- * (GPT-2's Conv1D weights) reads its rows as columns of the stored pieces and transposes them through
- * {@code scratch}.
+ * from the stored pieces, so a tensor of any size is compared a bounded block at a time: each of the view's box
+ * copies, cut to the block ({@link CopyItem#within}), is gathered straight into the block where it is one contiguous
+ * run, or through {@code scratch} (a transposed copy — GPT-2's Conv1D weights — or a strided box) otherwise.
  */
 final class RowReader {
     private RowReader() {
@@ -28,44 +29,56 @@ final class RowReader {
         return shape.length == 0 ? 1 : shape[0];
     }
 
+    /** Whether reading the view needs a scratch buffer: some copy is transposed or lands on a strided box. */
+    static boolean needsScratch(OutputTensor t) {
+        long[] shape = t.shape();
+        for (CopyItem it : t.items()) if (it.transpose() || !isContiguous(shape, it.destination())) return true;
+        return false;
+    }
+
     /**
      * Rows {@code [r0, r0+n)} into {@code dst} ({@code n × rowElements × element size} bytes). {@code scratch} must
-     * hold as many bytes as {@code dst} when the view is transposed.
+     * hold as many bytes as {@code dst} when {@link #needsScratch} says so.
      */
     static void read(OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch, Runnable afterPiece) {
-        if (ViewPieces.transposed(t)) {
-            readTransposed(t, r0, n, dst, scratch, afterPiece);
-            return;
-        }
         long[] shape = t.shape();
+        long[] blockShape = shape.clone();
+        Box block;
+        if (shape.length == 0) {
+            block = new Box(new long[0], new long[0]);
+        } else {
+            long[] o = new long[shape.length];
+            o[0] = r0;
+            blockShape[0] = n;
+            block = new Box(o, blockShape);
+        }
         int es = t.sourceDtype().byteSize();
-        long rowBytes = rowElements(shape) * es;
-        for (ViewPieces.Piece p : ViewPieces.pieces(t)) {
-            long from = Math.max(r0, p.dstRow()), to = Math.min(r0 + n, p.dstRow() + p.rows());
-            if (from >= to) continue;
-            TensorSlice s = p.slice().rank() == 0 ? p.slice() : p.slice().rows(from - p.dstRow(), to - from);
-            TensorAssembler.assemble(s.tensor(), s.box(), dst.asSlice((from - r0) * rowBytes, (to - from) * rowBytes), afterPiece);
+        for (CopyItem whole : t.items()) {
+            CopyItem it = whole.within(block).orElse(null);
+            if (it == null || it.numel() == 0) continue;
+            Box local = it.destination();
+            if (it.isZeroFill()) {
+                TensorKernels.CPU.fillZero(dst, t.sourceDtype(), blockShape, local);
+            } else if (!it.transpose() && isContiguous(blockShape, local)) {
+                long start = 0, stride = 1;
+                for (int i = blockShape.length - 1; i >= 0; i--) {
+                    start += local.offset(i) * stride;
+                    stride *= blockShape[i];
+                }
+                TensorKernels.CPU.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), afterPiece);
+            } else {
+                MemorySegment buf = scratch != null ? scratch.asSlice(0, it.numel() * es) : Arena.ofAuto().allocate(it.numel() * es, 64);
+                TensorKernels.CPU.gather(it.source().tensor(), it.source().box(), buf, afterPiece);
+                TensorKernels.CPU.copyBox(buf, t.sourceDtype(), it.source().shape(), dst, t.sourceDtype(), blockShape,
+                        local.offsets(), it.transpose());
+            }
         }
     }
 
-    /** Output rows of a transposed view are columns {@code [r0, r0+n)} of the logical {@code [R, C]} pieces. */
-    private static void readTransposed(OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch, Runnable afterPiece) {
-        long totalRows = ViewPieces.logicalRows(t);
-        int es = t.sourceDtype().byteSize();
-        for (ViewPieces.Piece p : ViewPieces.pieces(t)) {
-            TensorSlice s = p.slice();
-            long rows = p.rows();
-            if (rows == 0) continue;
-            long[] off = s.box().offsets(), size = s.box().sizes();
-            int col = s.box().rank() - 1;
-            off[col] += r0;
-            size[col] = n;
-            MemorySegment buf = scratch.asSlice(0, rows * n * es);
-            TensorAssembler.assemble(s.tensor(), new Box(off, size), buf, afterPiece);
-            // buf is [rows, n]; dst is [n, totalRows]: dst[c][dstRow + k] = buf[k][c].
-            for (long k = 0; k < rows; k++)
-                for (long c = 0; c < n; c++)
-                    MemorySegment.copy(buf, (k * n + c) * es, dst, (c * totalRows + p.dstRow() + k) * es, es);
-        }
+    private static boolean isContiguous(long[] shape, Box box) {
+        int k = 0;
+        while (k < shape.length && box.size(k) == 1) k++;
+        for (int i = k + 1; i < shape.length; i++) if (box.size(i) != shape[i]) return false;
+        return true;
     }
 }

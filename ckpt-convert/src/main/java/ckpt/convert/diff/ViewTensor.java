@@ -1,6 +1,7 @@
 package ckpt.convert.diff;
 
 import ckpt.convert.plan.OutputTensor;
+import ckpt.convert.plan.CopyItem;
 import ckpt.convert.plan.TensorSlice;
 
 import java.util.Arrays;
@@ -23,7 +24,7 @@ public record ViewTensor(String name, OutputTensor tensor) {
      */
     public String ownName() {
         Set<String> names = new LinkedHashSet<>();
-        for (ViewPieces.Piece p : ViewPieces.pieces(tensor)) names.add(sourceName(p.slice()));
+        for (CopyItem it : tensor.items()) if (!it.isZeroFill()) names.add(sourceName(it.source()));
         return String.join(" + ", names);
     }
 
@@ -40,15 +41,21 @@ public record ViewTensor(String name, OutputTensor tensor) {
      * stored global tensor, e.g. {@code decoder.layers.mlp.linear_fc1.weight[1, 37, 5]}.
      */
     public String locate(long[] index) {
-        long[] logical = ViewPieces.transposed(tensor) ? new long[]{index[1], index[0]} : index.clone();
-        long row = logical.length == 0 ? 0 : logical[0];
-        for (ViewPieces.Piece p : ViewPieces.pieces(tensor)) {
-            if (row < p.dstRow() || row >= p.dstRow() + p.rows()) continue;
-            TensorSlice s = p.slice();
+        for (CopyItem it : tensor.items()) {
+            if (it.isZeroFill() || !contains(it.destination(), index)) continue;
+            TensorSlice s = it.source();
+            long[] rel = new long[index.length];
+            for (int i = 0; i < index.length; i++) rel[i] = index[i] - it.destination().offset(i);
+            if (it.transpose()) rel = new long[]{rel[1], rel[0]};
             long[] global = s.box().offsets();
-            for (int i = 0; i < logical.length; i++) global[s.squeezed() + i] += i == 0 ? row - p.dstRow() : logical[i];
+            for (int i = 0; i < rel.length; i++) global[s.squeezed() + i] += rel[i];
             return s.key() + Arrays.toString(global);
         }
         return tensor.name() + Arrays.toString(index);
+    }
+
+    private static boolean contains(ckpt.format.tensor.Box b, long[] index) {
+        for (int i = 0; i < index.length; i++) if (index[i] < b.offset(i) || index[i] >= b.end(i)) return false;
+        return true;
     }
 }
