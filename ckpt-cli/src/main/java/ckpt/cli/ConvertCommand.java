@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
 import ckpt.convert.mapping.imports.MegatronArgs;
@@ -37,7 +38,7 @@ import java.util.concurrent.Callable;
  */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
-        description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP) into a standalone model: "
+        description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP, DeepSpeed ZeRO) into a standalone model: "
                 + "'pytorch' writes DIR/model.pt (torch.load(weights_only=True) gives {model_state_dict, model_config}); "
                 + "'huggingface' writes safetensors shards, model.safetensors.index.json and config.json that "
                 + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). One tensor at a time, "
@@ -53,7 +54,7 @@ final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), or a PyTorch DCP dir; for --format megatron an HF model dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, or a DeepSpeed save dir or global_step* dir; for --format megatron an HF model dir")
     Path checkpoint;
 
     @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch, huggingface or megatron")
@@ -89,6 +90,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--ep", defaultValue = "1", paramLabel = "N", description = "megatron: expert-parallel size, MoE models only (default ${DEFAULT-VALUE})")
     int ep;
 
+    @Option(names = "--config", paramLabel = "DIR",
+            description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
+    Path config;
+
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
@@ -113,7 +118,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new MegatronArgs.Parallel(tp, pp, ep));
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new MegatronArgs.Parallel(tp, pp, ep), config);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -146,14 +151,14 @@ final class ConvertCommand implements Callable<Integer> {
         } else if (!quiet && partSpec != null) {
             double s = r.elapsed().toNanos() / 1e9;
             out.printf(Locale.ROOT, "part %s of %s → %s: %d tensors, %s in %.1fs (%s/s); run --finish after the last part%n",
-                    partSpec, r.sourceFormat(), r.outputDir(), r.tensors(), TextTable.humanBytes(r.bytes()), s,
-                    TextTable.humanBytes((long) (r.bytes() / Math.max(s, 1e-3))));
+                    partSpec, r.sourceFormat(), r.outputDir(), r.tensors(), Units.bytes(r.bytes()), s,
+                    Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
-            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %,d parameters in %.1fs (%s/s)%n",
+            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %s parameters in %.1fs (%s/s)%n",
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
-                    TextTable.humanBytes(r.bytes()), r.parameters(), s, TextTable.humanBytes((long) (r.bytes() / Math.max(s, 1e-3))));
+                    Units.bytes(r.bytes()), Units.params(r.parameters()), s, Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
             if (!r.megatronFlags().isEmpty())
                 out.println("Megatron flags of the written model (load with --load " + r.outputDir() + " --finetune --no-load-optim --no-load-rng):\n  "
                         + String.join(" ", r.megatronFlags()));

@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.rotation.CheckpointEntry;
 import ckpt.convert.rotation.SaveDirListing;
 import ckpt.convert.rotation.Tracker;
@@ -63,7 +64,7 @@ final class ListCommand implements Callable<Integer> {
         TextTable t = new TextTable("NAME", ">ITERATION", "STATUS", "LAYOUT", ">BYTES", ">SIZE", "MODIFIED", "LATEST", "NOTE");
         for (CheckpointEntry e : listing.entries()) {
             t.row(e.name(), Long.toString(e.iteration()), e.state().id(), e.layout().id(), Long.toString(e.sizeBytes()),
-                    TextTable.humanBytes(e.sizeBytes()), e.modified().truncatedTo(ChronoUnit.SECONDS).toString(),
+                    Units.bytes(e.sizeBytes()), e.modified().truncatedTo(ChronoUnit.SECONDS).toString(),
                     e.latest() ? "*" : "", note(e));
         }
         t.print(out);

@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.Problem;
 import ckpt.convert.analysis.Verifier;
@@ -29,7 +30,7 @@ final class VerifyCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir (its latest iteration), an iter_* dir (torch_dist or legacy mp_rank_*), a DCP dir, a torch.save file, a safetensors file or Hugging Face dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir (its latest iteration), an iter_* dir (torch_dist or legacy mp_rank_*), a DCP dir, a DeepSpeed save dir (its latest tag) or global_step* dir, a torch.save file, a safetensors file or Hugging Face dir")
     Path path;
 
     @Option(names = "--deep", description = "read every byte: zip CRC-32s, chunk decoding, integrity.json SHA-256")
@@ -74,7 +75,7 @@ final class VerifyCommand implements Callable<Integer> {
                     + " tensors checked for tiling, " + c.zipRecords() + " zip structures parsed");
             if (r.deep())
                 out.println("  " + c.crcEntries() + " zip entries CRC-checked, " + c.chunksDecoded() + " chunks decoded, "
-                        + c.filesHashed() + " files SHA-256 checked, " + c.bytesRead() + " bytes read");
+                        + c.filesHashed() + " files SHA-256 checked, " + Units.bytes(c.bytesRead()) + " read");
         }
         if (r.sound()) {
             out.println("sound");

@@ -9,9 +9,12 @@ import ckpt.convert.index.FileEntry;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.convert.index.ObjectEntry;
 import ckpt.convert.index.TensorPiece;
+import ckpt.format.DetectedFormat;
 import ckpt.convert.plan.PartSpec;
 import ckpt.convert.plan.PartSplit;
 import ckpt.format.FormatException;
+import ckpt.format.Formats;
+import ckpt.format.deepspeed.DeepSpeedDir;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.dcp.DcpMetadataReader;
 import ckpt.format.megatron.CheckpointingConfig;
@@ -144,6 +147,7 @@ public final class Verifier {
                 megatronIteration = true;
             }
             if (Files.isDirectory(checkpoint) && !completeEnoughToOpen(checkpoint, megatronIteration)) return;
+            if (Files.isDirectory(given) && Formats.detect(given) == DetectedFormat.DEEPSPEED_DIR) deepspeedTracker(given);
             if (!open()) return;
             checkIndex();
         }
@@ -193,6 +197,23 @@ public final class Verifier {
                 return null;
             }
             return sd.iterations().getLast().path();
+        }
+
+        /**
+         * DeepSpeed's rank 0 writes {@code latest} after every rank saved, and {@code load_checkpoint} resumes only from
+         * the tag it names: a save dir with tags but no tracker has no finished save to resume from.
+         */
+        private void deepspeedTracker(Path dir) {
+            if (DeepSpeedDir.isTagDir(dir)) return;
+            try {
+                DeepSpeedDir d = DeepSpeedDir.open(dir);
+                if (d.latest().isEmpty() && !d.tags().isEmpty())
+                    problem(dir.resolve(DeepSpeedDir.LATEST), null, "no 'latest' file: DeepSpeed resumes only from the tag it "
+                            + "names (written after every rank saved), so no save may have finished; checking "
+                            + d.tags().getLast().name());
+            } catch (FormatException e) {
+                // open() reports it
+            }
         }
 
         /** Megatron's save order: data, then .metadata (tmp + rename), then metadata.json, then the tracker. */

@@ -14,15 +14,11 @@ import java.util.Objects;
  * @param tokenizerDir    where to copy tokenizer files from; null = the checkpoint's own tokenizer dir if any
  * @param force           replace an existing output directory
  * @param parallel        target TP × PP × EP layout of {@code --format megatron}
+ * @param configDir       where the HF {@code config.json} of a DeepSpeed-trained HF model is; null = beside the checkpoint
  */
 public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
                              long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force,
-                             MegatronArgs.Parallel parallel) {
-    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force) {
-        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, null);
-    }
-
+                             MegatronArgs.Parallel parallel, Path configDir) {
     public ConvertOptions {
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(format, "format");
@@ -34,35 +30,55 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
         if (parallel.tp() < 1 || parallel.pp() < 1 || parallel.ep() < 1) throw new IllegalArgumentException("--tp, --pp and --ep must be ≥ 1");
     }
 
+    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, null, null);
+    }
+
+    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force,
+                          MegatronArgs.Parallel parallel) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, null);
+    }
+
+    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, null, configDir);
+    }
+
     public static ConvertOptions of(Path checkpoint, OutputFormat format, Path outputDir) {
-        return new ConvertOptions(checkpoint, format, outputDir, DtypeChoice.KEEP, "auto", HfShardPlanner.DEFAULT_MAX_SHARD_SIZE, false, null, false);
+        return new ConvertOptions(checkpoint, format, outputDir, DtypeChoice.KEEP, "auto", HfShardPlanner.DEFAULT_MAX_SHARD_SIZE, false, null, false, null, null);
     }
 
     public ConvertOptions withParallel(MegatronArgs.Parallel p) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, p);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, p, configDir);
     }
 
     public ConvertOptions withDtype(DtypeChoice d) {
-        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel);
+        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, configDir);
     }
 
     public ConvertOptions withForce(boolean f) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, parallel);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, parallel, configDir);
     }
 
     public ConvertOptions withArch(String a) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, configDir);
     }
 
     public ConvertOptions withMaxShardSize(long m) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, parallel);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, parallel, configDir);
     }
 
     public ConvertOptions withKeepPaddedVocab(boolean k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, parallel);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, parallel, configDir);
+    }
+
+    public ConvertOptions withConfigDir(Path c) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, c);
     }
 
     public ConvertOptions withTokenizerDir(Path t) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, parallel);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, parallel, configDir);
     }
 }

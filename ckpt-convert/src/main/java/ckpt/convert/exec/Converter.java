@@ -4,6 +4,7 @@ import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
 import ckpt.convert.mapping.DcpModelState;
+import ckpt.convert.mapping.DeepSpeedStateDict;
 import ckpt.convert.mapping.HfMapping;
 import ckpt.convert.mapping.HfMappings;
 import ckpt.convert.mapping.MappingContext;
@@ -85,7 +86,7 @@ public final class Converter {
             }
             staging.commit();
             return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
-                    p.family() == null ? null : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
+                    p.family() == null ? architectureOf(p.modelConfig()) : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
                     p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings,
                     p.megatron() == null ? List.of() : p.megatron().flags());
         }
@@ -104,8 +105,12 @@ public final class Converter {
         return switch (o.format()) {
             case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig(), share);
             case HUGGINGFACE -> {
-                Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));
-                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), index.args().get("tokenizer_model"));
+                // DeepSpeed exports carry the model's own config.json (in modelConfig); Megatron's is built by the family.
+                boolean deepspeed = index.format() == CheckpointFormat.DEEPSPEED;
+                Map<String, Object> config = new LinkedHashMap<>(deepspeed ? p.modelConfig() : p.family().config(p.context()));
+                Object tokenizerHint = deepspeed ? DeepSpeedStateDict.tokenizerCandidate(index, o.configDir()).map(Path::toString).orElse(null)
+                        : index.args().get("tokenizer_model");
+                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), tokenizerHint);
                 if (tok.isEmpty())
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
                 yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
@@ -122,7 +127,7 @@ public final class Converter {
         long need = tensorBytes + (1L << 20) + tensorBytes / 1000;
         if (usable < need)
             throw new FormatException(dir.getParent(), "not enough free space for the output: it needs about "
-                    + String.format("%,d", need) + " bytes, " + String.format("%,d", usable) + " are free");
+                    + ckpt.convert.analysis.Units.full(need) + ", " + ckpt.convert.analysis.Units.full(usable) + " are free");
     }
 
     /** Megatron checkpoints in either on-disk format: the legacy reader presents the same global keys. */
@@ -139,6 +144,7 @@ public final class Converter {
             MegatronImport m = MegatronImport.plan(index, o.parallel(), o.dtype());
             return new Planned(m.plan(), null, null, null, m);
         }
+        if (index.format() == CheckpointFormat.DEEPSPEED) return deepspeed(index, o);
         if (o.format() == OutputFormat.PYTORCH) {
             if (isMegatron(index)) {
                 ModelConfig c = requireConfig(index);
@@ -172,10 +178,23 @@ public final class Converter {
         return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), null, family, ctx);
     }
 
+    /** DeepSpeed: zero_to_fp32's state dict; for huggingface, the HF model's own config.json travels along. */
+    private static Planned deepspeed(CheckpointIndex index, ConvertOptions o) {
+        if (o.format() == OutputFormat.PYTORCH)
+            return new Planned(new ConversionPlan(DeepSpeedStateDict.tensors(index, true)).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
+        Map<String, Object> config = DeepSpeedStateDict.hfConfig(index, o.configDir());
+        ConversionPlan plan = new ConversionPlan(DeepSpeedStateDict.hfTensors(index, config)).withDtype(o.dtype());
+        return new Planned(plan, DeepSpeedStateDict.writtenConfig(index, config, plan.tensors()), null, null);
+    }
+
     private static ModelConfig requireConfig(CheckpointIndex index) {
         if (index.config() == null)
             throw new FormatException(index.path(), "the checkpoint's common state has no args: the model architecture is unknown");
         return index.config();
+    }
+
+    private static String architectureOf(Map<String, Object> config) {
+        return config != null && config.get("architectures") instanceof List<?> l && !l.isEmpty() ? String.valueOf(l.getFirst()) : null;
     }
 
     static void writeJson(Path file, Map<String, Object> value) throws IOException {

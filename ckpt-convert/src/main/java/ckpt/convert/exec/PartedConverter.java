@@ -215,7 +215,8 @@ public final class PartedConverter {
                 .append(index.iteration()).append('\n');
         sb.append(o.format().id()).append(' ').append(o.dtype()).append(' ').append(o.arch()).append(' ')
                 .append(o.maxShardSize()).append(' ').append(o.keepPaddedVocab()).append(' ')
-                .append(o.tokenizerDir() == null ? "-" : o.tokenizerDir().toAbsolutePath().normalize()).append('\n');
+                .append(o.tokenizerDir() == null ? "-" : o.tokenizerDir().toAbsolutePath().normalize()).append(' ')
+                .append(o.configDir() == null ? "-" : o.configDir().toAbsolutePath().normalize()).append('\n');
         if (p.modelConfig() != null) sb.append(new TreeMap<>(p.modelConfig())).append('\n');
         if (p.family() != null) sb.append(p.family().architecture()).append(' ').append(new TreeMap<>(p.family().config(p.context()))).append('\n');
         for (OutputTensor t : p.plan().tensors())

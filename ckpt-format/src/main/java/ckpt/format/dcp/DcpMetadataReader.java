@@ -49,7 +49,7 @@ public final class DcpMetadataReader {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             Object root;
             try {
-                root = PickledRecords.register(TorchGlobals.reader(file)).build().read(seg);
+                root = PickledRecords.register(TorchGlobals.reader(file)).shareEqualValues(true).build().read(seg);
             } catch (PickleException e) {
                 throw new FormatException(file, e.where(), "unreadable .metadata (truncated or corrupt — an incomplete save?): "
                         + stripFile(e.getMessage(), file), e);
@@ -75,6 +75,16 @@ public final class DcpMetadataReader {
         if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
             throw new FormatException(file, "DCP Metadata without state_dict_metadata");
 
+        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
+        if (state.get("storage_data") instanceof PyDict sd) {
+            for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
+                MetadataIndex idx = index(file, e.getKey());
+                storage.put(idx, storageInfo(file, idx, e.getValue()));
+            }
+        } else if (state.get("storage_data") != null) {
+            throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
+        }
+
         Map<String, TensorStorageMetadata> tensors = new LinkedHashMap<>();
         List<String> bytes = new ArrayList<>();
         for (Map.Entry<Object, Object> e : sdm.items().entrySet()) {
@@ -84,20 +94,10 @@ public final class DcpMetadataReader {
             if (item.isNamed("BytesStorageMetadata")) {
                 bytes.add(fqn);
             } else if (item.isNamed("TensorStorageMetadata")) {
-                tensors.put(fqn, tensor(file, fqn, item));
+                tensors.put(fqn, tensor(file, fqn, item, storage));
             } else {
                 throw new FormatException(file, "key " + fqn, "unknown storage metadata class " + item.type());
             }
-        }
-
-        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
-        if (state.get("storage_data") instanceof PyDict sd) {
-            for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
-                MetadataIndex idx = index(file, e.getKey());
-                storage.put(idx, storageInfo(file, idx, e.getValue()));
-            }
-        } else if (state.get("storage_data") != null) {
-            throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
         }
 
         Map<String, List<Object>> planner = new LinkedHashMap<>();
@@ -129,7 +129,8 @@ public final class DcpMetadataReader {
                 Collections.unmodifiableMap(storage), planner, version, checkpointId, saveId, mcore, plans);
     }
 
-    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item) {
+    /** The tensor with each chunk's storage record attached; a chunk without one is an error, as in torch's load. */
+    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item, Map<MetadataIndex, StorageInfo> storage) {
         Object props = item.attr("properties");
         DType dtype = dtypeOf(file, fqn, props);
         long[] size = dims(file, fqn, item.attr("size"), "size");
@@ -137,6 +138,15 @@ public final class DcpMetadataReader {
             throw new FormatException(file, "key " + fqn, "tensor metadata without a chunk list");
         List<ChunkStorageMetadata> chunks = new ArrayList<>(chunkList.size());
         for (Object c : chunkList) {
+            if (c instanceof PickledRecords.Chunk pc && pc.record != null) {
+                if (pc.record.box().rank() != size.length)
+                    throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
+                if (!pc.record.box().fitsIn(size))
+                    throw new FormatException(file, "key " + fqn, "chunk " + pc.record.box() + " lies outside the global shape "
+                            + java.util.Arrays.toString(size));
+                chunks.add(withStorage(file, fqn, pc.record.box(), storage));
+                continue;
+            }
             Object rawOffsets, rawSizes;
             if (c instanceof PickledRecords.Chunk pc) {
                 rawOffsets = pc.offsets;
@@ -155,9 +165,16 @@ public final class DcpMetadataReader {
             if (!box.fitsIn(size))
                 throw new FormatException(file, "key " + fqn, "chunk " + box + " lies outside the global shape "
                         + java.util.Arrays.toString(size));
-            chunks.add(new ChunkStorageMetadata(box));
+            chunks.add(withStorage(file, fqn, box, storage));
         }
         return new TensorStorageMetadata(fqn, dtype, size, chunks);
+    }
+
+    private static ChunkStorageMetadata withStorage(Path file, String fqn, Box box, Map<MetadataIndex, StorageInfo> storage) {
+        StorageInfo info = storage.get(new MetadataIndex(fqn, box.offsets()));
+        if (info == null)
+            throw new FormatException(file, "key " + fqn, "no storage record for chunk at " + java.util.Arrays.toString(box.offsets()));
+        return new ChunkStorageMetadata(box, info);
     }
 
     private static DType dtypeOf(Path file, String fqn, Object props) {
@@ -173,6 +190,7 @@ public final class DcpMetadataReader {
 
     private static MetadataIndex index(Path file, Object key) {
         Object rawFqn, off;
+        if (key instanceof PickledRecords.Index pi && pi.record != null) return pi.record;
         if (key instanceof PickledRecords.Index pi) {
             rawFqn = pi.fqn;
             off = pi.offset;
@@ -189,6 +207,12 @@ public final class DcpMetadataReader {
     private static StorageInfo storageInfo(Path file, MetadataIndex idx, Object v) {
         Object path, offset, length;
         List<String> transforms = new ArrayList<>();
+        if (v instanceof PickledRecords.Storage ps && ps.record != null) {
+            StorageInfo r = ps.record;
+            if (r.offset() < 0 || r.length() < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
+            checkFileName(file, idx, r.relativePath());
+            return r;
+        }
         if (v instanceof PickledRecords.Storage ps) {
             path = ps.relativePath;
             offset = ps.offset;
@@ -206,18 +230,18 @@ public final class DcpMetadataReader {
         if (!(path instanceof String rel) || !(offset instanceof Long o) || !(length instanceof Long l))
             throw new FormatException(file, "key " + idx, "storage record lacks relative_path/offset/length");
         if (o < 0 || l < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
+        checkFileName(file, idx, rel);
+        return new StorageInfo(rel, o, l, transforms);
+    }
+
+    private static void checkFileName(Path file, MetadataIndex idx, String rel) {
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
             throw new FormatException(file, "key " + idx, "storage file name '" + rel + "' leaves the checkpoint directory");
-        return new StorageInfo(rel, o, l, transforms);
     }
 
     private static void validate(Path file, Map<String, TensorStorageMetadata> tensors, List<String> bytes,
                                  Map<MetadataIndex, StorageInfo> storage) {
-        for (TensorStorageMetadata t : tensors.values())
-            for (ChunkStorageMetadata c : t.chunks())
-                if (!storage.containsKey(new MetadataIndex(t.fqn(), c.box().offsets())))
-                    throw new FormatException(file, "key " + t.fqn(), "no storage record for chunk at "
-                            + java.util.Arrays.toString(c.box().offsets()));
+        // every chunk's record was found when it was decoded (withStorage)
         for (String b : bytes)
             if (!storage.containsKey(new MetadataIndex(b, null)))
                 throw new FormatException(file, "key " + b, "no storage record for bytes item");
