@@ -38,7 +38,9 @@ class PartedConvertTest {
 
     static List<Path> checkpoints() throws IOException {
         try (Stream<Path> s = Files.list(Fixtures.root())) {
-            return s.map(d -> d.resolve("checkpoint")).filter(Files::isDirectory).sorted().toList();
+            // Megatron/DCP fixtures keep the save under checkpoint/; DeepSpeed fixtures are the save dir themselves
+            return s.map(d -> d.getFileName().toString().startsWith("deepspeed-") ? d : d.resolve("checkpoint"))
+                    .filter(Files::isDirectory).sorted().toList();
         }
     }
 
@@ -48,11 +50,11 @@ class PartedConvertTest {
 
     @Test
     void everyFixtureAndFormatInNParts_equalsTheSingleProcessBytes() throws IOException {
-        int compared = 0;
+        int compared = 0, deepspeed = 0;
         for (Path ckpt : checkpoints()) {
             try (CheckpointIndex index = Checkpoints.open(ckpt)) {
                 for (OutputFormat f : PARTED) {
-                    Path single = tmp.resolve(ckpt.getParent().getFileName() + "-" + f.id());
+                    Path single = tmp.resolve(ckpt.getFileName() + "-" + ckpt.getParent().getFileName() + "-" + f.id());
                     try {
                         new Converter().convert(index, options(ckpt, f, single), ConversionListener.NONE);
                     } catch (FormatException refused) {
@@ -69,6 +71,7 @@ class PartedConvertTest {
                         assertSameFiles(expected, out, ckpt + " " + f.id() + " in " + n + " parts");
                         assertThat(PartedConverter.stagingDir(out)).doesNotExist();
                         compared++;
+                        if (ckpt.getFileName().toString().startsWith("deepspeed-")) deepspeed++;
                     }
                 }
             }
@@ -76,6 +79,7 @@ class PartedConvertTest {
         // every Megatron save (torch_dist, core 0.14, legacy, Qwen3, 8B metadata-only refuses) in both formats and the
         // DCP saves as pytorch: at least 11 source/format pairs, 4 part counts each
         assertThat(compared).isGreaterThanOrEqualTo(4 * 11);
+        assertThat(deepspeed).as("DeepSpeed saves converted in parts").isPositive();
     }
 
     @Test
