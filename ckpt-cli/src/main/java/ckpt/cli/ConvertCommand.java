@@ -81,6 +81,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy tokenizer files (and generation_config.json) from this dir")
     Path tokenizer;
 
+    @Option(names = "--config", paramLabel = "DIR",
+            description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
+    Path config;
+
     @Option(names = "--tp", defaultValue = "1", paramLabel = "N", description = "megatron: tensor-parallel size of the written layout (default ${DEFAULT-VALUE})")
     int tp;
 
@@ -89,10 +93,6 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Option(names = "--ep", defaultValue = "1", paramLabel = "N", description = "megatron: expert-parallel size, MoE models only (default ${DEFAULT-VALUE})")
     int ep;
-
-    @Option(names = "--config", paramLabel = "DIR",
-            description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
-    Path config;
 
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
@@ -118,7 +118,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, new MegatronArgs.Parallel(tp, pp, ep), config);
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config, new MegatronArgs.Parallel(tp, pp, ep));
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -171,6 +171,7 @@ final class ConvertCommand implements Callable<Integer> {
     static Map<String, Object> toJson(ConvertResult r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("schema", "ckpt.convert/1");
+        m.put(VersionedJson.FIELD, BuildInfo.CURRENT.full());
         m.put("output_dir", r.outputDir().toString());
         m.put("format", r.format().id());
         m.put("source_format", r.sourceFormat());

@@ -1,6 +1,5 @@
 package ckpt.cli;
 
-import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.InspectReport;
 import ckpt.convert.analysis.InspectSummary;
 import ckpt.convert.index.CheckpointIndex;
@@ -53,7 +52,7 @@ final class InspectCommand implements Callable<Integer> {
         try (CheckpointIndex index = opened) {
             InspectReport r = InspectReport.of(index, KeyGlob.of(filter));
             PrintWriter out = spec.commandLine().getOut();
-            if (json) InspectJson.write(summary ? InspectSummary.of(r) : r, out);
+            if (json) VersionedJson.stream(summary ? InspectSummary.of(r) : r, out);
             else new InspectPrinter(r, out).print(new InspectPrinter.Options(tensors || filter != null, files, filter));
             out.flush();
         }

@@ -37,7 +37,7 @@ final class ListCommand implements Callable<Integer> {
         SaveDirListing listing = Completeness.lister().list(saveDir);
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(RotationJson.MAPPER.writeValueAsString(RotationJson.list(listing)));
+            out.println(RotationJson.MAPPER.writeValueAsString(VersionedJson.stamp(RotationJson.list(listing))));
         } else {
             printTable(listing, out);
         }

@@ -80,7 +80,7 @@ final class RotateCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
-            out.println(RotationJson.MAPPER.writeValueAsString(RotationJson.rotate(r)));
+            out.println(RotationJson.MAPPER.writeValueAsString(VersionedJson.stamp(RotationJson.rotate(r))));
         } else {
             printHuman(r, out);
         }

@@ -1,7 +1,6 @@
 package ckpt.cli;
 
 import ckpt.convert.analysis.Units;
-import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.Problem;
 import ckpt.convert.analysis.Verifier;
 import ckpt.convert.analysis.VerifyProgress;
@@ -56,7 +55,7 @@ final class VerifyCommand implements Callable<Integer> {
         VerifyProgress progress = deep ? TerminalProgress.forTerminal() : VerifyProgress.NONE;
         VerifyReport r = new Verifier(deep, progress, p).verify(path);
         PrintWriter out = spec.commandLine().getOut();
-        if (json) out.println(InspectJson.write(r));
+        if (json) out.println(VersionedJson.write(r));
         else {
             if (p != null) out.println("part " + p + " of the deep checks");
             print(r, out);

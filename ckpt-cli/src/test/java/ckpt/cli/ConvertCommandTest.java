@@ -25,6 +25,7 @@ class ConvertCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertThat(j.get("schema").asText()).isEqualTo("ckpt.convert/1");
+        assertThat(j.get("ckpt_version").asText()).isEqualTo(BuildInfo.CURRENT.full());
         assertThat(j.get("architecture").asText()).isEqualTo("LlamaForCausalLM");
         assertThat(j.get("iteration").asLong()).isEqualTo(4);
         assertThat(j.get("tensors").asInt()).isEqualTo(2 + 9 * 4 + 1);

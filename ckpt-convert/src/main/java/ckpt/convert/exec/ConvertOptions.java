@@ -13,12 +13,12 @@ import java.util.Objects;
  * @param arch            {@code auto} or a family name (huggingface only)
  * @param tokenizerDir    where to copy tokenizer files from; null = the checkpoint's own tokenizer dir if any
  * @param force           replace an existing output directory
- * @param parallel        target TP × PP × EP layout of {@code --format megatron}
  * @param configDir       where the HF {@code config.json} of a DeepSpeed-trained HF model is; null = beside the checkpoint
+ * @param parallel        target TP × PP × EP layout of {@code --format megatron}
  */
 public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force,
-                             MegatronArgs.Parallel parallel, Path configDir) {
+                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
+                             MegatronArgs.Parallel parallel) {
     public ConvertOptions {
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(format, "format");
@@ -31,19 +31,8 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
     }
 
     public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force) {
-        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, null, null);
-    }
-
-    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force,
-                          MegatronArgs.Parallel parallel) {
-        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, null);
-    }
-
-    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
                           long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir) {
-        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, null, configDir);
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, null);
     }
 
     public static ConvertOptions of(Path checkpoint, OutputFormat format, Path outputDir) {
@@ -51,34 +40,34 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
     }
 
     public ConvertOptions withParallel(MegatronArgs.Parallel p) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, p, configDir);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, p);
     }
 
     public ConvertOptions withDtype(DtypeChoice d) {
-        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, configDir);
+        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel);
     }
 
     public ConvertOptions withForce(boolean f) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, parallel, configDir);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, configDir, parallel);
     }
 
     public ConvertOptions withArch(String a) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, configDir);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel);
     }
 
     public ConvertOptions withMaxShardSize(long m) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, parallel, configDir);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, configDir, parallel);
     }
 
     public ConvertOptions withKeepPaddedVocab(boolean k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, parallel, configDir);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, configDir, parallel);
     }
 
     public ConvertOptions withConfigDir(Path c) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, parallel, c);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, c, parallel);
     }
 
     public ConvertOptions withTokenizerDir(Path t) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, parallel, configDir);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, configDir, parallel);
     }
 }
