@@ -28,18 +28,19 @@ import torch
 
 
 def run_timed(cmd, env=None, log=None):
-    """Runs cmd under /usr/bin/time -v; returns (wall seconds, peak RSS bytes)."""
+    """Runs cmd; returns (wall seconds, peak RSS bytes) of that process alone (os.wait4's rusage, no /usr/bin/time)."""
     t0 = time.time()
-    p = subprocess.run(["/usr/bin/time", "-v"] + cmd, env=env, capture_output=True, text=True)
+    with open(log or os.devnull, "w") as out:
+        p = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        _, status, usage = os.wait4(p.pid, 0)
     wall = time.time() - t0
-    if log:
-        with open(log, "w") as f:
-            f.write(p.stdout + "\n---\n" + p.stderr)
-    if p.returncode != 0:
-        sys.stderr.write(p.stdout[-4000:] + p.stderr[-4000:])
-        raise SystemExit(f"failed ({p.returncode}): {' '.join(cmd)}")
-    m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", p.stderr)
-    return wall, (int(m.group(1)) * 1024 if m else -1)
+    rc = os.waitstatus_to_exitcode(status)
+    if rc != 0:
+        if log:
+            with open(log) as f:
+                sys.stderr.write(f.read()[-8000:])
+        raise SystemExit(f"failed ({rc}): {' '.join(cmd)}")
+    return wall, usage.ru_maxrss * 1024
 
 
 def sha256(t):
