@@ -93,8 +93,8 @@ final class ConvertCommand implements Callable<Integer> {
         try (Progress p = progress ? new Progress(System.err) : null) {
             r = new Converter().convert(options, p == null ? ConversionListener.NONE : p);
         }
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
+        PrintWriter err = TerminalText.safe(spec.commandLine().getErr());
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r)));

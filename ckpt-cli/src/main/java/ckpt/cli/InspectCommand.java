@@ -41,7 +41,7 @@ final class InspectCommand implements Callable<Integer> {
     public Integer call() {
         try (CheckpointIndex index = Checkpoints.open(path)) {
             InspectReport r = InspectReport.of(index, KeyGlob.of(filter));
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
             if (json) out.println(InspectJson.write(r));
             else new InspectPrinter(r, out).print(tensors || filter != null);
             out.flush();

@@ -41,7 +41,7 @@ final class VerifyCommand implements Callable<Integer> {
     public Integer call() {
         VerifyProgress progress = deep ? TerminalProgress.forTerminal() : VerifyProgress.NONE;
         VerifyReport r = new Verifier(deep, progress).verify(path);
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         if (json) out.println(InspectJson.write(r));
         else print(r, out);
         out.flush();

@@ -1,5 +1,6 @@
 package ckpt.convert.analysis;
 
+import ckpt.format.RegularFiles;
 import ckpt.convert.assembly.Coverage;
 import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
@@ -466,7 +467,7 @@ public final class Verifier {
         }
 
         private MemorySegment map(Path file, Arena arena) {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            try (FileChannel ch = RegularFiles.openRead(file)) {
                 long size = ch.size();
                 return size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             } catch (IOException e) {
@@ -484,7 +485,7 @@ public final class Verifier {
         }
 
         private static boolean startsWithZipMagic(Path p) {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            try (FileChannel ch = RegularFiles.openRead(p)) {
                 java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4);
                 while (b.hasRemaining() && ch.read(b) > 0) {
                     // read up to 4 bytes

@@ -54,6 +54,7 @@ public final class Converter {
     }
 
     public ConvertResult convert(ConvertOptions o, ConversionListener listener) throws IOException {
+        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
             return convert(index, o, listener);

@@ -1,5 +1,6 @@
 package ckpt.format.megatron;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.FormatException;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.pickle.PyDict;
@@ -77,7 +78,7 @@ public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.Mapp
     }
 
     private static PyDict readCommonPt(Path file) {
-        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = RegularFiles.openRead(file)) {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             Object root = TorchSaveArchive.open(file, seg).root();
             if (!(root instanceof PyDict d)) throw new FormatException(file, "common state is not a dict");
@@ -92,7 +93,7 @@ public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.Mapp
         // ShardedObject payloads are torch.save([obj, …]): a list of the local objects (FORMATS.md §4.3).
         if (payload instanceof List<?> l && l.size() == 1 && l.getFirst() instanceof PyDict d) return d;
         if (payload instanceof PyDict d) return d;
-        throw new FormatException(dcp.dir(), "key " + key, "common state item is not a one-element list of a dict");
+        throw FormatException.atKey(dcp.dir(), key, "common state item is not a one-element list of a dict");
     }
 
     public Path dir() {

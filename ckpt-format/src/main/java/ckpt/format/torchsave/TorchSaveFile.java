@@ -1,5 +1,6 @@
 package ckpt.format.torchsave;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.zip.ZipArchive;
 import ckpt.format.FormatException;
 import ckpt.format.tensor.StridedView;
@@ -49,7 +50,7 @@ public final class TorchSaveFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment seg;
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            try (FileChannel ch = RegularFiles.openRead(file)) {
                 seg = ch.size() == 0 ? MemorySegment.ofArray(new byte[0])
                         : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             }

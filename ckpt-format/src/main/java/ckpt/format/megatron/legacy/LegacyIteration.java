@@ -1,5 +1,6 @@
 package ckpt.format.megatron.legacy;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.zip.ZipArchive;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.MegatronArgs;
@@ -174,7 +175,7 @@ public final class LegacyIteration implements AutoCloseable {
 
     private static TorchSaveArchive archive(Arena arena, Path file) {
         MemorySegment seg;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = RegularFiles.openRead(file)) {
             if (ch.size() < 4) throw new FormatException(file, "file of " + ch.size() + " bytes is not a torch.save archive");
             seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         } catch (NoSuchFileException e) {
