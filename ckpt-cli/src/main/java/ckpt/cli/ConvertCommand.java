@@ -73,6 +73,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
+    @Option(names = "--no-verify", description = "skip the CRC-32 check of every source record (on by default; "
+            + "a record that changed after it was written fails the conversion, naming file, key and offset)")
+    boolean noVerify;
+
     @Option(names = "--quiet", description = "no progress bar and no summary")
     boolean quiet;
 
@@ -84,7 +88,7 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force);
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, !noVerify);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

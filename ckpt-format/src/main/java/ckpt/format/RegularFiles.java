@@ -25,7 +25,7 @@ public final class RegularFiles {
         return FileChannel.open(file, StandardOpenOption.READ);
     }
 
-    /** Throws a {@link FormatException} naming {@code file} when it exists and is not a regular file. */
+    /** Throws a {@link FormatException} naming {@code file} when it is a special file (FIFO, device, socket). */
     public static void require(Path file) {
         kind(file).ifPresent(k -> {
             throw new FormatException(file, "is " + k + ", not a regular file: refusing to read it");
@@ -45,7 +45,7 @@ public final class RegularFiles {
         }
     }
 
-    /** "a FIFO", "a character device"… for an existing non-regular file; empty for regular files and absent paths. */
+    /** "a FIFO", "a character device"… for an existing special file; empty for regular files, directories and absent paths. */
     public static Optional<String> kind(Path file) {
         BasicFileAttributes a;
         try {
@@ -55,8 +55,7 @@ public final class RegularFiles {
         } catch (IOException e) {
             return Optional.empty(); // the open that follows reports it
         }
-        if (a.isRegularFile()) return Optional.empty();
-        if (a.isDirectory()) return Optional.of("a directory");
+        if (a.isRegularFile() || a.isDirectory()) return Optional.empty(); // a directory cannot block a read
         return Optional.of(otherKind(file));
     }
 

@@ -80,6 +80,11 @@ public final class Verifier {
         return out;
     }
 
+    /** An error's detail with its byte offset (the file and key are the problem's own columns). */
+    private static String located(FormatException e) {
+        return e.key() == null && e.where() != null ? e.detail() + " (" + e.where() + ")" : e.detail();
+    }
+
     /** One verification: problems and counters accumulate here. */
     private final class Run {
         private final Path given;
@@ -115,15 +120,41 @@ public final class Verifier {
                 return;
             }
             checkpoint = given;
+            if (specialFiles(given)) return;
             boolean megatronIteration = Files.isDirectory(given) && MEGATRON_DIR.matcher(name(given)).matches();
             if (Files.isDirectory(given) && !looksLikeCheckpointDir(given) && SaveDir.looksLikeSaveDir(given)) {
                 checkpoint = chooseIteration(SaveDir.open(given));
                 if (checkpoint == null) return;
                 megatronIteration = true;
             }
+            if (checkpoint != given && specialFiles(checkpoint)) return;
             if (Files.isDirectory(checkpoint) && !completeEnoughToOpen(checkpoint, megatronIteration)) return;
             if (!open()) return;
             checkIndex();
+        }
+
+        /** FIFOs, devices, sockets (or links to them) among the files: each a problem; reading one could hang. */
+        private boolean specialFiles(Path p) {
+            List<Path> candidates = new ArrayList<>();
+            candidates.add(p);
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> s = Files.list(p)) {
+                    s.sorted().forEach(candidates::add);
+                } catch (IOException e) {
+                    problem(p, null, "cannot list: " + e.getMessage());
+                    return true;
+                }
+            }
+            boolean found = false;
+            for (Path c : candidates) {
+                if (c != p && Files.isDirectory(c)) continue;
+                var kind = ckpt.format.RegularFiles.kind(c);
+                if (kind.isPresent()) {
+                    problem(c, null, "is " + kind.get() + ", not a regular file: refusing to read it");
+                    found = true;
+                }
+            }
+            return found;
         }
 
         private static String name(Path p) {
@@ -202,6 +233,7 @@ public final class Verifier {
             FormatException failure;
             try {
                 index = Checkpoints.open(checkpoint);
+                index.checkRecords(false); // CRCs are checked and reported per entry by crc(), not thrown on decode
                 return true;
             } catch (FormatException e) {
                 failure = e;
@@ -209,6 +241,7 @@ public final class Verifier {
             if (Files.isDirectory(checkpoint) && Files.isRegularFile(checkpoint.resolve(DcpMetadataReader.METADATA_FILE))) {
                 try {
                     index = DcpIndexer.plain(DcpCheckpoint.open(checkpoint));
+                    index.checkRecords(false);
                 } catch (FormatException e) {
                     index = null;
                 }
@@ -217,7 +250,7 @@ public final class Verifier {
                     && FileChecks.check(checkpoint, records(index)).stream().anyMatch(p -> p.file().equals(failure.file().toString()));
             if (!sameFileFlagged)
                 problems.add(new Problem(failure.file() == null ? checkpoint.toString() : failure.file().toString(),
-                        keyOf(failure.where()), bare(failure)));
+                        failure.key(), located(failure)));
             return index != null;
         }
 
@@ -301,7 +334,7 @@ public final class Verifier {
                 zip = ZipArchive.open(file, r.offset(), window);
                 zipRecords++;
             } catch (FormatException e) {
-                problem(file, r.key(), "record at byte " + r.offset() + " is not a sound torch.save zip: " + bare(e));
+                problem(file, r.key(), "record at byte " + r.offset() + " is not a sound torch.save zip: " + located(e));
                 return;
             }
             if (!deep) return;
@@ -353,7 +386,7 @@ public final class Verifier {
                 zipRecords++;
                 crc(zip, p, null, "the file");
             } catch (FormatException e) {
-                problem(p, null, "not a sound zip: " + bare(e));
+                problem(p, null, "not a sound zip: " + located(e));
             }
             bytesRead += seg.byteSize();
             progress.advance(seg.byteSize());
@@ -368,7 +401,7 @@ public final class Verifier {
                         p.source().open();
                         chunksDecoded++;
                     } catch (FormatException e) {
-                        problem(dir.resolve(p.source().file()), t.key(), "chunk " + p.box() + " cannot be decoded: " + bare(e));
+                        problem(dir.resolve(p.source().file()), t.key(), "chunk " + p.box() + " cannot be decoded: " + located(e));
                     }
                 }
                 index.releaseMappings(); // keep the resident set to one tensor's records
@@ -395,7 +428,7 @@ public final class Verifier {
                         problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank()
                                 + " differs from the copy the index reads (ranks diverged or the file is corrupt)");
                 } catch (FormatException e) {
-                    problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank() + " cannot be read: " + bare(e));
+                    problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank() + " cannot be read: " + located(e));
                 }
                 index.releaseMappings();
             }
@@ -473,6 +506,9 @@ public final class Verifier {
             } catch (IOException e) {
                 problem(file, null, "cannot read: " + e.getMessage());
                 return null;
+            } catch (FormatException e) {
+                problem(file, null, e.detail());
+                return null;
             }
         }
 
@@ -496,17 +532,6 @@ public final class Verifier {
             }
         }
 
-        private static String keyOf(String where) {
-            return where != null && where.startsWith("key ") ? where.substring(4) : null;
-        }
 
-        /** The exception's message without the "file: " prefix and "(where)" suffix that Problem shows separately. */
-        private static String bare(FormatException e) {
-            String m = e.getMessage();
-            if (e.file() != null && m.startsWith(e.file() + ": ")) m = m.substring(e.file().toString().length() + 2);
-            String key = keyOf(e.where());
-            if (key != null && m.endsWith(" (" + e.where() + ")")) m = m.substring(0, m.length() - e.where().length() - 3);
-            return m;
-        }
     }
 }

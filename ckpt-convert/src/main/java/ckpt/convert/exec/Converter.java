@@ -64,6 +64,7 @@ public final class Converter {
     /** Converts an open index (the caller closes it); {@code o.checkpoint()} is not reopened. */
     public ConvertResult convert(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
+        index.checkRecords(o.verifyRecords());
         Planned p = plan(index, o); // metadata only: a checkpoint we cannot map fails before the output is touched
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(p.plan());
@@ -127,11 +128,11 @@ public final class Converter {
         if (o.format() == OutputFormat.PYTORCH) {
             if (isMegatron(index)) {
                 ModelConfig c = requireConfig(index);
-                ConversionPlan plan = new ConversionPlan(MegatronModuleNames.tensors(index, c)).withDtype(o.dtype());
+                ConversionPlan plan = fromFile(index, () -> new ConversionPlan(MegatronModuleNames.tensors(index, c)).withDtype(o.dtype()));
                 return new Planned(plan, MegatronModuleNames.modelConfig(index, c), null, null);
             }
             if (index.format() == CheckpointFormat.DCP) {
-                return new Planned(new ConversionPlan(DcpModelState.tensors(index)).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
+                return new Planned(fromFile(index, () -> new ConversionPlan(DcpModelState.tensors(index)).withDtype(o.dtype())), new LinkedHashMap<>(), null, null);
             }
             throw new FormatException(index.path(), "--format pytorch reads Megatron (torch_dist or legacy torch) and PyTorch DCP checkpoints, not " + index.format().title());
         }
@@ -148,13 +149,25 @@ public final class Converter {
         DType dtype = o.dtype().target(src.peek("embedding.word_embeddings.weight").get().dtype());
         MappingContext ctx = new MappingContext(index, c, src, vocab, dtype);
         HfMapping family = HfMappings.choose(o.arch(), ctx);
-        List<OutputTensor> tensors = family.tensors(ctx);
+        List<OutputTensor> tensors = fromFile(index, () -> family.tensors(ctx));
         List<String> unused = src.unused();
         if (!unused.isEmpty())
             throw new FormatException(index.path(), "the " + family.name() + " mapping has no place for " + unused.size()
                     + " tensor(s), converting would drop them: " + String.join(", ", unused.subList(0, Math.min(8, unused.size())))
                     + (unused.size() > 8 ? ", …" : "") + " (supported: " + String.join(", ", HfMappings.names()) + ")");
-        return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), null, family, ctx);
+        return new Planned(fromFile(index, () -> new ConversionPlan(tensors).withDtype(o.dtype())), null, family, ctx);
+    }
+
+    /**
+     * Runs a planning step whose inputs (shapes, head counts, sizes) all come from the checkpoint: when they do
+     * not fit together, that is bad input naming the checkpoint (exit 1), not a usage error or a bug.
+     */
+    private static <T> T fromFile(CheckpointIndex index, java.util.function.Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new FormatException(index.path(), "the checkpoint's shapes do not fit together: " + e.getMessage(), e);
+        }
     }
 
     private static ModelConfig requireConfig(CheckpointIndex index) {

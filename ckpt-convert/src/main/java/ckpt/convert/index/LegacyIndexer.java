@@ -309,7 +309,12 @@ public final class LegacyIndexer {
     }
 
     /** Keeps the iteration open for the index's lifetime and carries the replicas. */
-    private record Resources(LegacyIteration iteration, List<LegacyReplica> replicas) implements AutoCloseable {
+    private record Resources(LegacyIteration iteration, List<LegacyReplica> replicas) implements AutoCloseable, ckpt.format.RecordChecks {
+        @Override
+        public void checkRecords(boolean on) {
+            iteration.checkRecords(on);
+        }
+
         @Override
         public void close() {
             iteration.close();

@@ -19,11 +19,12 @@ import java.util.Map;
  * {@code .distcp} files (FORMATS.md §3.4–3.5). Tensor chunks are torch.save archives (the default) or, for
  * {@code serialization_format=SAFETENSORS}, entries of one safetensors blob per file.
  */
-public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSource {
+public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSource, ckpt.format.RecordChecks {
     private final Path dir;
     private final DcpMetadata metadata;
     private final ShardFiles files;
     private final Map<String, SafetensorsHeader> blobHeaders = new HashMap<>();
+    private volatile boolean checkRecords = true;
 
     private DcpCheckpoint(Path dir, DcpMetadata metadata) {
         this.dir = dir;
@@ -62,10 +63,18 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         MemorySegment item = itemBytes(tensor.fqn(), info);
         StridedView view;
         if (ZipArchive.startsLikeZip(item)) {
-            TorchSaveArchive archive = TorchSaveArchive.open(file, item);
-            if (!(archive.root() instanceof TensorRef t))
-                throw FormatException.atKey(file, tensor.fqn(), "chunk item does not hold a tensor");
-            view = archive.view(t);
+            TorchSaveArchive archive;
+            try {
+                archive = TorchSaveArchive.open(file, item, checkRecords);
+                if (!(archive.root() instanceof TensorRef t))
+                    throw FormatException.atKey(file, tensor.fqn(), "chunk item does not hold a tensor");
+                view = archive.view(t);
+            } catch (FormatException e) {
+                if (e.key() != null) throw e;
+                // name the tensor and where its record starts: the archive knows neither
+                throw FormatException.atKey(file, tensor.fqn(), "record at byte " + info.offset() + ": "
+                        + (e.where() == null ? "" : e.where() + ": ") + e.detail(), e);
+            }
         } else {
             view = safetensorsChunk(tensor, chunk, info, file);
         }
@@ -109,6 +118,11 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         if (!ZipArchive.startsLikeZip(item))
             throw FormatException.atKey(file, key, "bytes item is not a torch.save archive");
         return TorchSaveArchive.open(file, item);
+    }
+
+    @Override
+    public void checkRecords(boolean on) {
+        checkRecords = on;
     }
 
     /** Unmaps the item windows read so far (see {@link ShardFiles#releaseWindows()}); earlier views become invalid. */

@@ -19,7 +19,7 @@ import java.util.List;
  * One Megatron {@code torch_dist} iteration directory (FORMATS.md §4.2): the DCP checkpoint, {@code metadata.json},
  * and the common state — {@code common.pt} up to core 0.18, the {@code common_state/shard_0_1} bytes item from 0.19.
  */
-public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.MappedSource {
+public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.MappedSource, ckpt.format.RecordChecks {
     public static final String COMMON_PT = "common.pt";
     public static final String COMMON_ITEM = "common_state/shard_0_1";
 
@@ -166,6 +166,11 @@ public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.Mapp
     @Override
     public void releaseMappings() {
         dcp.releaseMappings();
+    }
+
+    @Override
+    public void checkRecords(boolean on) {
+        dcp.checkRecords(on);
     }
 
     @Override

@@ -32,7 +32,7 @@ import java.util.stream.Stream;
  * iteration, and that the checkpoint is recent enough (checkpoint_version ≥ 2.0: older ones order QKV rows
  * differently). Files are mapped once into a shared arena; closing releases them.
  */
-public final class LegacyIteration implements AutoCloseable {
+public final class LegacyIteration implements AutoCloseable, ckpt.format.RecordChecks {
 
     private final Path dir;
     private final Arena arena;
@@ -212,6 +212,14 @@ public final class LegacyIteration implements AutoCloseable {
                 throw new FormatException(dir.resolve(without.dirName()).resolve(LegacyRank.DISTRIB_OPTIM_FILE),
                         "missing, while other ranks have one: the distributed optimizer state is incomplete");
             }
+        }
+    }
+
+    @Override
+    public void checkRecords(boolean on) {
+        for (LegacyRank r : ranks) {
+            r.modelArchive().checkRecords(on);
+            r.distribOptimArchive().ifPresent(a -> a.checkRecords(on));
         }
     }
 
