@@ -12,6 +12,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code ckpt verify PATH [--deep] [--json]}: is the checkpoint complete and intact? */
@@ -34,21 +35,33 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--deep", description = "read every byte: zip CRC-32s, chunk decoding, integrity.json SHA-256")
     boolean deep;
 
-    @Option(names = "--json", description = "print JSON (schema ckpt.verify/1, docs/INSPECT_JSON.md)")
+    @Option(names = "--json", description = "print JSON (schema ckpt.verify/1, docs/INSPECT_JSON.md; with --all a JSON array of them)")
     boolean json;
+
+    @Option(names = "--all", description = "for a Megatron save dir: check every iteration, not only the one the tracker names")
+    boolean all;
 
     @Override
     public Integer call() {
         VerifyProgress progress = deep ? TerminalProgress.forTerminal() : VerifyProgress.NONE;
-        VerifyReport r = new Verifier(deep, progress).verify(path);
+        Verifier verifier = new Verifier(deep, progress);
+        List<VerifyReport> reports = all ? verifier.verifyAll(path) : List.of(verifier.verify(path));
         PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
-        if (json) out.println(InspectJson.write(r));
-        else print(r, out);
+        if (json) {
+            out.println(all ? InspectJson.write(reports) : InspectJson.write(reports.getFirst()));
+        } else if (all) {
+            for (VerifyReport r : reports) print(r, out, List.of());
+            long sound = reports.stream().filter(VerifyReport::sound).count();
+            out.println(sound + " of " + reports.size() + " checkpoint" + (reports.size() == 1 ? "" : "s") + " sound");
+        } else {
+            print(reports.getFirst(), out, Verifier.iterationsOf(path));
+        }
         out.flush();
-        return r.sound() ? ExitCodes.OK : ExitCodes.PROBLEMS;
+        return reports.stream().allMatch(VerifyReport::sound) ? ExitCodes.OK : ExitCodes.PROBLEMS;
     }
 
-    private static void print(VerifyReport r, PrintWriter out) {
+    /** @param iterations a save dir's iterations, to say which ones were not checked (empty: nothing to say) */
+    private static void print(VerifyReport r, PrintWriter out, List<Path> iterations) {
         VerifyReport.Checks c = r.checks();
         String what = r.checkpoint() == null ? r.path() : r.checkpoint();
         out.println("verify " + what + (r.format() == null ? "" : " (" + r.format()
@@ -59,6 +72,12 @@ final class VerifyCommand implements Callable<Integer> {
             if (r.deep())
                 out.println("  " + c.crcEntries() + " zip entries CRC-checked, " + c.chunksDecoded() + " chunks decoded, "
                         + c.filesHashed() + " files SHA-256 checked, " + c.bytesRead() + " bytes read");
+        }
+        if (r.checkpoint() != null && !r.checkpoint().equals(r.path())) {
+            List<String> others = iterations.stream().filter(p -> !p.toString().equals(r.checkpoint()))
+                    .map(p -> p.getFileName().toString()).toList();
+            out.println("  checked " + Path.of(r.checkpoint()).getFileName() + ", the iteration the tracker names"
+                    + (others.isEmpty() ? "" : "; not checked: " + String.join(", ", others) + " (--all checks every iteration)"));
         }
         if (r.sound()) {
             out.println("sound");

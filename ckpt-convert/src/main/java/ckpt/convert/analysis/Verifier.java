@@ -70,6 +70,31 @@ public final class Verifier {
         return new Run(path).verify();
     }
 
+    /**
+     * {@code verify --all}: a Megatron save dir's tracked iteration (with the tracker checks) and then every other
+     * iteration dir, oldest first; any other path is verified alone.
+     */
+    public List<VerifyReport> verifyAll(Path path) {
+        List<VerifyReport> out = new ArrayList<>();
+        VerifyReport tracked = verify(path);
+        out.add(tracked);
+        for (Path it : iterationsOf(path)) {
+            if (tracked.checkpoint() != null && Path.of(tracked.checkpoint()).equals(it)) continue;
+            out.add(verify(it));
+        }
+        return out;
+    }
+
+    /** The iteration dirs of a Megatron save dir, oldest first; empty when {@code path} is not one. */
+    public static List<Path> iterationsOf(Path path) {
+        if (!Files.isDirectory(path) || Run.looksLikeCheckpointDir(path) || !SaveDir.looksLikeSaveDir(path)) return List.of();
+        try {
+            return SaveDir.open(path).iterations().stream().map(SaveDir.Iteration::path).toList();
+        } catch (FormatException e) {
+            return List.of();
+        }
+    }
+
     /** The records a checkpoint's metadata places in files: every tensor piece and every object. */
     public static List<RecordRef> records(CheckpointIndex index) {
         List<RecordRef> out = new ArrayList<>();
@@ -123,7 +148,14 @@ public final class Verifier {
             if (specialFiles(given)) return;
             boolean megatronIteration = Files.isDirectory(given) && MEGATRON_DIR.matcher(name(given)).matches();
             if (Files.isDirectory(given) && !looksLikeCheckpointDir(given) && SaveDir.looksLikeSaveDir(given)) {
-                checkpoint = chooseIteration(SaveDir.open(given));
+                SaveDir sd;
+                try {
+                    sd = SaveDir.open(given);
+                } catch (FormatException e) {
+                    problems.add(new Problem(e.file().toString(), e.key(), located(e)));
+                    return;
+                }
+                checkpoint = chooseIteration(sd);
                 if (checkpoint == null) return;
                 megatronIteration = true;
             }

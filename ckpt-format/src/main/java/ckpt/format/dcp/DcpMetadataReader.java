@@ -203,8 +203,12 @@ public final class DcpMetadataReader {
         if (!(path instanceof String rel) || !(offset instanceof Long o) || !(length instanceof Long l))
             throw FormatException.atKey(file, String.valueOf(idx), "storage record lacks relative_path/offset/length");
         if (o < 0 || l < 0) throw FormatException.atKey(file, String.valueOf(idx), "negative storage offset or length");
+        if (l > Long.MAX_VALUE - o)
+            throw FormatException.atKey(file, String.valueOf(idx), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
             throw FormatException.atKey(file, String.valueOf(idx), "storage file name '" + rel + "' leaves the checkpoint directory");
+        if (rel.chars().anyMatch(c -> c < 0x20 || c == 0x7F))
+            throw FormatException.atKey(file, String.valueOf(idx), "storage file name holds a NUL or control character: no file can have this name");
         return new StorageInfo(rel, o, l, transforms);
     }
 
