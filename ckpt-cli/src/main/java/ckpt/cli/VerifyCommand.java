@@ -79,6 +79,7 @@ final class VerifyCommand implements Callable<Integer> {
             out.println("  checked " + Path.of(r.checkpoint()).getFileName() + ", the iteration the tracker names"
                     + (others.isEmpty() ? "" : "; not checked: " + String.join(", ", others) + " (--all checks every iteration)"));
         }
+        for (String n : r.notes()) out.println("  note: " + n);
         if (r.sound()) {
             out.println("sound");
             return;

@@ -13,6 +13,7 @@ import ckpt.convert.index.TensorPiece;
 import ckpt.format.FormatException;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.dcp.DcpMetadataReader;
+import ckpt.format.pickle.PickleAudit;
 import ckpt.format.megatron.CheckpointingConfig;
 import ckpt.format.megatron.SaveDir;
 import ckpt.format.zip.ZipArchive;
@@ -124,15 +125,40 @@ public final class Verifier {
         }
 
         VerifyReport verify() {
-            try {
-                run();
-            } finally {
-                if (index != null) index.close();
+            List<String> notes;
+            try (PickleAudit audit = PickleAudit.start()) {
+                try {
+                    run();
+                    if (deep && index != null) readObjects();
+                } finally {
+                    if (index != null) index.close();
+                }
+                problems.addAll(PickleSafety.problems(audit.findings()));
+                notes = PickleSafety.notes(audit.findings());
             }
             return new VerifyReport(VerifyReport.SCHEMA, given.toString(), checkpoint == null ? null : checkpoint.toString(),
                     index == null ? null : index.format().jsonName(), index == null ? null : index.iteration(), deep,
                     problems.isEmpty(), new VerifyReport.Checks(dataFiles, records, tensors, zipRecords, crcEntries,
-                    chunksDecoded, filesHashed, bytesRead), problems);
+                    chunksDecoded, filesHashed, bytesRead), problems, notes);
+        }
+
+        /** Deep: every DCP bytes item unpickled too, so that the globals of every pickle are audited. */
+        private void readObjects() {
+            if (!(index.resources() instanceof DcpCheckpoint) && !(index.resources() instanceof ckpt.format.megatron.MegatronCheckpoint))
+                return;
+            DcpCheckpoint dcp = index.resources() instanceof DcpCheckpoint d ? d
+                    : ((ckpt.format.megatron.MegatronCheckpoint) index.resources()).dcp();
+            Path dir = index.path();
+            for (ObjectEntry o : index.objects()) {
+                if (problems.stream().anyMatch(p -> p.file().equals(dir.resolve(o.file()).toString()))) continue;
+                try {
+                    dcp.openObject(o.key());
+                } catch (FormatException e) {
+                    problems.add(new Problem(e.file() == null ? dir.resolve(o.file()).toString() : e.file().toString(), o.key(),
+                            "object cannot be unpickled: " + located(e)));
+                }
+                index.releaseMappings();
+            }
         }
 
         private void problem(Path file, String key, String what) {
