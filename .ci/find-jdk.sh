@@ -1,21 +1,37 @@
-# Sourced by ./ckpt and .ci/run: exports JAVA_HOME pointing at a JDK >= 25, or exits 3 with a clear message.
-# Order: $JAVA_HOME, then `java` on PATH, then the standard installs under /usr/lib/jvm (and macOS/SDKMAN places).
-_ckpt_java_major() { "$1/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = \([0-9]*\).*/\1/p' | head -1; }
-_ckpt_ok() { [ -x "$1/bin/java" ] && [ -x "$1/bin/javac" ] && [ "$(_ckpt_java_major "$1")" -ge 25 ] 2>/dev/null; }
-_ckpt_found=""
-if [ -n "${JAVA_HOME:-}" ] && _ckpt_ok "$JAVA_HOME"; then _ckpt_found="$JAVA_HOME"; fi
-if [ -z "$_ckpt_found" ] && command -v java >/dev/null 2>&1; then
-  _h="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
-  if _ckpt_ok "$_h"; then _ckpt_found="$_h"; fi
-fi
-if [ -z "$_ckpt_found" ]; then
-  for _h in /usr/lib/jvm/*25* /usr/lib/jvm/*2[6-9]* /usr/lib/jvm/* /Library/Java/JavaVirtualMachines/*/Contents/Home "$HOME"/.sdkman/candidates/java/*; do
-    if [ -d "$_h" ] && _ckpt_ok "$_h"; then _ckpt_found="$_h"; break; fi
+# Finds a JDK >= 25 on this machine. Sourced by ./ckpt (sets CKPT_JDK; exits 3 with one line when there is none) and
+# run by the Maven build before the toolchain is selected (`bash .ci/find-jdk.sh --javac` prints the JDK or fails with
+# one line saying what to install). Looks where maven-toolchains-plugin's discovery looks: $JAVA_HOME, `java` on PATH,
+# $JAVA<N>_HOME, /usr/lib/jvm, /usr/java, /opt, SDKMAN, ~/.jdks, ~/.m2/jdks, macOS. The version comes from the JDK's
+# `release` file, so nothing is started.
+_ckpt_need_javac=""
+[ "${1:-}" = "--javac" ] && _ckpt_need_javac=1
+_ckpt_ok() {
+  local h="$1" v
+  [ -x "$h/bin/java" ] && [ -f "$h/release" ] || return 1
+  [ -z "$_ckpt_need_javac" ] || [ -x "$h/bin/javac" ] || return 1
+  v="$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$h/release")"
+  [ -n "$v" ] && [ "$v" -ge 25 ]
+}
+_ckpt_find() {
+  local h j
+  for h in "${JAVA_HOME:-}" $(env | sed -n 's/^JAVA[0-9]*_HOME=//p'); do
+    [ -n "$h" ] && _ckpt_ok "$h" && { echo "$h"; return; }
   done
-fi
-if [ -z "$_ckpt_found" ]; then
-  echo "ckpt: no JDK 25 or newer found (looked at \$JAVA_HOME, java on PATH, /usr/lib/jvm). Install Temurin 25 and set JAVA_HOME." >&2
+  if j="$(command -v java 2>/dev/null)" && [ -n "$j" ]; then
+    h="$(dirname "$(dirname "$(readlink -f "$j")")")"
+    _ckpt_ok "$h" && { echo "$h"; return; }
+  fi
+  for h in /usr/lib/jvm/* /usr/java/* /opt/java/* /opt/*jdk* "$HOME"/.sdkman/candidates/java/* "$HOME"/.jdks/* \
+           "$HOME"/.m2/jdks/* /Library/Java/JavaVirtualMachines/*/Contents/Home "$HOME"/Library/Java/JavaVirtualMachines/*/Contents/Home; do
+    [ -d "$h" ] && _ckpt_ok "$h" && { echo "$h"; return; }
+  done
+  return 1
+}
+if CKPT_JDK="$(_ckpt_find)"; then
+  export CKPT_JDK
+  [ "${BASH_SOURCE[0]}" = "$0" ] && echo "$CKPT_JDK"
+  true
+else
+  echo "ckpt: no JDK 25 or newer found (looked at \$JAVA_HOME, java on PATH, /usr/lib/jvm, /opt, SDKMAN, ~/.jdks): install one, e.g. Temurin 25 from https://adoptium.net or 'sdk install java 25-tem', or point JAVA_HOME at it." >&2
   exit 3
 fi
-export JAVA_HOME="$_ckpt_found"
-export PATH="$JAVA_HOME/bin:$PATH"

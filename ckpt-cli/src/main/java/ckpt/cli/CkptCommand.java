@@ -9,25 +9,28 @@ import picocli.CommandLine.Command;
         versionProvider = VersionProvider.class,
         description = "Inspect, verify, convert and prune ML training checkpoints (Megatron torch_dist and legacy torch, PyTorch DCP, torch.save, safetensors).",
         subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, VerifyCommand.class, ConvertCommand.class,
-                ListCommand.class, RotateCommand.class},
+                ListCommand.class, RotateCommand.class, DiffCommand.class, MemoryCommand.class, CompletionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {
                 "0:success (verify: the checkpoint is sound; rotate: done, also when nothing had to go)",
-                "1:the job found problems (verify: problems listed; rotate: some removal failed) or failed on bad input",
+                "1:the job found problems (verify: problems listed; rotate: some removal failed; diff: the checkpoints differ) or failed on bad input",
                 "2:usage error (unknown option, missing argument)",
-                "3:internal error (a bug: please report it with the stack trace from --debug)"})
+                "3:internal error (a bug: please report it with the stack trace that CKPT_DEBUG=1 prints)"})
 public final class CkptCommand implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Bare {@code ckpt}, like bare {@code kubectl} or {@code hf}: the help, on stdout. */
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "a subcommand is required");
+        spec.commandLine().usage(spec.commandLine().getOut());
     }
 
     public static CommandLine commandLine() {
         CommandLine cl = new CommandLine(new CkptCommand());
         cl.setExecutionExceptionHandler(new ErrorHandler());
+        cl.setParameterExceptionHandler(new UsageErrors());
+        HelpLayout.install(cl);
         return cl;
     }
 

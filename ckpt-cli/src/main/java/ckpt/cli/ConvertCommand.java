@@ -1,10 +1,14 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.ConvertOptions;
+import ckpt.convert.mapping.imports.MegatronArgs;
 import ckpt.convert.exec.ConvertResult;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.OutputFormat;
+import ckpt.convert.exec.PartedConverter;
+import ckpt.convert.plan.PartSpec;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.DtypeChoice;
 import ckpt.convert.plan.OutputTensor;
@@ -28,25 +32,32 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 
-/** {@code ckpt convert PATH --format pytorch|huggingface --output-dir DIR}: a standalone model from a training checkpoint. */
+/**
+ * {@code ckpt convert PATH --format pytorch|huggingface|megatron --output-dir DIR}: a standalone model from a training
+ * checkpoint, or a Megatron training checkpoint from an HF model dir.
+ */
 @Command(name = "convert",
         mixinStandardHelpOptions = true,
-        description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP) into a standalone model: "
+        description = {"Convert a training checkpoint (Megatron torch_dist or legacy torch, PyTorch DCP, DeepSpeed ZeRO) into a standalone model: "
                 + "'pytorch' writes DIR/model.pt (torch.load(weights_only=True) gives {model_state_dict, model_config}); "
                 + "'huggingface' writes safetensors shards, model.safetensors.index.json and config.json that "
                 + "transformers' from_pretrained loads (Llama, Mistral, Qwen2/2.5, Qwen3, Mixtral and GPT-2 families). One tensor at a time, "
                 + "straight from the checkpoint's chunks into the output files; the output appears under its name "
-                + "only when complete."},
+                + "only when complete. 'megatron' goes the other way: an HF model dir (Llama, Mistral, Qwen2/2.5, Qwen3, "
+                + "Mixtral, GPT-2) becomes a Megatron-core torch_dist save dir (tracker + release/) for the --tp/--pp/--ep "
+                + "layout, loadable with --load DIR --finetune under the printed flags."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:converted", "1:bad or unsupported input, or the output directory exists (see --force)", "2:usage error"})
+        exitCodeList = {"0:converted (or, with --part, the part written)",
+                "1:bad or unsupported input, the output directory exists (see --force), or --finish found a part missing, "
+                        + "incomplete or of another plan (named)", "2:usage error"})
 final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), or a PyTorch DCP dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir or iter_* dir (torch_dist or mp_rank_*), a PyTorch DCP dir, or a DeepSpeed save dir or global_step* dir; for --format megatron an HF model dir")
     Path checkpoint;
 
-    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch or huggingface")
+    @Option(names = "--format", required = true, paramLabel = "FORMAT", description = "pytorch, huggingface or megatron")
     String format;
 
     @Option(names = "--output-dir", required = true, paramLabel = "DIR", description = "directory to create")
@@ -70,12 +81,35 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--tokenizer", paramLabel = "DIR", description = "copy tokenizer files (and generation_config.json) from this dir")
     Path tokenizer;
 
+    @Option(names = "--config", paramLabel = "DIR",
+            description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
+    Path config;
+
+    @Option(names = "--tp", defaultValue = "1", paramLabel = "N", description = "megatron: tensor-parallel size of the written layout (default ${DEFAULT-VALUE})")
+    int tp;
+
+    @Option(names = "--pp", defaultValue = "1", paramLabel = "N", description = "megatron: pipeline-parallel size (default ${DEFAULT-VALUE})")
+    int pp;
+
+    @Option(names = "--ep", defaultValue = "1", paramLabel = "N", description = "megatron: expert-parallel size, MoE models only (default ${DEFAULT-VALUE})")
+    int ep;
+
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
     @Option(names = "--no-verify", description = "skip the CRC-32 check of every source record (on by default; "
             + "a record that changed after it was written fails the conversion, naming file, key and offset)")
     boolean noVerify;
+
+    @Option(names = "--part", paramLabel = "I/N|slurm",
+            description = "write only part I of N (1-based) into the shared staging dir DIR.parts (every task computes the same plan; "
+                    + "parts are balanced by bytes); 'slurm' takes I and N from the job array (SLURM_ARRAY_TASK_ID/MIN/MAX) or an "
+                    + "srun step (SLURM_PROCID/SLURM_NTASKS). Then run --finish once. docs/SLURM.md")
+    String part;
+
+    @Option(names = "--finish", description = "after every --part has completed: check that each part is present and complete, write "
+            + "the indexes/config/central directory and publish DIR atomically; a missing or incomplete part is named and nothing is published")
+    boolean finish;
 
     @Option(names = "--quiet", description = "no progress bar and no summary")
     boolean quiet;
@@ -88,26 +122,50 @@ final class ConvertCommand implements Callable<Integer> {
         ConvertOptions options;
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
-                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, !noVerify);
+                    HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config, new MegatronArgs.Parallel(tp, pp, ep), !noVerify);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PartSpec partSpec = null;
+        try {
+            if (part != null && finish) throw new IllegalArgumentException("--part and --finish are separate steps: run the parts, then --finish once");
+            if (part != null) partSpec = PartSpec.parse(part, System.getenv());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         boolean progress = !quiet && !json && System.console() != null;
         ConvertResult r;
         try (Progress p = progress ? new Progress(System.err) : null) {
-            r = new Converter().convert(options, p == null ? ConversionListener.NONE : p);
+            ConversionListener l = p == null ? ConversionListener.NONE : p;
+            if (partSpec != null) r = new PartedConverter().part(options, partSpec, l);
+            else if (finish) r = new PartedConverter().finish(options, l);
+            else r = new Converter().convert(options, l);
         }
         PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         PrintWriter err = TerminalText.safe(spec.commandLine().getErr());
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r)));
+            Map<String, Object> m = toJson(r);
+            if (partSpec != null) {
+                m.put("part", partSpec.index());
+                m.put("parts", partSpec.count());
+            }
+            if (finish) m.put("finished_parts", true);
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
+        } else if (!quiet && partSpec != null) {
+            double s = r.elapsed().toNanos() / 1e9;
+            out.printf(Locale.ROOT, "part %s of %s → %s: %d tensors, %s in %.1fs (%s/s); run --finish after the last part%n",
+                    partSpec, r.sourceFormat(), r.outputDir(), r.tensors(), Units.bytes(r.bytes()), s,
+                    Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
-            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %,d parameters in %.1fs (%s/s)%n",
+            out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %s parameters in %.1fs (%s/s)%n",
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
-                    TextTable.humanBytes(r.bytes()), r.parameters(), s, TextTable.humanBytes((long) (r.bytes() / Math.max(s, 1e-3))));
+                    Units.bytes(r.bytes()), Units.params(r.parameters()), s, Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
+            if (!r.megatronFlags().isEmpty())
+                out.println("Megatron flags of the written model (load with --load " + r.outputDir() + " --finetune --no-load-optim --no-load-rng):\n  "
+                        + String.join(" ", r.megatronFlags()));
         }
         out.flush();
         err.flush();
@@ -117,6 +175,7 @@ final class ConvertCommand implements Callable<Integer> {
     static Map<String, Object> toJson(ConvertResult r) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("schema", "ckpt.convert/1");
+        m.put(VersionedJson.FIELD, BuildInfo.CURRENT.full());
         m.put("output_dir", r.outputDir().toString());
         m.put("format", r.format().id());
         m.put("source_format", r.sourceFormat());
@@ -128,6 +187,7 @@ final class ConvertCommand implements Callable<Integer> {
         m.put("files", r.files());
         m.put("seconds", r.elapsed().toNanos() / 1e9);
         m.put("warnings", r.warnings());
+        if (!r.megatronFlags().isEmpty()) m.put("megatron_flags", r.megatronFlags());
         return m;
     }
 

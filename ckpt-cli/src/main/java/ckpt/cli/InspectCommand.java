@@ -1,7 +1,7 @@
 package ckpt.cli;
 
-import ckpt.convert.analysis.InspectJson;
 import ckpt.convert.analysis.InspectReport;
+import ckpt.convert.analysis.InspectSummary;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
 import picocli.CommandLine;
@@ -30,7 +30,7 @@ final class InspectCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir (its latest iteration), an iter_* dir (torch_dist or legacy mp_rank_*), a DCP dir, a torch.save file, a safetensors file or Hugging Face dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir (its latest iteration), an iter_* dir (torch_dist or legacy mp_rank_*), a DCP dir, a DeepSpeed save dir (its latest tag) or global_step* dir, a torch.save file, a safetensors file or Hugging Face dir")
     Path path;
 
     @Option(names = "--json", description = "print one JSON object (schema ckpt.inspect/1, docs/INSPECT_JSON.md)")
@@ -39,14 +39,21 @@ final class InspectCommand implements Callable<Integer> {
     @Option(names = "--tensors", description = "list every tensor: key, dtype, global shape, layers, chunks, bytes, by category")
     boolean tensors;
 
-    @Option(names = "--filter", paramLabel = "GLOB", description = "only tensors and objects whose key matches (* and ?); implies --tensors")
+    @Option(names = "--filter", paramLabel = "PATTERN", description = "only tensors and objects whose key contains PATTERN, or matches it as a glob when it has * or ?; implies --tensors")
     String filter;
 
+    @Option(names = "--summary", description = "with --json: the answers without per-tensor and per-file arrays (schema ckpt.inspect-summary/1), small at any scale")
+    boolean summary;
+
+    @Option(names = "--files", description = "list every file, in numeric order, instead of groups of like names")
+    boolean files;
+
     @Override
-    public Integer call() {
-        List<Problem> unsafe;
+    public Integer call() throws java.io.IOException {
         CheckpointIndex opened;
-        try (PickleAudit audit = PickleAudit.start()) {
+        List<Problem> unsafe;
+        try (MetadataSpinner spinner = MetadataSpinner.start(json ? null : "reading metadata");
+             PickleAudit audit = PickleAudit.start()) {
             opened = Checkpoints.open(path);
             unsafe = PickleSafety.problems(audit.findings());
         }
@@ -57,8 +64,8 @@ final class InspectCommand implements Callable<Integer> {
             PrintWriter warn = json ? TerminalText.safe(spec.commandLine().getErr()) : out;
             for (Problem p : unsafe) warn.println("WARNING: " + p.file() + ": " + p.what());
             warn.flush();
-            if (json) out.println(InspectJson.write(r));
-            else new InspectPrinter(r, out).print(tensors || filter != null);
+            if (json) VersionedJson.stream(summary ? InspectSummary.of(r) : r, out);
+            else new InspectPrinter(r, out).print(new InspectPrinter.Options(tensors || filter != null, files, filter));
             out.flush();
         }
         return ExitCodes.OK;

@@ -1,5 +1,8 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.FileAnomalies;
+import ckpt.convert.analysis.FileGroups;
+import ckpt.convert.analysis.NaturalOrder;
 import ckpt.convert.analysis.InspectReport;
 import ckpt.convert.analysis.InspectReport.TensorInfo;
 import ckpt.convert.analysis.ModelSummary;
@@ -33,27 +36,56 @@ final class InspectPrinter {
         this.out = out;
     }
 
-    void print(boolean everyTensor) {
-        header();
+    /** What to print beyond the first screen. */
+    record Options(boolean everyTensor, boolean everyFile, String filter) {
+    }
+
+    void print(Options o) {
+        FileAnomalies anomalies = FileAnomalies.of(r);
+        summary(anomalies);
+        if (r.hfConfig() != null) HfConfigLines.details(r.hfConfig(), out);
         config();
-        parallelism();
-        files();
-        if (everyTensor) everyTensor();
-        else weights();
+        files(o.everyFile(), anomalies);
+        if (o.filter() != null && r.tensors().isEmpty() && r.objects().isEmpty()) {
+            out.println();
+            out.println("no tensor or object key matches --filter '" + o.filter() + "' (substring, or a glob with * and ?)");
+        } else if (o.everyTensor()) {
+            everyTensor();
+        } else {
+            weights();
+        }
         categories();
         size();
     }
 
-    private void header() {
+    /** The first screen: what this is and why it is this big, then anything wrong with it. */
+    private void summary(FileAnomalies anomalies) {
         out.println(r.path());
         out.println("  format:     " + r.formatTitle() + " — " + r.era());
         if (r.iteration() != null) out.println("  iteration:  " + r.iteration());
-        if (!r.dataPresent()) {
-            long absent = r.files().stream().filter(f -> f.referenced() && !f.present()).count();
-            out.println("  data files: ABSENT — " + absent + " data file" + (absent == 1 ? " the metadata references is" : "s the metadata references are")
-                    + " not on disk (metadata-only copy); their sizes below are those the metadata implies");
+        out.println("  status:     " + anomalies.status());
+        ModelSummary m = r.config();
+        if (r.hfConfig() != null) out.println("  model:      " + HfConfigLines.summary(r.hfConfig()));
+        else if (m != null) out.println("  model:      " + ModelLine.of(m));
+        ParallelSummary p = r.parallelism();
+        if (p != null) out.println("  layout:     " + layout(p));
+        out.println("  size:       " + SizeLine.of(r.size()));
+        List<FileAnomalies.Anomaly> listed = anomalies.listed();
+        if (!listed.isEmpty()) {
+            out.println();
+            out.println("problems (" + listed.size() + "):");
+            int shown = 0;
+            for (FileAnomalies.Anomaly a : listed) {
+                if (shown++ == MAX_PROBLEMS_SHOWN) {
+                    out.println("  … and " + (listed.size() - MAX_PROBLEMS_SHOWN) + " more (ckpt verify lists them all)");
+                    break;
+                }
+                out.println("  " + a.kind().id() + "  " + a.file() + ": " + a.detail());
+            }
         }
     }
+
+    private static final int MAX_PROBLEMS_SHOWN = 40;
 
     private void config() {
         ModelSummary m = r.config();
@@ -78,9 +110,7 @@ final class InspectPrinter {
         for (String n : m.notes()) out.println("  note: " + n);
     }
 
-    private void parallelism() {
-        ParallelSummary p = r.parallelism();
-        if (p == null) return;
+    private static String layout(ParallelSummary p) {
         List<String> a = new ArrayList<>();
         if (p.tensorParallel() != null) {
             a.add("TP " + p.tensorParallel());
@@ -89,26 +119,44 @@ final class InspectPrinter {
             a.add("EP " + p.expertParallel());
             a.add("CP " + p.contextParallel());
         }
-        if (p.worldSize() != null) a.add("world size " + p.worldSize());
+        if (p.worldSize() != null) a.add("world size " + Units.grouped(p.worldSize()));
         if (p.distributedOptimizer() != null)
             a.add(p.distributedOptimizer() ? "distributed optimizer" + (p.optimizerFormat() == null ? "" : " (" + p.optimizerFormat() + ")")
                     : "no distributed optimizer");
-        out.println();
-        out.println("parallelism (" + p.source() + "): " + String.join(", ", a));
+        return String.join(", ", a) + " (" + p.source() + ")";
     }
 
-    private void files() {
+    /** Files in groups of like names (or every file with --files, in numeric order). */
+    private void files(boolean everyFile, FileAnomalies anomalies) {
         out.println();
-        out.println("files:");
-        TextTable t = new TextTable("  NAME", ">BYTES", ">GB", ">GiB", "NOTE");
-        long total = 0;
-        for (InspectReport.FileInfo f : r.files()) {
-            total += f.bytes();
-            t.row("  " + f.name(), Units.grouped(f.bytes()), gb(f.bytes()), gib(f.bytes()),
-                    f.present() ? "" : "absent (size implied by the metadata)");
+        long total = r.files().stream().mapToLong(InspectReport.FileInfo::bytes).sum();
+        out.println("files (" + Units.grouped(r.files().size()) + ", " + Units.bytes(total)
+                + (everyFile ? "" : "; --files lists each") + "):");
+        TextTable t = new TextTable("  NAME", ">BYTES", ">SIZE", "NOTE");
+        if (everyFile) {
+            r.files().stream().sorted((a, b) -> NaturalOrder.INSTANCE.compare(a.name(), b.name()))
+                    .forEach(f -> t.row("  " + f.name(), Units.grouped(f.bytes()), Units.bytes(f.bytes()), note(f, anomalies)));
+            t.print(out);
+            return;
         }
-        t.row("  total", Units.grouped(total), gb(total), gib(total), "");
+        for (FileGroups.Group g : FileGroups.of(r.files())) {
+            if (g.single()) {
+                InspectReport.FileInfo f = g.files().getFirst();
+                t.row("  " + f.name(), Units.grouped(f.bytes()), Units.bytes(f.bytes()), note(f, anomalies));
+            } else {
+                long absent = g.absent();
+                String note = absent == 0 ? "" : absent == g.files().size() ? "all absent (sizes implied by the metadata)"
+                        : Units.grouped(absent) + " absent";
+                t.row("  " + Units.grouped(g.files().size()) + " " + g.noun() + " " + g.pattern() + ": "
+                        + Units.range(g.min(), g.max()) + " each", Units.grouped(g.total()), Units.bytes(g.total()), note);
+            }
+        }
         t.print(out);
+    }
+
+    private static String note(InspectReport.FileInfo f, FileAnomalies anomalies) {
+        if (!f.present()) return anomalies.metadataOnly() ? "absent (size implied by the metadata)" : "MISSING (size implied by the metadata)";
+        return "";
     }
 
     /** Model weights, grouped: the architecture at a glance. */
@@ -181,29 +229,30 @@ final class InspectPrinter {
         out.println();
         out.println("tensors by category" + (r.tensors().size() == 0 ? ": none" : ":"));
         if (byCategory.isEmpty()) return;
-        TextTable t = new TextTable("  CATEGORY", ">TENSORS", ">CHUNKS", ">BYTES", ">GB", ">GiB");
+        TextTable t = new TextTable("  CATEGORY", ">TENSORS", ">CHUNKS", ">BYTES", ">SIZE");
         for (var e : byCategory.entrySet()) {
             long[] a = e.getValue();
-            t.row("  " + e.getKey(), Long.toString(a[0]), Long.toString(a[1]), Units.grouped(a[2]), gb(a[2]), gib(a[2]));
+            t.row("  " + e.getKey(), Units.grouped(a[0]), Units.grouped(a[1]), Units.grouped(a[2]), Units.bytes(a[2]));
         }
         t.print(out);
         if (!r.objects().isEmpty()) {
             long bytes = r.objects().stream().mapToLong(InspectReport.ObjectInfo::bytes).sum();
-            out.println("  + " + r.objects().size() + " pickled objects, " + Units.grouped(bytes) + " bytes");
+            out.println("  + " + Units.grouped(r.objects().size()) + " pickled objects, " + Units.bytes(bytes));
         }
     }
 
     private void size() {
         SizeReport s = r.size();
         out.println();
-        out.println("size: " + Units.full(s.totalBytes()) + ", " + Units.grouped(s.parameters()) + " parameters");
-        TextTable t = new TextTable("  CLASS", ">BYTES", ">GB", ">GiB", ">SHARE", ">B/PARAM");
+        out.println("size: " + Units.full(s.totalBytes()) + ", " + Units.grouped(s.parameters()) + " parameters ("
+                + Units.params(s.parameters()) + ")");
+        TextTable t = new TextTable("  CLASS", ">BYTES", ">SIZE", ">SHARE", ">B/PARAM");
         for (var e : s.byCategory().entrySet()) {
             if (e.getValue() == 0) continue;
-            t.row("  " + SizeReport.describe(e.getKey()), Units.grouped(e.getValue()), gb(e.getValue()), gib(e.getValue()),
+            t.row("  " + SizeReport.describe(e.getKey()), Units.grouped(e.getValue()), Units.bytes(e.getValue()),
                     share(e.getValue(), s.totalBytes()), perParam(e.getValue(), s.parameters()));
         }
-        t.row("  total", Units.grouped(s.totalBytes()), gb(s.totalBytes()), gib(s.totalBytes()), "100%",
+        t.row("  total", Units.grouped(s.totalBytes()), Units.bytes(s.totalBytes()), "100%",
                 perParam(s.totalBytes(), s.parameters()));
         t.print(out);
         out.println();
@@ -211,9 +260,7 @@ final class InspectPrinter {
     }
 
     private static String share(long v, long total) {
-        if (total == 0) return "";
-        double p = 100.0 * v / total;
-        return p >= 0.1 ? String.format(Locale.ROOT, "%.1f%%", p) : String.format(Locale.ROOT, "%.4f%%", p);
+        return total == 0 ? "" : Units.percent((double) v / total);
     }
 
     private static String perParam(long v, long params) {
@@ -223,19 +270,11 @@ final class InspectPrinter {
         return String.format(Locale.ROOT, "%.4f", x).replaceAll("\\.?0+$", "");
     }
 
-    private static String gb(long n) {
-        return String.format(Locale.ROOT, "%.2f", n / 1e9);
-    }
-
-    private static String gib(long n) {
-        return String.format(Locale.ROOT, "%.2f", n / (double) (1L << 30));
-    }
-
-    private static String v(Object o) {
+    static String v(Object o) {
         return o == null ? "?" : o instanceof Double d ? fmt(d) : o.toString();
     }
 
-    private static String fmt(double d) {
+    static String fmt(double d) {
         return d == Math.rint(d) && Math.abs(d) < 1e15 ? Long.toString((long) d) : Double.toString(d);
     }
 }

@@ -3,13 +3,17 @@ package ckpt.cli;
 import java.util.function.Predicate;
 import java.util.regex.Pattern;
 
-/** {@code --filter} globs over checkpoint keys: {@code *} any run of characters (dots and slashes too), {@code ?} one. */
+/**
+ * {@code --filter} over checkpoint keys: a plain word matches keys that contain it; with {@code *} (any run of
+ * characters, dots and slashes too) or {@code ?} (one character) it is a glob that must match the whole key.
+ */
 final class KeyGlob {
     private KeyGlob() {
     }
 
     static Predicate<String> of(String glob) {
         if (glob == null) return k -> true;
+        if (glob.indexOf('*') < 0 && glob.indexOf('?') < 0) return k -> k.contains(glob);
         StringBuilder re = new StringBuilder();
         StringBuilder literal = new StringBuilder();
         for (char c : glob.toCharArray()) {

@@ -1,6 +1,7 @@
 package ckpt.cli;
 
 import ckpt.convert.exec.StagingOwner;
+import ckpt.convert.analysis.Units;
 import ckpt.convert.rotation.CheckpointEntry;
 import ckpt.convert.rotation.SaveDirListing;
 import ckpt.convert.rotation.Tracker;
@@ -37,7 +38,7 @@ final class ListCommand implements Callable<Integer> {
         SaveDirListing listing = Completeness.lister().list(saveDir);
         PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         if (json) {
-            out.println(RotationJson.MAPPER.writeValueAsString(RotationJson.list(listing)));
+            out.println(RotationJson.MAPPER.writeValueAsString(VersionedJson.stamp(RotationJson.list(listing))));
         } else {
             printTable(listing, out);
             printStaging(listing, out);
@@ -65,7 +66,7 @@ final class ListCommand implements Callable<Integer> {
         TextTable t = new TextTable("NAME", ">ITERATION", "STATUS", "LAYOUT", ">BYTES", ">SIZE", "MODIFIED", "LATEST", "NOTE");
         for (CheckpointEntry e : listing.entries()) {
             t.row(e.name(), Long.toString(e.iteration()), e.state().id(), e.layout().id(), Long.toString(e.sizeBytes()),
-                    TextTable.humanBytes(e.sizeBytes()), e.modified().truncatedTo(ChronoUnit.SECONDS).toString(),
+                    Units.bytes(e.sizeBytes()), e.modified().truncatedTo(ChronoUnit.SECONDS).toString(),
                     e.latest() ? "*" : "", note(e));
         }
         t.print(out);

@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.analysis.Units;
 import ckpt.convert.rotation.Decision;
 import ckpt.convert.rotation.Durations;
 import ckpt.convert.rotation.Reason;
@@ -79,7 +80,7 @@ final class RotateCommand implements Callable<Integer> {
         PrintWriter err = TerminalText.safe(spec.commandLine().getErr());
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
-            out.println(RotationJson.MAPPER.writeValueAsString(RotationJson.rotate(r)));
+            out.println(RotationJson.MAPPER.writeValueAsString(VersionedJson.stamp(RotationJson.rotate(r))));
         } else {
             printHuman(r, out);
         }
@@ -118,16 +119,16 @@ final class RotateCommand implements Callable<Integer> {
                 failed++;
             }
             t.row(d.remove() ? "remove" : "keep", d.entry().name(), Long.toString(d.entry().iteration()),
-                    d.entry().state().id(), TextTable.humanBytes(d.entry().sizeBytes()), result,
+                    d.entry().state().id(), Units.bytes(d.entry().sizeBytes()), result,
                     d.reasons().stream().map(Reason::text).collect(Collectors.joining("; ")));
         }
         t.print(out);
         int n = r.plan().removals().size();
         if (r.dryRun()) {
             out.println("dry run: would remove " + n + " of " + r.plan().decisions().size() + " checkpoints, freeing "
-                    + TextTable.humanBytes(r.plan().bytesToFree()) + "; nothing was touched");
+                    + Units.bytes(r.plan().bytesToFree()) + "; nothing was touched");
         } else {
-            out.println("removed " + (n - failed) + " of " + n + " planned, freed " + TextTable.humanBytes(freed)
+            out.println("removed " + (n - failed) + " of " + n + " planned, freed " + Units.bytes(freed)
                     + (failed > 0 ? "; " + failed + " FAILED (see stderr)" : ""));
         }
     }

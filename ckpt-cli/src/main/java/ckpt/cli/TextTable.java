@@ -46,17 +46,4 @@ final class TextTable {
         }
         out.println(sb.toString().stripTrailing());
     }
-
-    /** 1536 → "1.5 KiB". */
-    static String humanBytes(long n) {
-        if (n < 1024) return n + " B";
-        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-        double v = n;
-        int u = -1;
-        while (v >= 1024 && u < units.length - 1) {
-            v /= 1024;
-            u++;
-        }
-        return String.format(java.util.Locale.ROOT, "%.1f %s", v, units[u]);
-    }
 }

@@ -1,10 +1,11 @@
 package ckpt.cli;
 
-import ckpt.convert.analysis.InspectJson;
+import ckpt.convert.analysis.Units;
 import ckpt.convert.analysis.Problem;
 import ckpt.convert.analysis.Verifier;
 import ckpt.convert.analysis.VerifyProgress;
 import ckpt.convert.analysis.VerifyReport;
+import ckpt.convert.plan.PartSpec;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -29,11 +30,16 @@ final class VerifyCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir (its latest iteration), an iter_* dir (torch_dist or legacy mp_rank_*), a DCP dir, a torch.save file, a safetensors file or Hugging Face dir")
+    @Parameters(index = "0", paramLabel = "PATH", description = "a Megatron save dir (its latest iteration), an iter_* dir (torch_dist or legacy mp_rank_*), a DCP dir, a DeepSpeed save dir (its latest tag) or global_step* dir, a torch.save file, a safetensors file or Hugging Face dir")
     Path path;
 
     @Option(names = "--deep", description = "read every byte: zip CRC-32s, chunk decoding, integrity.json SHA-256")
     boolean deep;
+
+    @Option(names = "--part", paramLabel = "I/N|slurm",
+            description = "with --deep: read only part I of N (1-based) of the bytes, byte-balanced, so that N tasks of a job array read "
+                    + "every byte once ('slurm': from SLURM_ARRAY_TASK_ID/MIN/MAX or SLURM_PROCID/SLURM_NTASKS); the fast checks run in every part")
+    String part;
 
     @Option(names = "--json", description = "print JSON (schema ckpt.verify/1, docs/INSPECT_JSON.md; with --all a JSON array of them)")
     boolean json;
@@ -43,17 +49,25 @@ final class VerifyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        PartSpec p;
+        try {
+            if (part != null && !deep) throw new IllegalArgumentException("--part divides the bytes --deep reads: use it with --deep");
+            p = part == null ? null : PartSpec.parse(part, System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         VerifyProgress progress = deep ? TerminalProgress.forTerminal() : VerifyProgress.NONE;
-        Verifier verifier = new Verifier(deep, progress);
+        Verifier verifier = new Verifier(deep, progress, p);
         List<VerifyReport> reports = all ? verifier.verifyAll(path) : List.of(verifier.verify(path));
         PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         if (json) {
-            out.println(all ? InspectJson.write(reports) : InspectJson.write(reports.getFirst()));
+            out.println(all ? VersionedJson.write(reports) : VersionedJson.write(reports.getFirst()));
         } else if (all) {
             for (VerifyReport r : reports) print(r, out, List.of());
             long sound = reports.stream().filter(VerifyReport::sound).count();
             out.println(sound + " of " + reports.size() + " checkpoint" + (reports.size() == 1 ? "" : "s") + " sound");
         } else {
+            if (p != null) out.println("part " + p + " of the deep checks");
             print(reports.getFirst(), out, Verifier.iterationsOf(path));
         }
         out.flush();
@@ -71,7 +85,7 @@ final class VerifyCommand implements Callable<Integer> {
                     + " tensors checked for tiling, " + c.zipRecords() + " zip structures parsed");
             if (r.deep())
                 out.println("  " + c.crcEntries() + " zip entries CRC-checked, " + c.chunksDecoded() + " chunks decoded, "
-                        + c.filesHashed() + " files SHA-256 checked, " + c.bytesRead() + " bytes read");
+                        + c.filesHashed() + " files SHA-256 checked, " + Units.bytes(c.bytesRead()) + " read");
         }
         if (r.checkpoint() != null && !r.checkpoint().equals(r.path())) {
             List<String> others = iterations.stream().filter(p -> !p.toString().equals(r.checkpoint()))

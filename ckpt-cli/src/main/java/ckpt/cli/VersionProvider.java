@@ -2,10 +2,13 @@ package ckpt.cli;
 
 import picocli.CommandLine;
 
+/** {@code ckpt --version}: the version, the git commit it was built from, and the Java runtime running it. */
 final class VersionProvider implements CommandLine.IVersionProvider {
     @Override
     public String[] getVersion() {
-        String v = CkptCommand.class.getPackage().getImplementationVersion();
-        return new String[]{"ckpt " + (v == null ? "dev" : v) + " (Java " + Runtime.version() + ")"};
+        BuildInfo b = BuildInfo.CURRENT;
+        return new String[]{
+                "ckpt " + b.version() + (b.revision() == null ? "" : " (commit " + b.revision() + ")"),
+                "Java " + Runtime.version() + " (" + System.getProperty("java.home") + ")"};
     }
 }

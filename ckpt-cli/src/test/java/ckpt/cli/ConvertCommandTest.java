@@ -25,6 +25,7 @@ class ConvertCommandTest {
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode j = new ObjectMapper().readTree(r.out());
         assertThat(j.get("schema").asText()).isEqualTo("ckpt.convert/1");
+        assertThat(j.get("ckpt_version").asText()).isEqualTo(BuildInfo.CURRENT.full());
         assertThat(j.get("architecture").asText()).isEqualTo("LlamaForCausalLM");
         assertThat(j.get("iteration").asLong()).isEqualTo(4);
         assertThat(j.get("tensors").asInt()).isEqualTo(2 + 9 * 4 + 1);
@@ -55,5 +56,24 @@ class ConvertCommandTest {
         assertThat(r.code()).isEqualTo(ExitCodes.PROBLEMS);
         assertThat(r.err()).contains("cannot convert to GPT2LMHeadModel");
         assertThat(Files.exists(tmp.resolve("y"))).isFalse();
+    }
+
+    @Test
+    void importsHuggingfaceIntoMegatronAndPrintsTheFlags() throws Exception {
+        Path hf = tmp.resolve("hf"), mg = tmp.resolve("mg");
+        assertThat(ckpt("convert", CKPT, "--format", "huggingface", "--output-dir", hf, "--quiet").code()).isZero();
+        RotationCommandsTest.Run r = ckpt("convert", hf, "--format", "megatron", "--tp", "2", "--output-dir", mg);
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("(megatron)").contains("--load " + mg + " --finetune")
+                .contains("--num-layers 4 --hidden-size 64").contains("--tensor-model-parallel-size 2").contains("--vocab-size 1000");
+        assertThat(mg.resolve("release/__1_0.distcp")).exists();
+        RotationCommandsTest.Run j = ckpt("convert", hf, "--format", "megatron", "--output-dir", tmp.resolve("mg1"), "--json");
+        assertThat(new ObjectMapper().readTree(j.out()).get("megatron_flags").toString()).contains("--swiglu");
+        RotationCommandsTest.Run bad = ckpt("convert", hf, "--format", "megatron", "--tp", "0", "--output-dir", tmp.resolve("z"));
+        assertThat(bad.code()).isEqualTo(ExitCodes.USAGE);
+        RotationCommandsTest.Run ep = ckpt("convert", hf, "--format", "megatron", "--ep", "2", "--output-dir", tmp.resolve("z"));
+        assertThat(ep.code()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(ep.err()).contains("config.json").contains("--ep 2 needs a mixture-of-experts model");
+        assertThat(Files.exists(tmp.resolve("z"))).isFalse();
     }
 }

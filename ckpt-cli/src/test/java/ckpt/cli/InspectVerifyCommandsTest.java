@@ -30,7 +30,7 @@ class InspectVerifyCommandsTest {
         var r = ckpt("inspect", EIGHT_B);
         assertThat(r.code()).isZero();
         assertThat(r.err()).isEmpty();
-        assertThat(r.out()).contains("Megatron torch_dist").contains("iteration:  1").contains("ABSENT")
+        assertThat(r.out()).contains("Megatron torch_dist").contains("iteration:  1").contains("status:     metadata-only: none of the 2 data files is on disk")
                 .contains("model (inferred from shapes)").contains("layers 32, hidden 4096, ffn 14336")
                 .contains("112,425,298,583").contains("104.70").contains("112.43").contains("105G")
                 .contains("14 B per parameter").contains("misses the fp32 master copy");

@@ -26,7 +26,7 @@ import java.util.stream.Stream;
  */
 public final class Formats {
     private static final Pattern ITER_DIR = Pattern.compile("iter_\\d{7,}|release");
-    private static final Pattern GLOBAL_STEP_DIR = Pattern.compile("global_step\\d+");
+    private static final Pattern GLOBAL_STEP_DIR = Pattern.compile("global_step\\d+(_universal)?");
     /** Member names of the pre-2018 tar format (torch ≤ 0.1.x, FORMATS.md §2.8b). */
     private static final Set<String> TORCH_TAR_MEMBERS = Set.of("sys_info", "storages", "tensors", "pickle");
     private static final int HEAD = 512;
@@ -54,7 +54,7 @@ public final class Formats {
                 } else {
                     tracker |= n.equals(SaveDir.TRACKER);
                     // `latest` names the tag; inside global_step*, rank files end like this (FORMATS.md §6.1).
-                    deepspeed |= n.equals("latest") || n.endsWith("_model_states.pt") || n.endsWith("_optim_states.pt");
+                    deepspeed |= n.equals("latest") || n.equals("latest_universal") || n.endsWith("_model_states.pt") || n.endsWith("_optim_states.pt");
                     safetensors |= n.equals(ShardedSafetensors.INDEX_FILE) || n.endsWith(".safetensors");
                 }
             }

@@ -20,11 +20,12 @@ import java.util.function.Predicate;
  * @param tensors     in checkpoint order; only those matching the filter, if any
  * @param objects     non-tensor entries; only those matching the filter, if any
  * @param size        the size analysis of the whole checkpoint (never filtered)
+ * @param hfConfig    a Hugging Face dir's config.json as declared; null for other formats or without one
  */
 public record InspectReport(String schema, String path, String format, String formatTitle, String era, Long iteration,
                             boolean dataPresent, ModelSummary config, ParallelSummary parallelism,
                             Map<String, Object> details, List<TensorInfo> tensors, List<ObjectInfo> objects,
-                            List<FileInfo> files, SizeReport size) {
+                            List<FileInfo> files, SizeReport size, HfConfig hfConfig) {
     public static final String SCHEMA = "ckpt.inspect/1";
 
     /**
@@ -59,7 +60,8 @@ public record InspectReport(String schema, String path, String format, String fo
                 .map(f -> new FileInfo(f.name(), f.bytes(), f.present(), f.referenced())).toList();
         return new InspectReport(SCHEMA, index.path().toString(), index.format().jsonName(), index.format().title(),
                 index.era(), index.iteration(), index.dataPresent(), model, ParallelSummary.of(index).orElse(null),
-                plainDetails(index.details()), tensors, objects, files, SizeAnalyzer.analyze(index, model));
+                plainDetails(index.details()), tensors, objects, files, SizeAnalyzer.analyze(index, model),
+                HfConfig.of(index).orElse(null));
     }
 
     private static TensorInfo info(GlobalTensor t) {

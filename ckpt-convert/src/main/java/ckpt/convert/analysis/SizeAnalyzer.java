@@ -78,6 +78,9 @@ public final class SizeAnalyzer {
                     records.add(new RecordKey(p.source().file(), p.source().offset(), p.source().length()));
                 }
             }
+            // A reader that knows the parameter count better than the saved weights tell (DeepSpeed ZeRO-3 saves no
+            // 16-bit weights, only placeholders) says so.
+            if (index.details().get("parameters") instanceof Long n) parameters = n;
             for (ObjectEntry o : index.objects()) {
                 objectBytes.merge(byteClass(o.category(), null), o.bytes(), Long::sum);
                 objectsByFile.merge(o.file(), o.bytes(), Long::sum);
@@ -110,7 +113,7 @@ public final class SizeAnalyzer {
             Map<String, Long> byCategory = new LinkedHashMap<>();
             tensorBytes.keySet().stream().filter(k -> k.startsWith(MODEL_WEIGHTS_PREFIX)).sorted()
                     .forEach(k -> byCategory.put(k, tensorBytes.get(k)));
-            for (String k : List.of(OPTIMIZER_MASTER, OPTIMIZER_EXP_AVG, OPTIMIZER_EXP_AVG_SQ, OPTIMIZER_OTHER,
+            for (String k : List.of(OPTIMIZER_MASTER, OPTIMIZER_EXP_AVG, OPTIMIZER_EXP_AVG_SQ, OPTIMIZER_OTHER, PADDING,
                     COMMON_STATE, RNG_STATE, EXTRA_STATE, OTHER_STATE)) {
                 byCategory.put(k, tensorBytes.getOrDefault(k, 0L) + objectBytes.getOrDefault(k, 0L) + other.getOrDefault(k, 0L));
             }
@@ -135,6 +138,7 @@ public final class SizeAnalyzer {
                 case OPTIMIZER_EXP_AVG -> OPTIMIZER_EXP_AVG;
                 case OPTIMIZER_EXP_AVG_SQ -> OPTIMIZER_EXP_AVG_SQ;
                 case OPTIMIZER_OTHER -> OPTIMIZER_OTHER;
+                case PADDING -> PADDING;
                 case EXTRA_STATE -> EXTRA_STATE;
                 case RNG_STATE -> RNG_STATE;
                 case COMMON_STATE -> COMMON_STATE;
@@ -160,7 +164,8 @@ public final class SizeAnalyzer {
             long weights = byCategory.entrySet().stream().filter(e -> e.getKey().startsWith(MODEL_WEIGHTS_PREFIX))
                     .mapToLong(Map.Entry::getValue).sum();
             Map<String, Number> perParam = new LinkedHashMap<>();
-            perParam.put("model_weights", perParameter(weights));
+            // ZeRO-3 saves no 16-bit weights (only the fp32 master): then there is no weights term.
+            if (weights > 0 || elementBytes(KeyCategory.OPTIMIZER_MASTER) == 0) perParam.put("model_weights", perParameter(weights));
             long expected = weights;
             long beyond = 0;
             Map<KeyCategory, String> kinds = new LinkedHashMap<>();
@@ -177,7 +182,7 @@ public final class SizeAnalyzer {
             }
             Map<String, Long> diff = new LinkedHashMap<>();
             if (beyond != 0) diff.put(OPTIMIZER_BEYOND_PARAMETERS, beyond);
-            for (String k : List.of(OPTIMIZER_OTHER, COMMON_STATE, RNG_STATE, EXTRA_STATE, OTHER_STATE,
+            for (String k : List.of(OPTIMIZER_OTHER, PADDING, COMMON_STATE, RNG_STATE, EXTRA_STATE, OTHER_STATE,
                     CONTAINER_OVERHEAD, METADATA_FILES, OTHER_FILES, TRUNCATED)) {
                 long v = byCategory.getOrDefault(k, 0L);
                 if (v != 0) diff.put(k, v);
@@ -214,9 +219,12 @@ public final class SizeAnalyzer {
                              Map<KeyCategory, Integer> objectCounts, long optimizerElements) {
         List<String> sentences() {
             List<String> s = new ArrayList<>();
-            s.add("Total: " + full(total) + " in " + index.files().size() + " files"
-                    + (index.dataPresent() ? "." : "; the data files are absent (metadata-only copy), so their sizes are "
-                    + "those the metadata implies (the end of each file's last record)."));
+            long referenced = index.files().stream().filter(FileEntry::referenced).count();
+            long absent = index.files().stream().filter(f -> f.referenced() && !f.present()).count();
+            s.add("Total: " + full(total) + " in " + grouped(index.files().size()) + " files"
+                    + (absent == 0 ? "." : absent == referenced
+                    ? "; the data files are absent (metadata-only copy), so their sizes are those the metadata implies (the end of each file's last record)."
+                    : "; " + grouped(absent) + " of " + grouped(referenced) + " data files are MISSING (damaged checkpoint), so their sizes are those the metadata implies (the end of each file's last record)."));
             String params = grouped(parameters) + " parameters (the model weights' elements, each weight counted once)";
             if (model != null && model.paddedVocabSize() != null) {
                 Long rows = model.paddingRows();
@@ -248,10 +256,13 @@ public final class SizeAnalyzer {
             String pp = exact && perParam > 0 ? perParam + " B per parameter" : "";
             return switch (key) {
                 case OPTIMIZER_MASTER -> join(pp, "the optimizer's full-precision copy of the weights that updates are applied to "
-                        + "(Megatron's distributed optimizer keeps one for bf16/fp16 training)");
+                        + "(mixed-precision training keeps one: Megatron's distributed optimizer, DeepSpeed ZeRO)");
                 case OPTIMIZER_EXP_AVG -> join(pp, "Adam's first moment");
                 case OPTIMIZER_EXP_AVG_SQ -> join(pp, "Adam's second moment");
-                case OPTIMIZER_OTHER -> count(KeyCategory.OPTIMIZER_OTHER, "optimizer objects (param groups, step counts, bucket sizes)");
+                case OPTIMIZER_OTHER -> count(KeyCategory.OPTIMIZER_OTHER, "optimizer objects (param groups, step counts, bucket sizes, loss scaler)");
+                case PADDING -> "elements of flat partitions that hold no parameter: DeepSpeed pads each ZeRO-1/2 group to a "
+                        + "multiple of 2 × world size and each ZeRO-3 parameter to a multiple of the world size, in the fp32 master "
+                        + "copy and in each Adam moment alike";
                 case COMMON_STATE -> "args, iteration, scheduler and other non-sharded state, pickled";
                 case RNG_STATE -> count(KeyCategory.RNG_STATE, "pickled RNG state objects (Python, numpy, torch, CUDA generators)");
                 case EXTRA_STATE -> count(KeyCategory.EXTRA_STATE, "pickled module _extra_state items");
@@ -317,7 +328,11 @@ public final class SizeAnalyzer {
             Long beyond = expected.difference().get(OPTIMIZER_BEYOND_PARAMETERS);
             if (beyond != null) s.add(beyondSentence(beyond));
             Number w = expected.bytesPerParameter().get("model_weights");
-            if (expected.bytesPerParameter().containsKey(OPTIMIZER_MASTER) && w.doubleValue() <= 2
+            if (w == null && expected.bytesPerParameter().containsKey(OPTIMIZER_MASTER)) {
+                s.add("No 16-bit copy of the weights is saved (DeepSpeed ZeRO-3 keeps empty placeholders in the model "
+                        + "states): the fp32 master is the only copy, so a 16-bit + fp32 Adam training save weighs 12, not "
+                        + "2 + 4 + 4 + 4 = 14, B per parameter.");
+            } else if (expected.bytesPerParameter().containsKey(OPTIMIZER_MASTER) && w.doubleValue() <= 2
                     && expected.bytesPerParameter().containsKey(OPTIMIZER_EXP_AVG)) {
                 long naive = parameters * 10;
                 s.add("A naive \"16-bit weights + fp32 Adam\" estimate (2 + 4 + 4 = 10 B per parameter = "
@@ -347,7 +362,7 @@ public final class SizeAnalyzer {
             String saved = converted.savedDtype();
             StringBuilder b = new StringBuilder("A converted model (weights only) weighs " + Units.both(converted.bfloat16Bytes())
                     + " in bfloat16, " + Units.both(converted.float32Bytes()) + " in float32");
-            if (!saved.equals("bfloat16") && !saved.equals("float32"))
+            if (!saved.isEmpty() && !saved.equals("bfloat16") && !saved.equals("float32"))
                 b.append(", ").append(Units.both(converted.savedDtypeBytes())).append(" as saved (").append(saved).append(')');
             Long rows = converted.vocabPaddingRows();
             if (rows != null && rows > 0) {

@@ -25,6 +25,8 @@ public record SizeReport(long totalBytes, long parameters, Map<String, Long> byC
     public static final String OPTIMIZER_EXP_AVG = "optimizer_exp_avg";
     public static final String OPTIMIZER_EXP_AVG_SQ = "optimizer_exp_avg_sq";
     public static final String OPTIMIZER_OTHER = "optimizer_other";
+    /** Flat-buffer elements that belong to no parameter (DeepSpeed's partition and alignment padding). */
+    public static final String PADDING = "padding";
     public static final String COMMON_STATE = "common_state";
     public static final String RNG_STATE = "rng_state";
     public static final String EXTRA_STATE = "extra_state";
@@ -81,6 +83,7 @@ public record SizeReport(long totalBytes, long parameters, Map<String, Long> byC
             case OPTIMIZER_EXP_AVG -> "Adam exp_avg";
             case OPTIMIZER_EXP_AVG_SQ -> "Adam exp_avg_sq";
             case OPTIMIZER_OTHER -> "other optimizer state";
+            case PADDING -> "padding (flat partitions)";
             case COMMON_STATE -> "common state (args, iteration, scheduler)";
             case RNG_STATE -> "RNG state";
             case EXTRA_STATE -> "module _extra_state";

@@ -1,5 +1,6 @@
 package ckpt.convert.exec;
 
+import ckpt.convert.mapping.imports.MegatronArgs;
 import ckpt.convert.plan.DtypeChoice;
 import ckpt.format.safetensors.HfShardPlanner;
 
@@ -12,15 +13,18 @@ import java.util.Objects;
  * @param arch            {@code auto} or a family name (huggingface only)
  * @param tokenizerDir    where to copy tokenizer files from; null = the checkpoint's own tokenizer dir if any
  * @param force           replace an existing output directory
+ * @param configDir       where the HF {@code config.json} of a DeepSpeed-trained HF model is; null = beside the checkpoint
+ * @param parallel        target TP × PP × EP layout of {@code --format megatron}
  * @param verifyRecords   check every source record's stored CRC-32 before its bytes are used ({@code --no-verify} off)
  */
 public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force,
-                             boolean verifyRecords) {
+                             long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
+                             MegatronArgs.Parallel parallel, boolean verifyRecords) {
     /** Records verified: the default. */
     public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
-                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force) {
-        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, true);
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
+                          MegatronArgs.Parallel parallel) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, true);
     }
 
     public ConvertOptions {
@@ -30,37 +34,52 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
         dtype = dtype == null ? DtypeChoice.KEEP : dtype;
         arch = arch == null ? "auto" : arch;
         if (maxShardSize <= 0) throw new IllegalArgumentException("--max-shard-size must be positive");
+        parallel = parallel == null ? new MegatronArgs.Parallel(1, 1, 1) : parallel;
+        if (parallel.tp() < 1 || parallel.pp() < 1 || parallel.ep() < 1) throw new IllegalArgumentException("--tp, --pp and --ep must be ≥ 1");
+    }
+
+    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, null);
     }
 
     public static ConvertOptions of(Path checkpoint, OutputFormat format, Path outputDir) {
-        return new ConvertOptions(checkpoint, format, outputDir, DtypeChoice.KEEP, "auto", HfShardPlanner.DEFAULT_MAX_SHARD_SIZE, false, null, false);
+        return new ConvertOptions(checkpoint, format, outputDir, DtypeChoice.KEEP, "auto", HfShardPlanner.DEFAULT_MAX_SHARD_SIZE, false, null, false, null, null);
+    }
+
+    public ConvertOptions withParallel(MegatronArgs.Parallel p) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, p);
     }
 
     public ConvertOptions withDtype(DtypeChoice d) {
-        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, verifyRecords);
     }
 
     public ConvertOptions withForce(boolean f) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, configDir, parallel, verifyRecords);
     }
 
     public ConvertOptions withArch(String a) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, verifyRecords);
     }
 
     public ConvertOptions withMaxShardSize(long m) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, configDir, parallel, verifyRecords);
     }
 
     public ConvertOptions withKeepPaddedVocab(boolean k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, configDir, parallel, verifyRecords);
     }
 
-    public ConvertOptions withVerifyRecords(boolean v) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, v);
+    public ConvertOptions withConfigDir(Path c) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, c, parallel, verifyRecords);
     }
 
     public ConvertOptions withTokenizerDir(Path t) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, configDir, parallel, verifyRecords);
+    }
+
+    public ConvertOptions withVerifyRecords(boolean v) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, v);
     }
 }

@@ -9,11 +9,13 @@ import java.util.List;
  *
  * @param architecture HF architecture written, or null for {@code --format pytorch}
  * @param files        names of the files in {@code outputDir}
+ * @param megatronFlags for {@code --format megatron}: the Megatron flags describing the written model (else empty)
  */
 public record ConvertResult(Path outputDir, OutputFormat format, String sourceFormat, Long iteration, String architecture,
                             int tensors, long bytes, long parameters, List<String> files, Duration elapsed,
-                            List<String> warnings) {
+                            List<String> warnings, List<String> megatronFlags) {
     public ConvertResult {
+        megatronFlags = List.copyOf(megatronFlags);
         files = List.copyOf(files);
         warnings = List.copyOf(warnings);
     }

@@ -4,11 +4,13 @@ import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
 import ckpt.convert.mapping.DcpModelState;
+import ckpt.convert.mapping.DeepSpeedStateDict;
 import ckpt.convert.mapping.HfMapping;
 import ckpt.convert.mapping.HfMappings;
 import ckpt.convert.mapping.MappingContext;
 import ckpt.convert.mapping.MegatronModuleNames;
 import ckpt.convert.mapping.MegatronSource;
+import ckpt.convert.mapping.imports.MegatronImport;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 import ckpt.format.FormatException;
@@ -50,7 +52,11 @@ public final class Converter {
     }
 
     /** A plan with everything known before any byte moves. */
-    public record Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context) {
+    public record Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context,
+                          MegatronImport megatron) {
+        public Planned(ConversionPlan plan, Map<String, Object> modelConfig, HfMapping family, MappingContext context) {
+            this(plan, modelConfig, family, context, null);
+        }
     }
 
     public ConvertResult convert(ConvertOptions o, ConversionListener listener) throws IOException {
@@ -69,31 +75,11 @@ public final class Converter {
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(p.plan());
             requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
-            List<String> files = new ArrayList<>();
             List<String> warnings = new ArrayList<>();
-            try {
-            if (o.format() == OutputFormat.PYTORCH) {
-                try (TorchSaveTarget target = new TorchSaveTarget(staging.dir().resolve(MODEL_PT), p.plan(), p.modelConfig())) {
-                    executor.execute(p.plan(), target, listener, index::releaseMappings);
-                    target.finish();
-                }
-                files.add(MODEL_PT);
-            } else {
-                try (SafetensorsTarget target = new SafetensorsTarget(staging.dir(), p.plan(), o.maxShardSize())) {
-                    executor.execute(p.plan(), target, listener, index::releaseMappings);
-                    files.addAll(target.finish());
-                }
-                Map<String, Object> config = new LinkedHashMap<>(p.family().config(p.context()));
-                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), index.args().get("tokenizer_model"));
-                if (tok.isPresent()) {
-                    files.addAll(TokenizerFiles.copy(tok.get(), staging.dir()));
-                    config.putAll(TokenizerFiles.tokenIds(tok.get()));
-                } else {
-                    warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
-                }
-                writeJson(staging.dir().resolve("config.json"), config);
-                files.add("config.json");
-            }
+            List<String> files;
+            try (OutputWriter writer = writer(index, o, p, staging.dir(), warnings)) {
+                executor.execute(p.plan(), writer, listener, index::releaseMappings);
+                files = writer.finish();
             } catch (InternalError e) {
                 // A write into a mapped output region that the file system cannot back (disk full, quota, I/O
                 // error) surfaces as SIGBUS → InternalError, not IOException; the staging dir is removed on close.
@@ -102,9 +88,37 @@ public final class Converter {
             }
             staging.commit();
             return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
-                    p.family() == null ? null : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
-                    p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings);
+                    p.family() == null ? architectureOf(p.modelConfig()) : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
+                    p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings,
+                    p.megatron() == null ? List.of() : p.megatron().flags());
         }
+    }
+
+    /** The writer of {@code o.format()}, laid out from the plan in {@code dir}. */
+    private static OutputWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings)
+            throws IOException {
+        if (o.format() == OutputFormat.MEGATRON) return new MegatronOutput(dir, p.megatron());
+        return writer(index, o, p, dir, warnings, Share.WHOLE);
+    }
+
+    /** The writer of {@code o.format()} for one share of the output ({@code --part}, {@code --finish}). */
+    static PartWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings, Share share)
+            throws IOException {
+        return switch (o.format()) {
+            case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig(), share);
+            case HUGGINGFACE -> {
+                // DeepSpeed exports carry the model's own config.json (in modelConfig); Megatron's is built by the family.
+                boolean deepspeed = index.format() == CheckpointFormat.DEEPSPEED;
+                Map<String, Object> config = new LinkedHashMap<>(deepspeed ? p.modelConfig() : p.family().config(p.context()));
+                Object tokenizerHint = deepspeed ? DeepSpeedStateDict.tokenizerCandidate(index, o.configDir()).map(Path::toString).orElse(null)
+                        : index.args().get("tokenizer_model");
+                Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), tokenizerHint);
+                if (tok.isEmpty())
+                    warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
+                yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
+            }
+            case MEGATRON -> throw new IllegalArgumentException(PartedConverter.NO_MEGATRON_PARTS);
+        };
     }
 
     /**
@@ -115,7 +129,7 @@ public final class Converter {
         long need = tensorBytes + (1L << 20) + tensorBytes / 1000;
         if (usable < need)
             throw new FormatException(dir.getParent(), "not enough free space for the output: it needs about "
-                    + String.format("%,d", need) + " bytes, " + String.format("%,d", usable) + " are free");
+                    + ckpt.convert.analysis.Units.full(need) + ", " + ckpt.convert.analysis.Units.full(usable) + " are free");
     }
 
     /** Megatron checkpoints in either on-disk format: the legacy reader presents the same global keys. */
@@ -125,6 +139,14 @@ public final class Converter {
 
     /** The plan for {@code o.format()} over an open index (no output touched). */
     public static Planned plan(CheckpointIndex index, ConvertOptions o) {
+        if (o.format() == OutputFormat.MEGATRON) {
+            if (index.format() != CheckpointFormat.SAFETENSORS || !java.nio.file.Files.isDirectory(index.path()))
+                throw new FormatException(index.path(), "--format megatron reads Hugging Face model dirs (config.json + safetensors), not "
+                        + index.format().title());
+            MegatronImport m = MegatronImport.plan(index, o.parallel(), o.dtype());
+            return new Planned(m.plan(), null, null, null, m);
+        }
+        if (index.format() == CheckpointFormat.DEEPSPEED) return deepspeed(index, o);
         if (o.format() == OutputFormat.PYTORCH) {
             if (isMegatron(index)) {
                 ModelConfig c = requireConfig(index);
@@ -170,10 +192,23 @@ public final class Converter {
         }
     }
 
+    /** DeepSpeed: zero_to_fp32's state dict; for huggingface, the HF model's own config.json travels along. */
+    private static Planned deepspeed(CheckpointIndex index, ConvertOptions o) {
+        if (o.format() == OutputFormat.PYTORCH)
+            return new Planned(new ConversionPlan(DeepSpeedStateDict.tensors(index, true)).withDtype(o.dtype()), new LinkedHashMap<>(), null, null);
+        Map<String, Object> config = DeepSpeedStateDict.hfConfig(index, o.configDir());
+        ConversionPlan plan = new ConversionPlan(DeepSpeedStateDict.hfTensors(index, config)).withDtype(o.dtype());
+        return new Planned(plan, DeepSpeedStateDict.writtenConfig(index, config, plan.tensors()), null, null);
+    }
+
     private static ModelConfig requireConfig(CheckpointIndex index) {
         if (index.config() == null)
             throw new FormatException(index.path(), "the checkpoint's common state has no args: the model architecture is unknown");
         return index.config();
+    }
+
+    private static String architectureOf(Map<String, Object> config) {
+        return config != null && config.get("architectures") instanceof List<?> l && !l.isEmpty() ? String.valueOf(l.getFirst()) : null;
     }
 
     static void writeJson(Path file, Map<String, Object> value) throws IOException {

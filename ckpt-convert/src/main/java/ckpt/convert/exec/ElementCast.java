@@ -70,6 +70,15 @@ final class ElementCast {
      * transposed {@code [cols, R]} matrix {@code dst}: {@code dst[c][r0+k] = src[k][c]}.
      */
     static void transposeInto(MemorySegment src, DType sd, long rows, long cols, MemorySegment dst, DType dd, long totalRows, long r0) {
+        transposeInto(src, sd, rows, cols, dst, dd, totalRows, 0, r0);
+    }
+
+    /**
+     * A row-major {@code [rows, cols]} matrix {@code src}, transposed, into the box at {@code (dstRow0, dstCol0)} of a
+     * row-major matrix {@code dst} with {@code dstCols} columns: {@code dst[dstRow0+c][dstCol0+k] = src[k][c]}.
+     */
+    static void transposeInto(MemorySegment src, DType sd, long rows, long cols, MemorySegment dst, DType dd,
+                              long dstCols, long dstRow0, long dstCol0) {
         int es = dd.byteSize();
         // Blocks of columns keep the writes of one pass within a few destination rows (cache/page friendly).
         final long block = 64;
@@ -78,7 +87,7 @@ final class ElementCast {
             for (long k = 0; k < rows; k++) {
                 long srcRow = k * cols;
                 for (long c = c0; c < c1; c++) {
-                    long di = c * totalRows + r0 + k;
+                    long di = (dstRow0 + c) * dstCols + dstCol0 + k;
                     if (sd == dd) MemorySegment.copy(src, (srcRow + c) * es, dst, di * es, es);
                     else write(dst, dd, di, read(src, sd, srcRow + c));
                 }

@@ -7,7 +7,9 @@ public enum OutputFormat {
     /** {@code DIR/model.pt}: one torch.save file, {@code torch.load(weights_only=True)}-loadable. */
     PYTORCH("pytorch"),
     /** {@code DIR/}: safetensors shards + index + config.json, {@code from_pretrained}-loadable. */
-    HUGGINGFACE("huggingface");
+    HUGGINGFACE("huggingface"),
+    /** {@code DIR/}: a Megatron-core {@code torch_dist} save dir of an HF model, for {@code --load … --finetune}. */
+    MEGATRON("megatron");
 
     private final String id;
 
@@ -23,7 +25,8 @@ public enum OutputFormat {
         return switch (s.toLowerCase(Locale.ROOT)) {
             case "pytorch", "torch", "pt" -> PYTORCH;
             case "huggingface", "hf" -> HUGGINGFACE;
-            default -> throw new IllegalArgumentException("unknown format '" + s + "' (expected pytorch or huggingface)");
+            case "megatron", "mcore", "torch_dist" -> MEGATRON;
+            default -> throw new IllegalArgumentException("unknown format '" + s + "' (expected pytorch, huggingface or megatron)");
         };
     }
 }

@@ -6,7 +6,8 @@ public enum CheckpointFormat {
     MEGATRON_LEGACY_TORCH("megatron_torch", "Megatron legacy torch (mp_rank_*)"),
     DCP("pytorch_dcp", "PyTorch Distributed Checkpoint"),
     TORCH_SAVE("torch_save", "torch.save file"),
-    SAFETENSORS("safetensors", "safetensors");
+    SAFETENSORS("safetensors", "safetensors"),
+    DEEPSPEED("deepspeed_zero", "DeepSpeed");
 
     private final String jsonName;
     private final String title;

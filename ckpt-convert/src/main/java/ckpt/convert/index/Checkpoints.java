@@ -51,7 +51,7 @@ public final class Checkpoints {
             case TORCH_SAVE_FILE -> TorchSaveIndexer.open(path);
             // Megatron legacy --ckpt-format torch: one mp_rank_* directory per model-parallel rank (FORMATS.md §4.8).
             case MEGATRON_LEGACY_ITERATION -> LegacyIndexer.index(LegacyIteration.open(path));
-            case DEEPSPEED_DIR -> throw new FormatException(path, "DeepSpeed checkpoint: not supported yet");
+            case DEEPSPEED_DIR -> DeepSpeedIndexer.open(DeepSpeedCheckpoints.tagDir(path));
             case MEGATRON_SAVE_DIR, UNKNOWN -> throw unknown(path);
         };
     }

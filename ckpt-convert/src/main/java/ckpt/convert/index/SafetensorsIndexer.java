@@ -100,7 +100,7 @@ public final class SafetensorsIndexer {
     private static CheckpointIndex unindexed(Path dir) {
         List<Path> all = list(dir);
         List<SafetensorsFile> opened = new ArrayList<>();
-        AutoCloseable closeAll = () -> opened.forEach(SafetensorsFile::close);
+        AutoCloseable closeAll = new OpenedFiles(opened);
         try {
             List<Located> located = new ArrayList<>();
             Map<String, String> owner = new LinkedHashMap<>();
@@ -190,6 +190,19 @@ public final class SafetensorsIndexer {
             throw new UncheckedIOException(e);
         }
         return List.copyOf(out.values());
+    }
+
+    /** The files of an unindexed dir, closed and unmapped together. */
+    private record OpenedFiles(List<SafetensorsFile> files) implements AutoCloseable, ckpt.format.MappedSource {
+        @Override
+        public void releaseMappings() {
+            files.forEach(SafetensorsFile::releaseMappings);
+        }
+
+        @Override
+        public void close() {
+            files.forEach(SafetensorsFile::close);
+        }
     }
 
     /** One safetensors entry: contiguous row-major bytes at {@code dataStart + begin}. */

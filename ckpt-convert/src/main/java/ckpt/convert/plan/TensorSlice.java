@@ -69,6 +69,25 @@ public record TensorSlice(GlobalTensor tensor, Box box, int squeezed) {
         return new TensorSlice(tensor, new Box(o, s), squeezed);
     }
 
+    /** Elements {@code [from, from+count)} of axis {@code axis} (of the slice's own shape). */
+    public TensorSlice narrow(int axis, long from, long count) {
+        if (axis < 0 || axis >= rank()) throw new IllegalArgumentException("no axis " + axis + " in a " + rank() + "-d slice of " + key());
+        if (from < 0 || count < 0 || from + count > dim(axis))
+            throw new IllegalArgumentException("[" + from + ", " + (from + count) + ") outside axis " + axis + " of size " + dim(axis) + " of " + key());
+        long[] o = box.offsets(), s = box.sizes();
+        o[squeezed + axis] += from;
+        s[squeezed + axis] = count;
+        return new TensorSlice(tensor, new Box(o, s), squeezed);
+    }
+
+    /** The sub-box {@code b} of this slice, in the slice's own coordinates. */
+    public TensorSlice sub(Box b) {
+        if (b.rank() != rank()) throw new IllegalArgumentException("a " + b.rank() + "-d box of a " + rank() + "-d slice of " + key());
+        TensorSlice out = this;
+        for (int a = 0; a < rank(); a++) out = out.narrow(a, b.offset(a), b.size(a));
+        return out;
+    }
+
     @Override
     public String toString() {
         return key() + box + (squeezed > 0 ? " squeezed " + squeezed : "");

@@ -18,7 +18,7 @@ import java.util.Optional;
  *       {@code metadata.json}: an unfinished torch_dist save, so incomplete. (A Megatron {@code torch_dcp} /
  *       {@code fsdp_dtensor} checkpoint looks the same and is therefore never treated as complete.)</li>
  *   <li>legacy ({@code mp_rank_*} dirs): every {@code mp_rank_*} has {@code model_optim_rng.pt}.</li>
- *   <li>DeepSpeed: some {@code *model_states.pt}.</li>
+ *   <li>DeepSpeed: optimizer states for ranks 0…n-1 without gaps, and the model states they need.</li>
  *   <li>plain DCP (step dirs): non-empty {@code .metadata}, every {@code *.distcp} readable.</li>
  * </ul>
  * It cannot see a file that is present but truncated; that is the deeper check's job.
@@ -48,7 +48,7 @@ public final class FileLevelCompletenessCheck implements CompletenessCheck {
             }
             return status(Layout.LEGACY_TORCH, problems);
         }
-        if (c.modelStates) return Status.complete(Layout.DEEPSPEED);
+        if (c.modelStates || !c.optimRanks.isEmpty()) return status(Layout.DEEPSPEED, deepSpeedProblems(c));
         if (kind.isPresent() && kind.get() == CheckpointKind.DEEPSPEED) {
             return Status.incomplete(Layout.DEEPSPEED, List.of("no *_model_states.pt"));
         }
@@ -61,6 +61,24 @@ public final class FileLevelCompletenessCheck implements CompletenessCheck {
         return Status.incomplete(Layout.UNKNOWN, List.of(megatron
                 ? "no .metadata, metadata.json or mp_rank_* (nothing written yet?)"
                 : "no .metadata (nothing written yet?)"));
+    }
+
+    /**
+     * DeepSpeed by names: one optimizer file per rank 0…n-1 without gaps, ZeRO-3's per-rank model states for the same
+     * ranks, else {@code mp_rank_00_model_states.pt}. The saved world size is the deeper check's
+     * ({@link DeepSpeedCompletenessCheck}).
+     */
+    private static List<String> deepSpeedProblems(Contents c) {
+        List<String> problems = new ArrayList<>();
+        java.util.TreeSet<Integer> ranks = new java.util.TreeSet<>(c.optimRanks);
+        for (int r = 0; !ranks.isEmpty() && r <= ranks.last(); r++)
+            if (!ranks.contains(r)) problems.add("no optimizer states of rank " + r);
+        if (!c.zeroModelRanks.isEmpty()) {
+            for (Integer r : ranks) if (!c.zeroModelRanks.contains(r)) problems.add("no model states of rank " + r);
+        } else if (!c.mp00) {
+            problems.add("no mp_rank_00_model_states.pt");
+        }
+        return problems;
     }
 
     private static Status status(Layout layout, List<String> problems) {
@@ -83,9 +101,11 @@ public final class FileLevelCompletenessCheck implements CompletenessCheck {
 
     /** The names in a checkpoint directory that the rules above look at. */
     private record Contents(boolean dcpMetadata, boolean metadataJson, boolean modelStates,
-                            List<Path> distcp, List<Path> mpRankDirs) {
+                            List<Path> distcp, List<Path> mpRankDirs, boolean mp00, List<Integer> optimRanks,
+                            List<Integer> zeroModelRanks) {
         static Contents scan(Path dir) throws IOException {
-            boolean dcpMetadata = false, metadataJson = false, modelStates = false;
+            boolean dcpMetadata = false, metadataJson = false, modelStates = false, mp00 = false;
+            List<Integer> optimRanks = new ArrayList<>(), zeroModelRanks = new ArrayList<>();
             List<Path> distcp = new ArrayList<>();
             List<Path> mpRank = new ArrayList<>();
             try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
@@ -94,13 +114,24 @@ public final class FileLevelCompletenessCheck implements CompletenessCheck {
                     if (n.equals(".metadata")) dcpMetadata = Files.isRegularFile(p);
                     else if (n.equals("metadata.json")) metadataJson = Files.isRegularFile(p);
                     else if (n.endsWith(".distcp")) distcp.add(p);
-                    else if (n.endsWith("model_states.pt")) modelStates = true;
+                    else if (n.endsWith("model_states.pt") || n.endsWith("_optim_states.pt")) {
+                        modelStates |= n.endsWith("model_states.pt");
+                        ckpt.format.deepspeed.ZeroFileName.parse(n).ifPresent(z -> {
+                            switch (z.kind()) {
+                                case OPTIM_STATES -> optimRanks.add(z.dpRank());
+                                case ZERO_MODEL_STATES -> zeroModelRanks.add(z.dpRank());
+                                default -> {
+                                }
+                            }
+                        });
+                        mp00 |= n.equals(ckpt.format.deepspeed.ZeroFileName.modelStates(0));
+                    }
                     else if (n.startsWith("mp_rank_") && Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) mpRank.add(p);
                 }
             }
             distcp.sort(null);
             mpRank.sort(null);
-            return new Contents(dcpMetadata, metadataJson, modelStates, distcp, mpRank);
+            return new Contents(dcpMetadata, metadataJson, modelStates, distcp, mpRank, mp00, optimRanks, zeroModelRanks);
         }
     }
 }

@@ -22,7 +22,7 @@ class LegacyConvertTest {
     Path tmp;
 
     @ParameterizedTest
-    @EnumSource(OutputFormat.class)
+    @EnumSource(value = OutputFormat.class, names = {"PYTORCH", "HUGGINGFACE"}) // the formats Megatron checkpoints convert to
     void legacyAndTorchDistTwinsConvertToIdenticalBytes(OutputFormat format) throws IOException {
         Path legacy = tmp.resolve("legacy");
         Path dist = tmp.resolve("dist");

@@ -317,7 +317,7 @@ class MegatronLlamaConvertTest {
         try (FileChannel ch = FileChannel.open(file, java.nio.file.StandardOpenOption.WRITE)) {
             ch.write(java.nio.ByteBuffer.wrap(new byte[64]), offset); // wipes the item's zip local header
         }
-        for (OutputFormat f : OutputFormat.values()) {
+        for (OutputFormat f : List.of(OutputFormat.PYTORCH, OutputFormat.HUGGINGFACE)) { // Megatron's output formats
             Path out = tmp.resolve("broken-" + f.id());
             List<String> written = new ArrayList<>();
             ConversionListener l = new ConversionListener() {

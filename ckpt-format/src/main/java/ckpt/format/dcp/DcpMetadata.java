@@ -25,6 +25,7 @@ public record DcpMetadata(Path file, String metadataClass, Map<String, TensorSto
                           Map<String, Map<String, Object>> mcoreData, boolean hasAllLocalPlans) {
 
     public StorageInfo storageOf(String fqn, ChunkStorageMetadata chunk) {
+        if (chunk.storage() != null) return chunk.storage();
         return storage.get(new MetadataIndex(fqn, chunk.box().offsets()));
     }
 

@@ -51,7 +51,7 @@ public final class DcpMetadataReader {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             Object root;
             try {
-                root = PickledRecords.register(TorchGlobals.reader(file)).build().read(seg);
+                root = PickledRecords.register(TorchGlobals.reader(file)).shareEqualValues(true).build().read(seg);
             } catch (PickleException e) {
                 throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
             }
@@ -72,6 +72,16 @@ public final class DcpMetadataReader {
         if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
             throw new FormatException(file, "DCP Metadata without state_dict_metadata");
 
+        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
+        if (state.get("storage_data") instanceof PyDict sd) {
+            for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
+                MetadataIndex idx = index(file, e.getKey());
+                storage.put(idx, storageInfo(file, idx, e.getValue()));
+            }
+        } else if (state.get("storage_data") != null) {
+            throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
+        }
+
         Map<String, TensorStorageMetadata> tensors = new LinkedHashMap<>();
         List<String> bytes = new ArrayList<>();
         for (Map.Entry<Object, Object> e : sdm.items().entrySet()) {
@@ -81,20 +91,10 @@ public final class DcpMetadataReader {
             if (item.isNamed("BytesStorageMetadata")) {
                 bytes.add(fqn);
             } else if (item.isNamed("TensorStorageMetadata")) {
-                tensors.put(fqn, tensor(file, fqn, item));
+                tensors.put(fqn, tensor(file, fqn, item, storage));
             } else {
                 throw FormatException.atKey(file, fqn, "unknown storage metadata class " + item.type());
             }
-        }
-
-        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
-        if (state.get("storage_data") instanceof PyDict sd) {
-            for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
-                MetadataIndex idx = index(file, e.getKey());
-                storage.put(idx, storageInfo(file, idx, e.getValue()));
-            }
-        } else if (state.get("storage_data") != null) {
-            throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
         }
 
         Map<String, List<Object>> planner = new LinkedHashMap<>();
@@ -126,7 +126,8 @@ public final class DcpMetadataReader {
                 Collections.unmodifiableMap(storage), planner, version, checkpointId, saveId, mcore, plans);
     }
 
-    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item) {
+    /** The tensor with each chunk's storage record attached; a chunk without one is an error, as in torch's load. */
+    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item, Map<MetadataIndex, StorageInfo> storage) {
         Object props = item.attr("properties");
         DType dtype = dtypeOf(file, fqn, props);
         long[] size = dims(file, fqn, item.attr("size"), "size");
@@ -134,6 +135,15 @@ public final class DcpMetadataReader {
             throw FormatException.atKey(file, fqn, "tensor metadata without a chunk list");
         List<ChunkStorageMetadata> chunks = new ArrayList<>(chunkList.size());
         for (Object c : chunkList) {
+            if (c instanceof PickledRecords.Chunk pc && pc.record != null) {
+                if (pc.record.box().rank() != size.length)
+                    throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
+                if (!pc.record.box().fitsIn(size))
+                    throw new FormatException(file, "key " + fqn, "chunk " + pc.record.box() + " lies outside the global shape "
+                            + java.util.Arrays.toString(size));
+                chunks.add(withStorage(file, fqn, pc.record.box(), storage));
+                continue;
+            }
             Object rawOffsets, rawSizes;
             if (c instanceof PickledRecords.Chunk pc) {
                 rawOffsets = pc.offsets;
@@ -152,9 +162,16 @@ public final class DcpMetadataReader {
             if (!box.fitsIn(size))
                 throw FormatException.atKey(file, fqn, "chunk " + box + " lies outside the global shape "
                         + java.util.Arrays.toString(size));
-            chunks.add(new ChunkStorageMetadata(box));
+            chunks.add(withStorage(file, fqn, box, storage));
         }
         return new TensorStorageMetadata(fqn, dtype, size, chunks);
+    }
+
+    private static ChunkStorageMetadata withStorage(Path file, String fqn, Box box, Map<MetadataIndex, StorageInfo> storage) {
+        StorageInfo info = storage.get(new MetadataIndex(fqn, box.offsets()));
+        if (info == null)
+            throw new FormatException(file, "key " + fqn, "no storage record for chunk at " + java.util.Arrays.toString(box.offsets()));
+        return new ChunkStorageMetadata(box, info);
     }
 
     private static DType dtypeOf(Path file, String fqn, Object props) {
@@ -170,6 +187,7 @@ public final class DcpMetadataReader {
 
     private static MetadataIndex index(Path file, Object key) {
         Object rawFqn, off;
+        if (key instanceof PickledRecords.Index pi && pi.record != null) return pi.record;
         if (key instanceof PickledRecords.Index pi) {
             rawFqn = pi.fqn;
             off = pi.offset;
@@ -186,6 +204,12 @@ public final class DcpMetadataReader {
     private static StorageInfo storageInfo(Path file, MetadataIndex idx, Object v) {
         Object path, offset, length;
         List<String> transforms = new ArrayList<>();
+        if (v instanceof PickledRecords.Storage ps && ps.record != null) {
+            StorageInfo r = ps.record;
+            if (r.offset() < 0 || r.length() < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
+            checkFileName(file, idx, r.relativePath());
+            return r;
+        }
         if (v instanceof PickledRecords.Storage ps) {
             path = ps.relativePath;
             offset = ps.offset;
@@ -205,20 +229,20 @@ public final class DcpMetadataReader {
         if (o < 0 || l < 0) throw FormatException.atKey(file, String.valueOf(idx), "negative storage offset or length");
         if (l > Long.MAX_VALUE - o)
             throw FormatException.atKey(file, String.valueOf(idx), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
+        checkFileName(file, idx, rel);
+        return new StorageInfo(rel, o, l, transforms);
+    }
+
+    private static void checkFileName(Path file, MetadataIndex idx, String rel) {
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
             throw FormatException.atKey(file, String.valueOf(idx), "storage file name '" + rel + "' leaves the checkpoint directory");
         if (rel.chars().anyMatch(c -> c < 0x20 || c == 0x7F))
             throw FormatException.atKey(file, String.valueOf(idx), "storage file name holds a NUL or control character: no file can have this name");
-        return new StorageInfo(rel, o, l, transforms);
     }
 
     private static void validate(Path file, Map<String, TensorStorageMetadata> tensors, List<String> bytes,
                                  Map<MetadataIndex, StorageInfo> storage) {
-        for (TensorStorageMetadata t : tensors.values())
-            for (ChunkStorageMetadata c : t.chunks())
-                if (!storage.containsKey(new MetadataIndex(t.fqn(), c.box().offsets())))
-                    throw FormatException.atKey(file, t.fqn(), "no storage record for chunk at "
-                            + java.util.Arrays.toString(c.box().offsets()));
+        // every chunk's record was found when it was decoded (withStorage)
         for (String b : bytes)
             if (!storage.containsKey(new MetadataIndex(b, null)))
                 throw FormatException.atKey(file, b, "no storage record for bytes item");

@@ -7,6 +7,7 @@ import ckpt.format.pickle.PyGlobal;
 import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.pickle.TorchSize;
+import ckpt.format.tensor.Box;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -44,59 +45,26 @@ final class PickledRecords {
         throw new IllegalArgumentException("state is not a dict");
     }
 
-    /** {@code ChunkStorageMetadata(offsets, sizes)}; fields kept as pickled (TorchSize or tuple). */
+    /**
+     * {@code ChunkStorageMetadata(offsets, sizes)}. When both are well-formed {@code torch.Size}s of one rank the
+     * final {@link ChunkStorageMetadata} is made here, at BUILD, and the pickled values are not kept; otherwise
+     * they are kept as pickled for the decoder to report.
+     */
     static final class Chunk implements Buildable {
         Object offsets;
         Object sizes;
+        ChunkStorageMetadata record;
 
         @Override
         public void build(Object state) {
             PyDict d = dict(state);
-            offsets = d.get("offsets");
-            sizes = d.get("sizes");
-        }
-
-        @Override
-        public boolean consumesState() {
-            return true;
-        }
-    }
-
-    /** {@code MetadataIndex(fqn, offset, index)}; the index hint is dropped (torch ignores it for equality). */
-    static final class Index implements Buildable {
-        Object fqn;
-        Object offset;
-
-        @Override
-        public void build(Object state) {
-            PyDict d = dict(state);
-            fqn = d.get("fqn");
-            offset = d.get("offset");
-        }
-
-        @Override
-        public boolean consumesState() {
-            return true;
-        }
-    }
-
-    /** {@code _StorageInfo(relative_path, offset, length[, transform_descriptors])}. */
-    static final class Storage implements Buildable {
-        Object relativePath;
-        Object offset;
-        Object length;
-        List<String> transforms = List.of();
-
-        @Override
-        public void build(Object state) {
-            PyDict d = dict(state);
-            relativePath = d.get("relative_path");
-            offset = d.get("offset");
-            length = d.get("length");
-            if (d.get("transform_descriptors") instanceof List<?> td && !td.isEmpty()) {
-                List<String> t = new ArrayList<>(td.size());
-                for (Object o : td) t.add(String.valueOf(o));
-                transforms = List.copyOf(t);
+            Object o = d.get("offsets");
+            Object s = d.get("sizes");
+            if (o instanceof TorchSize os && s instanceof TorchSize ss && os.rank() == ss.rank() && nonNegative(os) && nonNegative(ss)) {
+                record = new ChunkStorageMetadata(new Box(os.dims(), ss.dims()));
+            } else {
+                offsets = o;
+                sizes = s;
             }
         }
 
@@ -104,6 +72,76 @@ final class PickledRecords {
         public boolean consumesState() {
             return true;
         }
+    }
+
+    /**
+     * {@code MetadataIndex(fqn, offset, index)}; the index hint is dropped (torch ignores it for equality). The final
+     * {@link MetadataIndex} is made here when the fields are well-formed.
+     */
+    static final class Index implements Buildable {
+        Object fqn;
+        Object offset;
+        MetadataIndex record;
+
+        @Override
+        public void build(Object state) {
+            PyDict d = dict(state);
+            Object f = d.get("fqn");
+            Object o = d.get("offset");
+            if (f instanceof String s && (o == null || o instanceof TorchSize ts && nonNegative(ts))) {
+                record = new MetadataIndex(s, o == null ? null : ((TorchSize) o).dims());
+            } else {
+                fqn = f;
+                offset = o;
+            }
+        }
+
+        @Override
+        public boolean consumesState() {
+            return true;
+        }
+    }
+
+    /**
+     * {@code _StorageInfo(relative_path, offset, length[, transform_descriptors])}; the decoder validates the
+     * values (file name, signs) of the {@link StorageInfo} made here.
+     */
+    static final class Storage implements Buildable {
+        Object relativePath;
+        Object offset;
+        Object length;
+        List<String> transforms = List.of();
+        StorageInfo record;
+
+        @Override
+        public void build(Object state) {
+            PyDict d = dict(state);
+            if (d.get("transform_descriptors") instanceof List<?> td && !td.isEmpty()) {
+                List<String> t = new ArrayList<>(td.size());
+                for (Object o : td) t.add(String.valueOf(o));
+                transforms = List.copyOf(t);
+            }
+            Object p = d.get("relative_path");
+            Object o = d.get("offset");
+            Object l = d.get("length");
+            if (p instanceof String ps && o instanceof Long ol && l instanceof Long ll) {
+                record = new StorageInfo(ps, ol, ll, transforms);
+            } else {
+                relativePath = p;
+                offset = o;
+                length = l;
+            }
+        }
+
+        @Override
+        public boolean consumesState() {
+            return true;
+        }
+    }
+
+    private static boolean nonNegative(TorchSize s) {
+        for (int i = 0; i < s.rank(); i++) if (s.dim(i) < 0) return false;
+        return true;
     }
 
     static boolean isSize(Object o) {

@@ -7,6 +7,8 @@ public enum KeyCategory {
     OPTIMIZER_EXP_AVG("Adam exp_avg"),
     OPTIMIZER_EXP_AVG_SQ("Adam exp_avg_sq"),
     OPTIMIZER_OTHER("other optimizer state"),
+    /** Elements of flat buffers that belong to no parameter (DeepSpeed's alignment and partition padding). */
+    PADDING("alignment padding"),
     EXTRA_STATE("module _extra_state"),
     RNG_STATE("RNG state"),
     COMMON_STATE("common state (args, iteration, scheduler)"),

@@ -32,17 +32,20 @@ public final class PickleReader {
     private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong I64_BE = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
     private static final int HIGHEST_PROTOCOL = 5;
+    private static final Reducer NO_REDUCER = args -> null;
 
     private final Path file;
     private final PickleLimits limits;
     private final PersistentLoader persistentLoader;
     private final Map<PyGlobal, Reducer> reducers;
+    private final boolean shareEqualValues;
 
     private PickleReader(Builder b) {
         this.file = b.file;
         this.limits = b.limits;
         this.persistentLoader = b.persistentLoader;
         this.reducers = Map.copyOf(b.reducers);
+        this.shareEqualValues = b.shareEqualValues;
     }
 
     public static Builder builder() {
@@ -54,6 +57,7 @@ public final class PickleReader {
         private PickleLimits limits = PickleLimits.DEFAULT;
         private PersistentLoader persistentLoader;
         private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
+        private boolean shareEqualValues;
 
         private Builder() {
             BuiltinReducers.registerAll(reducers);
@@ -82,6 +86,16 @@ public final class PickleReader {
          */
         public Builder reducer(String module, String name, Reducer reducer) {
             reducers.put(new PyGlobal(module, name), java.util.Objects.requireNonNull(reducer));
+            return this;
+        }
+
+        /**
+         * Shares equal small tuples and {@code torch.Size}s within a read ({@link ValueInterner}). For readers that
+         * only look at values (DCP {@code .metadata}); off by default, because identity shows when the value
+         * graph is written back (a re-pickled shared tuple becomes a memo reference).
+         */
+        public Builder shareEqualValues(boolean share) {
+            this.shareEqualValues = share;
             return this;
         }
 
@@ -130,6 +144,9 @@ public final class PickleReader {
         private int mp;
 
         private final byte[] scratch = new byte[256];
+        /** Shares equal small immutable values, so a memo that keeps every tuple alive keeps each value once. */
+        private final ValueInterner interner = shareEqualValues ? new ValueInterner() : null;
+        private final Map<PyGlobal, Reducer> reducerCache = new java.util.IdentityHashMap<>();
         /** Tuple keys already found hashable and shallow enough (identity), so a memoized key is walked once. */
         private final java.util.Set<PyTuple> checkedKeys = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
         private Object[] memo = new Object[256];
@@ -409,6 +426,8 @@ public final class PickleReader {
 
         private PyTuple tupleOf(int from, int to) {
             if (from == to) return PyTuple.EMPTY;
+            if (interner != null && interner.internable(stack, from, to))
+                return interner.tuple(stack, from, to);
             return new PyTuple(Arrays.asList(stack).subList(from, to)); // PyTuple copies
         }
 
@@ -521,6 +540,19 @@ public final class PickleReader {
             return g;
         }
 
+        /**
+         * The reducer of a class, looked up once per global instance: a memoized global is applied millions of
+         * times in a large DCP {@code .metadata}, and hashing its two names each time was a measurable share.
+         */
+        private Reducer reducerOf(PyGlobal cls) {
+            Reducer r = reducerCache.get(cls);
+            if (r == null) {
+                r = reducers.getOrDefault(cls, NO_REDUCER);
+                if (reducerCache.size() < 4096) reducerCache.put(cls, r);
+            }
+            return r == NO_REDUCER ? null : r;
+        }
+
         private Object instantiate(Object callable, Object argsValue, PyDict kwargs, PyObject.Origin origin) {
             PyGlobal cls;
             if (callable instanceof PyGlobal g) cls = g;
@@ -530,10 +562,11 @@ public final class PickleReader {
             if (argsValue instanceof PyTuple t) args = t;
             else if (argsValue instanceof List<?> l && origin == PyObject.Origin.REDUCE) args = new PyTuple(new ArrayList<>(l));
             else throw fail("arguments of " + cls + " are a " + typeName(argsValue) + ", not a tuple");
-            Reducer reducer = kwargs == null || kwargs.size() == 0 ? reducers.get(cls) : null;
+            Reducer reducer = kwargs == null || kwargs.size() == 0 ? reducerOf(cls) : null;
             if (reducer == null) return new PyObject(cls, args, kwargs, origin);
             try {
-                return reducer.reduce(args);
+                Object v = reducer.reduce(args);
+                return interner != null && v instanceof TorchSize s ? interner.size(argsValue, s) : v;
             } catch (FormatException e) {
                 throw e;
             } catch (RuntimeException e) {

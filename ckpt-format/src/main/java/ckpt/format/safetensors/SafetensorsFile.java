@@ -11,15 +11,20 @@ import java.nio.file.StandardOpenOption;
 /**
  * A safetensors blob mapped read-only: a whole {@code .safetensors} file ({@link #open}) or a blob inside a larger
  * file such as a DCP {@code .distcp} ({@link #openEmbedded}). Tensor data are zero-copy slices of the mapping, valid
- * until {@link #close()}; the mapping is shared, so slices may be read from any thread.
+ * until {@link #close()} or {@link #releaseMappings()}; the mapping is shared, so slices may be read from any thread.
+ * {@link #releaseMappings()} unmaps the blob (a streaming job's resident set then stays bounded); the next
+ * {@link #data} maps it again.
  */
-public final class SafetensorsFile implements AutoCloseable {
+public final class SafetensorsFile implements AutoCloseable, ckpt.format.MappedSource {
     private final SafetensorsHeader header;
-    private final Arena arena;
-    private final MemorySegment blob;
+    private final long blobOffset;
+    private Arena arena;
+    private MemorySegment blob;
+    private boolean closed;
 
-    private SafetensorsFile(SafetensorsHeader header, Arena arena, MemorySegment blob) {
+    private SafetensorsFile(SafetensorsHeader header, long blobOffset, Arena arena, MemorySegment blob) {
         this.header = header;
+        this.blobOffset = blobOffset;
         this.arena = arena;
         this.blob = blob;
     }
@@ -43,7 +48,7 @@ public final class SafetensorsFile implements AutoCloseable {
             try {
                 // The mapping outlives the channel, so no descriptor stays open per file.
                 MemorySegment blob = ch.map(FileChannel.MapMode.READ_ONLY, blobOffset, header.blobLength(), arena);
-                return new SafetensorsFile(header, arena, blob);
+                return new SafetensorsFile(header, blobOffset, arena, blob);
             } catch (IOException | RuntimeException e) {
                 arena.close();
                 throw e;
@@ -66,7 +71,35 @@ public final class SafetensorsFile implements AutoCloseable {
         if (header.entry(e.name()).filter(e::equals).isEmpty()) {
             throw new IllegalArgumentException("entry " + e + " is not from " + header.file());
         }
-        return blob.asSlice(8 + header.headerLength() + e.begin(), e.byteLength());
+        return mapped().asSlice(8 + header.headerLength() + e.begin(), e.byteLength());
+    }
+
+    private synchronized MemorySegment mapped() {
+        if (closed) throw new IllegalStateException(header.file() + " is closed");
+        if (blob == null) {
+            try (FileChannel ch = FileChannel.open(header.file(), StandardOpenOption.READ)) {
+                Arena a = Arena.ofShared();
+                try {
+                    blob = ch.map(FileChannel.MapMode.READ_ONLY, blobOffset, header.blobLength(), a);
+                    arena = a;
+                } catch (IOException | RuntimeException e) {
+                    a.close();
+                    throw e;
+                }
+            } catch (IOException e) {
+                throw new SafetensorsException(header.file(), null, "cannot map again: " + e.getMessage(), e);
+            }
+        }
+        return blob;
+    }
+
+    @Override
+    public synchronized void releaseMappings() {
+        if (arena != null) {
+            arena.close();
+            arena = null;
+            blob = null;
+        }
     }
 
     /** The bytes of the named tensor; a {@link SafetensorsException} naming the file when it is absent. */
@@ -76,7 +109,8 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     @Override
-    public void close() {
-        arena.close();
+    public synchronized void close() {
+        releaseMappings();
+        closed = true;
     }
 }

@@ -25,7 +25,7 @@ import java.util.Optional;
  * whose shard lacks the tensor are reported by {@link #missing()} rather than rejected at open, because real writers
  * produce such indexes (DCP's {@code HuggingFaceStorageWriter} with several ranks and no shard mapping).
  */
-public final class ShardedSafetensors implements AutoCloseable {
+public final class ShardedSafetensors implements AutoCloseable, ckpt.format.MappedSource {
     public static final String INDEX_FILE = "model.safetensors.index.json";
     public static final String SINGLE_FILE = "model.safetensors";
     /** Index files of the largest public models are a few MB; anything far beyond is not an index. */
@@ -206,6 +206,11 @@ public final class ShardedSafetensors implements AutoCloseable {
             if (shards.get(shard).header().entry(name).isEmpty()) out.add(name);
         });
         return out;
+    }
+
+    @Override
+    public void releaseMappings() {
+        shards.values().forEach(SafetensorsFile::releaseMappings);
     }
 
     @Override

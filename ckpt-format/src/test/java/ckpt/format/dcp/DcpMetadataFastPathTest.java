@@ -1,0 +1,68 @@
+package ckpt.format.dcp;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
+import ckpt.format.testing.Fixtures;
+import ckpt.format.torchsave.TorchGlobals;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The fast path of {@link DcpMetadataReader} (records built at BUILD, equal values shared) must decode every real
+ * {@code .metadata} exactly as the generic path does: plain pickle value graph, then {@link DcpMetadataReader#decode}.
+ */
+class DcpMetadataFastPathTest {
+    static List<Path> metadataFiles() throws IOException {
+        List<Path> out = new ArrayList<>();
+        for (Path root : List.of(Fixtures.root(), Path.of("/work/shared/testdata-real"))) {
+            if (!Files.isDirectory(root)) continue;
+            try (Stream<Path> s = Files.walk(root)) {
+                s.filter(p -> p.getFileName().toString().equals(".metadata")).sorted().forEach(out::add);
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void fastPathEqualsGenericPathOnEveryFixture() throws IOException {
+        List<Path> files = metadataFiles();
+        assertFalse(files.size() < 5, "fixtures not found: " + files);
+        for (Path file : files) {
+            DcpMetadata fast = DcpMetadataReader.read(file.getParent());
+            DcpMetadata generic = DcpMetadataReader.decode(file, TorchGlobals.reader(file).build().read(Files.readAllBytes(file)));
+            assertSame(file, generic, fast);
+        }
+    }
+
+    private static void assertSame(Path file, DcpMetadata expected, DcpMetadata actual) {
+        String f = file.toString();
+        assertEquals(expected.metadataClass(), actual.metadataClass(), f);
+        assertEquals(List.copyOf(expected.tensors().keySet()), List.copyOf(actual.tensors().keySet()), f);
+        for (var e : expected.tensors().entrySet()) {
+            TensorStorageMetadata x = e.getValue();
+            TensorStorageMetadata y = actual.tensors().get(e.getKey());
+            assertEquals(x.dtype(), y.dtype(), e.getKey());
+            assertArrayEquals(x.size(), y.size(), e.getKey());
+            assertEquals(x.chunks().size(), y.chunks().size(), e.getKey());
+            for (int i = 0; i < x.chunks().size(); i++) {
+                assertArrayEquals(x.chunks().get(i).box().offsets(), y.chunks().get(i).box().offsets(), e.getKey());
+                assertArrayEquals(x.chunks().get(i).box().sizes(), y.chunks().get(i).box().sizes(), e.getKey());
+            }
+        }
+        assertEquals(expected.bytesItems(), actual.bytesItems(), f);
+        assertEquals(expected.storage(), actual.storage(), f);
+        assertEquals(expected.plannerData(), actual.plannerData(), f);
+        assertEquals(expected.version(), actual.version(), f);
+        assertEquals(expected.checkpointId(), actual.checkpointId(), f);
+        assertEquals(expected.saveId(), actual.saveId(), f);
+        assertEquals(String.valueOf(expected.mcoreData()), String.valueOf(actual.mcoreData()), f);
+        assertEquals(expected.hasAllLocalPlans(), actual.hasAllLocalPlans(), f);
+    }
+}
