@@ -37,6 +37,10 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
             line = (fs.getFile() == null ? "" : fs.getFile() + ": ") + (fs.getReason() == null ? "file system error" : fs.getReason());
         } else if (t instanceof IOException io) {
             line = "I/O error: " + io.getMessage();
+        } else if (t instanceof IllegalArgumentException ia) {
+            // option values checked inside a command (diff, memory); data checks raise FormatException instead
+            line = ia.getMessage();
+            code = ExitCodes.USAGE;
         } else {
             line = "internal error (a bug; CKPT_DEBUG=1 shows where): " + t.getMessage();
             code = ExitCodes.INTERNAL;
