@@ -61,7 +61,7 @@ final class VerifyCommand implements Callable<Integer> {
         List<VerifyReport> reports = all ? verifier.verifyAll(path) : List.of(verifier.verify(path));
         PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         if (json) {
-            out.println(all ? VersionedJson.write(reports) : VersionedJson.write(reports.getFirst()));
+            out.println(all ? VersionedJson.writeAll(reports) : VersionedJson.write(reports.getFirst()));
         } else if (all) {
             for (VerifyReport r : reports) print(r, out, List.of());
             long sound = reports.stream().filter(VerifyReport::sound).count();
