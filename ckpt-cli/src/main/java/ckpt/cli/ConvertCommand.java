@@ -114,6 +114,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
+    @Option(names = "--no-verify", description = "skip the CRC-32 check of every source record (on by default; "
+            + "a record that changed after it was written fails the conversion, naming file, key and offset)")
+    boolean noVerify;
+
     @Option(names = "--part", paramLabel = "I/N|slurm",
             description = "write only part I of N (1-based) into the shared staging dir DIR.parts (every task computes the same plan; "
                     + "parts are balanced by bytes); 'slurm' takes I and N from the job array (SLURM_ARRAY_TASK_ID/MIN/MAX) or an "
@@ -136,7 +140,7 @@ final class ConvertCommand implements Callable<Integer> {
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
                     HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config, new MegatronArgs.Parallel(tp, pp, ep),
-                    new KeyFilter(include, exclude));
+                    new KeyFilter(include, exclude), !noVerify);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
@@ -158,8 +162,8 @@ final class ConvertCommand implements Callable<Integer> {
             else if (finish) r = new PartedConverter(executor).finish(options, l);
             else r = new Converter(executor).convert(options, l);
         }
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
+        PrintWriter err = TerminalText.safe(spec.commandLine().getErr());
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
             Map<String, Object> m = toJson(r);

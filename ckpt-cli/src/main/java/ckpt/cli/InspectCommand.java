@@ -10,7 +10,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import ckpt.convert.analysis.PickleSafety;
+import ckpt.convert.analysis.Problem;
+import ckpt.format.pickle.PickleAudit;
+
 import java.io.PrintWriter;
+import java.util.List;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 
@@ -47,12 +52,19 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         CheckpointIndex opened;
-        try (MetadataSpinner spinner = MetadataSpinner.start(json ? null : "reading metadata")) {
+        List<Problem> unsafe;
+        try (MetadataSpinner spinner = MetadataSpinner.start(json ? null : "reading metadata");
+             PickleAudit audit = PickleAudit.start()) {
             opened = Checkpoints.open(path);
+            unsafe = PickleSafety.problems(audit.findings());
         }
         try (CheckpointIndex index = opened) {
             InspectReport r = InspectReport.of(index, KeyGlob.of(filter));
-            PrintWriter out = spec.commandLine().getOut();
+            PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
+            // before anything that looks like an ordinary model: this file is not safe to torch.load
+            PrintWriter warn = json ? TerminalText.safe(spec.commandLine().getErr()) : out;
+            for (Problem p : unsafe) warn.println("WARNING: " + p.file() + ": " + p.what());
+            warn.flush();
             if (json) VersionedJson.stream(summary ? InspectSummary.of(r) : r, out);
             else new InspectPrinter(r, out).print(new InspectPrinter.Options(tensors || filter != null, files, filter));
             out.flush();

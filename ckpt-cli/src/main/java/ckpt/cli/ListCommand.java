@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.exec.StagingOwner;
 import ckpt.convert.analysis.Units;
 import ckpt.convert.rotation.CheckpointEntry;
 import ckpt.convert.rotation.SaveDirListing;
@@ -35,11 +36,12 @@ final class ListCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SaveDirListing listing = Completeness.lister().list(saveDir);
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         if (json) {
             out.println(RotationJson.MAPPER.writeValueAsString(VersionedJson.stamp(RotationJson.list(listing))));
         } else {
             printTable(listing, out);
+            printStaging(listing, out);
         }
         out.flush();
         return ExitCodes.OK;
@@ -68,6 +70,15 @@ final class ListCommand implements Callable<Integer> {
                     e.latest() ? "*" : "", note(e));
         }
         t.print(out);
+    }
+
+    /** Staging dirs of conversions killed before they finished ({@code OUT.tmp-*}), found in the listed dir. */
+    private static void printStaging(SaveDirListing listing, PrintWriter out) throws java.io.IOException {
+        for (StagingOwner.Leftover l : StagingOwner.find(listing.saveDir(), null)) {
+            String owner = l.owner().map(o -> "pid " + o.pid() + " on " + o.host()).orElse("owner unknown");
+            out.println("staging: " + l.dir().getFileName() + "  (unfinished ckpt convert, " + owner + ", "
+                    + (l.stale() ? "STALE: the process is gone; the next convert to this output removes it" : "owner may still run") + ")");
+        }
     }
 
     static String note(CheckpointEntry e) {

@@ -76,8 +76,8 @@ final class RotateCommand implements Callable<Integer> {
         }
         Rotator.Result r = new Rotator(Completeness.lister(), java.time.Clock.systemUTC()).rotate(saveDir, policy, dryRun, lockWait);
 
-        PrintWriter out = spec.commandLine().getOut();
-        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
+        PrintWriter err = TerminalText.safe(spec.commandLine().getErr());
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
             out.println(RotationJson.MAPPER.writeValueAsString(VersionedJson.stamp(RotationJson.rotate(r))));

@@ -13,6 +13,7 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.concurrent.Callable;
 
 /** {@code ckpt verify PATH [--deep] [--json]}: is the checkpoint complete and intact? */
@@ -40,8 +41,11 @@ final class VerifyCommand implements Callable<Integer> {
                     + "every byte once ('slurm': from SLURM_ARRAY_TASK_ID/MIN/MAX or SLURM_PROCID/SLURM_NTASKS); the fast checks run in every part")
     String part;
 
-    @Option(names = "--json", description = "print JSON (schema ckpt.verify/1, docs/INSPECT_JSON.md)")
+    @Option(names = "--json", description = "print JSON (schema ckpt.verify/1, docs/INSPECT_JSON.md; with --all a JSON array of them)")
     boolean json;
+
+    @Option(names = "--all", description = "for a Megatron save dir: check every iteration, not only the one the tracker names")
+    boolean all;
 
     @Override
     public Integer call() {
@@ -53,18 +57,25 @@ final class VerifyCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         VerifyProgress progress = deep ? TerminalProgress.forTerminal() : VerifyProgress.NONE;
-        VerifyReport r = new Verifier(deep, progress, p).verify(path);
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) out.println(VersionedJson.write(r));
-        else {
+        Verifier verifier = new Verifier(deep, progress, p);
+        List<VerifyReport> reports = all ? verifier.verifyAll(path) : List.of(verifier.verify(path));
+        PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
+        if (json) {
+            out.println(all ? VersionedJson.writeAll(reports) : VersionedJson.write(reports.getFirst()));
+        } else if (all) {
+            for (VerifyReport r : reports) print(r, out, List.of());
+            long sound = reports.stream().filter(VerifyReport::sound).count();
+            out.println(sound + " of " + reports.size() + " checkpoint" + (reports.size() == 1 ? "" : "s") + " sound");
+        } else {
             if (p != null) out.println("part " + p + " of the deep checks");
-            print(r, out);
+            print(reports.getFirst(), out, Verifier.iterationsOf(path));
         }
         out.flush();
-        return r.sound() ? ExitCodes.OK : ExitCodes.PROBLEMS;
+        return reports.stream().allMatch(VerifyReport::sound) ? ExitCodes.OK : ExitCodes.PROBLEMS;
     }
 
-    private static void print(VerifyReport r, PrintWriter out) {
+    /** @param iterations a save dir's iterations, to say which ones were not checked (empty: nothing to say) */
+    private static void print(VerifyReport r, PrintWriter out, List<Path> iterations) {
         VerifyReport.Checks c = r.checks();
         String what = r.checkpoint() == null ? r.path() : r.checkpoint();
         out.println("verify " + what + (r.format() == null ? "" : " (" + r.format()
@@ -76,6 +87,13 @@ final class VerifyCommand implements Callable<Integer> {
                 out.println("  " + c.crcEntries() + " zip entries CRC-checked, " + c.chunksDecoded() + " chunks decoded, "
                         + c.filesHashed() + " files SHA-256 checked, " + Units.bytes(c.bytesRead()) + " read");
         }
+        if (r.checkpoint() != null && !r.checkpoint().equals(r.path())) {
+            List<String> others = iterations.stream().filter(p -> !p.toString().equals(r.checkpoint()))
+                    .map(p -> p.getFileName().toString()).toList();
+            out.println("  checked " + Path.of(r.checkpoint()).getFileName() + ", the iteration the tracker names"
+                    + (others.isEmpty() ? "" : "; not checked: " + String.join(", ", others) + " (--all checks every iteration)"));
+        }
+        for (String n : r.notes()) out.println("  note: " + n);
         if (r.sound()) {
             out.println("sound");
             return;

@@ -21,6 +21,11 @@ final class VersionedJson {
         return InspectJson.write(stamp(tree));
     }
 
+    /** Several reports (verify --all) as one JSON array, each with the version added. */
+    static String writeAll(java.util.List<?> reports) {
+        return InspectJson.write(reports.stream().map(r -> stamp(InspectJson.MAPPER.valueToTree(r))).toList());
+    }
+
     /**
      * Streams a report with the version added, without building a tree first: inspect's JSON of a 405B checkpoint
      * is large, and a tree would double what the report already holds.

@@ -75,7 +75,7 @@ public final class Formats {
         if (name.endsWith(".safetensors")) return DetectedFormat.SAFETENSORS_FILE;
         ByteBuffer head = ByteBuffer.allocate(HEAD).order(ByteOrder.LITTLE_ENDIAN);
         long size;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = RegularFiles.openRead(file)) {
             size = ch.size();
             while (head.hasRemaining() && ch.read(head) > 0) {
                 // fill as much of the head as the file has

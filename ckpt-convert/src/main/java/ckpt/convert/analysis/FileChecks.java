@@ -37,6 +37,11 @@ public final class FileChecks {
             Path file = dir.resolve(e.getKey());
             List<RecordRef> rs = e.getValue();
             long size;
+            java.util.Optional<String> special = ckpt.format.RegularFiles.kind(file);
+            if (special.isPresent()) {
+                problems.add(new Problem(file.toString(), null, "is " + special.get() + ", not a regular file: not read"));
+                continue;
+            }
             try {
                 if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString());
                 size = Files.size(file);

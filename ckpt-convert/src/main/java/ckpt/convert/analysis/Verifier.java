@@ -1,5 +1,6 @@
 package ckpt.convert.analysis;
 
+import ckpt.format.RegularFiles;
 import ckpt.convert.assembly.Coverage;
 import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
@@ -17,6 +18,7 @@ import ckpt.format.Formats;
 import ckpt.format.deepspeed.DeepSpeedDir;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.dcp.DcpMetadataReader;
+import ckpt.format.pickle.PickleAudit;
 import ckpt.format.megatron.CheckpointingConfig;
 import ckpt.format.megatron.SaveDir;
 import ckpt.format.zip.ZipArchive;
@@ -95,6 +97,31 @@ public final class Verifier {
         return new Run(path).verify();
     }
 
+    /**
+     * {@code verify --all}: a Megatron save dir's tracked iteration (with the tracker checks) and then every other
+     * iteration dir, oldest first; any other path is verified alone.
+     */
+    public List<VerifyReport> verifyAll(Path path) {
+        List<VerifyReport> out = new ArrayList<>();
+        VerifyReport tracked = verify(path);
+        out.add(tracked);
+        for (Path it : iterationsOf(path)) {
+            if (tracked.checkpoint() != null && Path.of(tracked.checkpoint()).equals(it)) continue;
+            out.add(verify(it));
+        }
+        return out;
+    }
+
+    /** The iteration dirs of a Megatron save dir, oldest first; empty when {@code path} is not one. */
+    public static List<Path> iterationsOf(Path path) {
+        if (!Files.isDirectory(path) || Run.looksLikeCheckpointDir(path) || !SaveDir.looksLikeSaveDir(path)) return List.of();
+        try {
+            return SaveDir.open(path).iterations().stream().map(SaveDir.Iteration::path).toList();
+        } catch (FormatException e) {
+            return List.of();
+        }
+    }
+
     /** The records a checkpoint's metadata places in files: every tensor piece and every object. */
     public static List<RecordRef> records(CheckpointIndex index) {
         List<RecordRef> out = new ArrayList<>();
@@ -103,6 +130,11 @@ public final class Verifier {
                 out.add(new RecordRef(p.source().file(), t.key(), p.source().offset(), p.source().length()));
         for (ObjectEntry o : index.objects()) out.add(new RecordRef(o.file(), o.key(), o.offset(), o.bytes()));
         return out;
+    }
+
+    /** An error's detail with its byte offset (the file and key are the problem's own columns). */
+    private static String located(FormatException e) {
+        return e.key() == null && e.where() != null ? e.detail() + " (" + e.where() + ")" : e.detail();
     }
 
     /** One verification: problems and counters accumulate here. */
@@ -119,15 +151,40 @@ public final class Verifier {
         }
 
         VerifyReport verify() {
-            try {
-                run();
-            } finally {
-                if (index != null) index.close();
+            List<String> notes;
+            try (PickleAudit audit = PickleAudit.start()) {
+                try {
+                    run();
+                    if (deep && index != null) readObjects();
+                } finally {
+                    if (index != null) index.close();
+                }
+                problems.addAll(PickleSafety.problems(audit.findings()));
+                notes = PickleSafety.notes(audit.findings());
             }
             return new VerifyReport(VerifyReport.SCHEMA, given.toString(), checkpoint == null ? null : checkpoint.toString(),
                     index == null ? null : index.format().jsonName(), index == null ? null : index.iteration(), deep,
                     problems.isEmpty(), new VerifyReport.Checks(dataFiles, records, tensors, zipRecords, crcEntries,
-                    chunksDecoded, filesHashed, bytesRead), problems);
+                    chunksDecoded, filesHashed, bytesRead), problems, notes);
+        }
+
+        /** Deep: every DCP bytes item unpickled too, so that the globals of every pickle are audited. */
+        private void readObjects() {
+            if (!(index.resources() instanceof DcpCheckpoint) && !(index.resources() instanceof ckpt.format.megatron.MegatronCheckpoint))
+                return;
+            DcpCheckpoint dcp = index.resources() instanceof DcpCheckpoint d ? d
+                    : ((ckpt.format.megatron.MegatronCheckpoint) index.resources()).dcp();
+            Path dir = index.path();
+            for (ObjectEntry o : index.objects()) {
+                if (problems.stream().anyMatch(p -> p.file().equals(dir.resolve(o.file()).toString()))) continue;
+                try {
+                    dcp.openObject(o.key());
+                } catch (FormatException e) {
+                    problems.add(new Problem(e.file() == null ? dir.resolve(o.file()).toString() : e.file().toString(), o.key(),
+                            "object cannot be unpickled: " + located(e)));
+                }
+                index.releaseMappings();
+            }
         }
 
         private void problem(Path file, String key, String what) {
@@ -140,16 +197,49 @@ public final class Verifier {
                 return;
             }
             checkpoint = given;
+            if (specialFiles(given)) return;
             boolean megatronIteration = Files.isDirectory(given) && MEGATRON_DIR.matcher(name(given)).matches();
             if (Files.isDirectory(given) && !looksLikeCheckpointDir(given) && SaveDir.looksLikeSaveDir(given)) {
-                checkpoint = chooseIteration(SaveDir.open(given));
+                SaveDir sd;
+                try {
+                    sd = SaveDir.open(given);
+                } catch (FormatException e) {
+                    problems.add(new Problem(e.file().toString(), e.key(), located(e)));
+                    return;
+                }
+                checkpoint = chooseIteration(sd);
                 if (checkpoint == null) return;
                 megatronIteration = true;
             }
+            if (checkpoint != given && specialFiles(checkpoint)) return;
             if (Files.isDirectory(checkpoint) && !completeEnoughToOpen(checkpoint, megatronIteration)) return;
             if (Files.isDirectory(given) && Formats.detect(given) == DetectedFormat.DEEPSPEED_DIR) deepspeedTracker(given);
             if (!open()) return;
             checkIndex();
+        }
+
+        /** FIFOs, devices, sockets (or links to them) among the files: each a problem; reading one could hang. */
+        private boolean specialFiles(Path p) {
+            List<Path> candidates = new ArrayList<>();
+            candidates.add(p);
+            if (Files.isDirectory(p)) {
+                try (Stream<Path> s = Files.list(p)) {
+                    s.sorted().forEach(candidates::add);
+                } catch (IOException e) {
+                    problem(p, null, "cannot list: " + e.getMessage());
+                    return true;
+                }
+            }
+            boolean found = false;
+            for (Path c : candidates) {
+                if (c != p && Files.isDirectory(c)) continue;
+                var kind = ckpt.format.RegularFiles.kind(c);
+                if (kind.isPresent()) {
+                    problem(c, null, "is " + kind.get() + ", not a regular file: refusing to read it");
+                    found = true;
+                }
+            }
+            return found;
         }
 
         private static String name(Path p) {
@@ -245,6 +335,7 @@ public final class Verifier {
             FormatException failure;
             try {
                 index = Checkpoints.open(checkpoint);
+                index.checkRecords(false); // CRCs are checked and reported per entry by crc(), not thrown on decode
                 return true;
             } catch (FormatException e) {
                 failure = e;
@@ -252,6 +343,7 @@ public final class Verifier {
             if (Files.isDirectory(checkpoint) && Files.isRegularFile(checkpoint.resolve(DcpMetadataReader.METADATA_FILE))) {
                 try {
                     index = DcpIndexer.plain(DcpCheckpoint.open(checkpoint));
+                    index.checkRecords(false);
                 } catch (FormatException e) {
                     index = null;
                 }
@@ -260,7 +352,7 @@ public final class Verifier {
                     && FileChecks.check(checkpoint, records(index)).stream().anyMatch(p -> p.file().equals(failure.file().toString()));
             if (!sameFileFlagged)
                 problems.add(new Problem(failure.file() == null ? checkpoint.toString() : failure.file().toString(),
-                        keyOf(failure.where()), bare(failure)));
+                        failure.key(), located(failure)));
             return index != null;
         }
 
@@ -361,7 +453,7 @@ public final class Verifier {
                 zip = ZipArchive.open(file, r.offset(), window);
                 zipRecords++;
             } catch (FormatException e) {
-                problem(file, r.key(), "record at byte " + r.offset() + " is not a sound torch.save zip: " + bare(e));
+                problem(file, r.key(), "record at byte " + r.offset() + " is not a sound torch.save zip: " + located(e));
                 return;
             }
             if (!deep || !crcHere) return;
@@ -413,7 +505,7 @@ public final class Verifier {
                 zipRecords++;
                 crc(zip, p, null, "the file");
             } catch (FormatException e) {
-                problem(p, null, "not a sound zip: " + bare(e));
+                problem(p, null, "not a sound zip: " + located(e));
             }
             bytesRead += seg.byteSize();
             progress.advance(seg.byteSize());
@@ -432,7 +524,7 @@ public final class Verifier {
                         p.source().open();
                         chunksDecoded++;
                     } catch (FormatException e) {
-                        problem(dir.resolve(p.source().file()), t.key(), "chunk " + p.box() + " cannot be decoded: " + bare(e));
+                        problem(dir.resolve(p.source().file()), t.key(), "chunk " + p.box() + " cannot be decoded: " + located(e));
                     }
                 }
                 index.releaseMappings(); // keep the resident set to one tensor's records
@@ -463,7 +555,7 @@ public final class Verifier {
                         problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank()
                                 + " differs from the copy the index reads (ranks diverged or the file is corrupt)");
                 } catch (FormatException e) {
-                    problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank() + " cannot be read: " + bare(e));
+                    problem(dir.resolve(r.piece().source().file()), r.key(), "replica on " + r.rank() + " cannot be read: " + located(e));
                 }
                 index.releaseMappings();
             }
@@ -535,11 +627,14 @@ public final class Verifier {
         }
 
         private MemorySegment map(Path file, Arena arena) {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            try (FileChannel ch = RegularFiles.openRead(file)) {
                 long size = ch.size();
                 return size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             } catch (IOException e) {
                 problem(file, null, "cannot read: " + e.getMessage());
+                return null;
+            } catch (FormatException e) {
+                problem(file, null, e.detail());
                 return null;
             }
         }
@@ -553,7 +648,7 @@ public final class Verifier {
         }
 
         private static boolean startsWithZipMagic(Path p) {
-            try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+            try (FileChannel ch = RegularFiles.openRead(p)) {
                 java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4);
                 while (b.hasRemaining() && ch.read(b) > 0) {
                     // read up to 4 bytes
@@ -564,17 +659,6 @@ public final class Verifier {
             }
         }
 
-        private static String keyOf(String where) {
-            return where != null && where.startsWith("key ") ? where.substring(4) : null;
-        }
 
-        /** The exception's message without the "file: " prefix and "(where)" suffix that Problem shows separately. */
-        private static String bare(FormatException e) {
-            String m = e.getMessage();
-            if (e.file() != null && m.startsWith(e.file() + ": ")) m = m.substring(e.file().toString().length() + 2);
-            String key = keyOf(e.where());
-            if (key != null && m.endsWith(" (" + e.where() + ")")) m = m.substring(0, m.length() - e.where().length() - 3);
-            return m;
-        }
     }
 }

@@ -10,13 +10,15 @@ import java.util.List;
  * @param format     JSON name of the format, null when the checkpoint could not be opened
  * @param deep       whether every byte was read
  * @param problems   empty when sound
+ * @param notes      facts that are not problems (e.g. globals only the checkpoint's own loader allowlists)
  */
 public record VerifyReport(String schema, String path, String checkpoint, String format, Long iteration, boolean deep,
-                           boolean sound, Checks checks, List<Problem> problems) {
+                           boolean sound, Checks checks, List<Problem> problems, List<String> notes) {
     public static final String SCHEMA = "ckpt.verify/1";
 
     public VerifyReport {
         problems = List.copyOf(problems);
+        notes = notes == null ? List.of() : List.copyOf(notes);
     }
 
     /**

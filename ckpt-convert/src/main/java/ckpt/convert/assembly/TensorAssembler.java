@@ -40,7 +40,7 @@ public final class TensorAssembler {
             if (box.rank() == 0) part = box;
             StridedView src = p.source().open();
             if (src.dtype() != t.dtype())
-                throw new FormatException(null, "key " + t.key(), "piece in " + p.source().file() + " holds " + src.dtype()
+                throw FormatException.atKey(null, t.key(), "piece in " + p.source().file() + " holds " + src.dtype()
                         + ", tensor is " + t.dtype());
             long[] srcStart = new long[box.rank()];
             long[] dstStart = new long[box.rank()];
@@ -49,7 +49,7 @@ public final class TensorAssembler {
                 srcStart[i] = origin[i] + part.offset(i) - p.box().offset(i);
                 dstStart[i] = part.offset(i) - box.offset(i);
                 if (srcStart[i] + part.size(i) > src.shape()[i])
-                    throw new FormatException(null, "key " + t.key(), "piece in " + p.source().file()
+                    throw FormatException.atKey(null, t.key(), "piece in " + p.source().file()
                             + " is smaller than its box " + p.box());
             }
             StridedCopy.copy(src, srcStart, part.sizes(), dst, box.sizes(), dstStart);
@@ -58,7 +58,7 @@ public final class TensorAssembler {
             if (box.rank() == 0) break;
         }
         if (covered != box.numel())
-            throw new FormatException(null, "key " + t.key(), "pieces cover " + covered + " of " + box.numel()
+            throw FormatException.atKey(null, t.key(), "pieces cover " + covered + " of " + box.numel()
                     + " elements of " + box + ": the checkpoint is missing part of this tensor");
     }
 

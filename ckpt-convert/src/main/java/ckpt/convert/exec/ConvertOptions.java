@@ -17,10 +17,18 @@ import java.util.Objects;
  * @param configDir       where the HF {@code config.json} of a DeepSpeed-trained HF model is; null = beside the checkpoint
  * @param parallel        target TP × PP × EP layout of {@code --format megatron}
  * @param keys            {@code --include}/{@code --exclude} (pytorch and safetensors)
+ * @param verifyRecords   check every source record's stored CRC-32 before its bytes are used ({@code --no-verify} off)
  */
 public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
                              long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
-                             MegatronArgs.Parallel parallel, KeyFilter keys) {
+                             MegatronArgs.Parallel parallel, KeyFilter keys, boolean verifyRecords) {
+    /** Records verified: the default. */
+    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
+                          MegatronArgs.Parallel parallel, KeyFilter keys) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, true);
+    }
+
     public ConvertOptions {
         Objects.requireNonNull(checkpoint, "checkpoint");
         Objects.requireNonNull(format, "format");
@@ -56,34 +64,38 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
     }
 
     public ConvertOptions withDtype(DtypeChoice d) {
-        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
     }
 
     public ConvertOptions withForce(boolean f) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, configDir, parallel, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, configDir, parallel, keys, verifyRecords);
     }
 
     public ConvertOptions withArch(String a) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
     }
 
     public ConvertOptions withMaxShardSize(long m) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
     }
 
     public ConvertOptions withKeepPaddedVocab(boolean k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, configDir, parallel, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
     }
 
     public ConvertOptions withConfigDir(Path c) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, c, parallel, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, c, parallel, keys, verifyRecords);
     }
 
     public ConvertOptions withTokenizerDir(Path t) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, configDir, parallel, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, configDir, parallel, keys, verifyRecords);
     }
 
     public ConvertOptions withKeys(KeyFilter k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, k);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, k, verifyRecords);
+    }
+
+    public ConvertOptions withVerifyRecords(boolean v) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, v);
     }
 }

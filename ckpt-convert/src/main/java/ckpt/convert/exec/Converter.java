@@ -60,6 +60,7 @@ public final class Converter {
     }
 
     public ConvertResult convert(ConvertOptions o, ConversionListener listener) throws IOException {
+        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
             return convert(index, o, listener);
@@ -70,6 +71,7 @@ public final class Converter {
     public ConvertResult convert(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
         InputCheck.requireDataFiles(index); // before planning: a plan would otherwise guess from what is missing
+        index.checkRecords(o.verifyRecords());
         Planned p = plan(index, o); // metadata only: a checkpoint we cannot map fails before the output is touched
         InputCheck.requireRecords(index, p.plan());
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
@@ -166,13 +168,25 @@ public final class Converter {
         DType dtype = o.dtype().target(src.peek("embedding.word_embeddings.weight").get().dtype());
         MappingContext ctx = new MappingContext(index, c, src, vocab, dtype);
         HfMapping family = HfMappings.choose(o.arch(), ctx);
-        List<OutputTensor> tensors = family.tensors(ctx);
+        List<OutputTensor> tensors = fromFile(index, () -> family.tensors(ctx));
         List<String> unused = src.unused();
         if (!unused.isEmpty())
             throw new FormatException(index.path(), "the " + family.name() + " mapping has no place for " + unused.size()
                     + " tensor(s), converting would drop them: " + String.join(", ", unused.subList(0, Math.min(8, unused.size())))
                     + (unused.size() > 8 ? ", …" : "") + " (supported: " + String.join(", ", HfMappings.names()) + ")");
-        return new Planned(new ConversionPlan(tensors).withDtype(o.dtype()), null, family, ctx);
+        return new Planned(fromFile(index, () -> new ConversionPlan(tensors).withDtype(o.dtype())), null, family, ctx);
+    }
+
+    /**
+     * Runs a planning step whose inputs (shapes, head counts, sizes) all come from the checkpoint: when they do
+     * not fit together, that is bad input naming the checkpoint (exit 1), not a usage error or a bug.
+     */
+    private static <T> T fromFile(CheckpointIndex index, java.util.function.Supplier<T> step) {
+        try {
+            return step.get();
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            throw new FormatException(index.path(), "the checkpoint's shapes do not fit together: " + e.getMessage(), e);
+        }
     }
 
     /**

@@ -153,6 +153,7 @@ final class PartStaging {
 
     /** Renames {@code out/} to the target (replacing it if asked), then deletes the staging dir. */
     void publish() throws IOException {
+        OutputDirGuard.mark(out()); // like a single-process output: --force may replace it later
         StagingDir.publish(out(), target, () -> { });
         StagingDir.deleteTree(dir);
     }

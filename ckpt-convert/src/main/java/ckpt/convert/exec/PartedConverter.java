@@ -76,6 +76,7 @@ public final class PartedConverter {
     }
 
     public ConvertResult part(ConvertOptions o, PartSpec p, ConversionListener listener) throws IOException {
+        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
             return part(index, o, p, listener);
@@ -85,6 +86,7 @@ public final class PartedConverter {
     /** Writes part {@code p} into the staging dir; safe to re-run (its marker goes first, its units are rewritten). */
     public ConvertResult part(CheckpointIndex index, ConvertOptions o, PartSpec p, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
+        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         Converter.Planned planned = Converter.plan(index, o);
         String fingerprint = fingerprint(index, o, planned);
@@ -119,6 +121,7 @@ public final class PartedConverter {
     }
 
     public ConvertResult finish(ConvertOptions o, ConversionListener listener) throws IOException {
+        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
             return finish(index, o, listener);
@@ -131,6 +134,7 @@ public final class PartedConverter {
      */
     public ConvertResult finish(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
+        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         Converter.Planned planned = Converter.plan(index, o);
         String fingerprint = fingerprint(index, o, planned);

@@ -40,9 +40,18 @@ final class StagingDir implements AutoCloseable {
         Path parent = t.getParent();
         if (parent == null) throw new IOException("cannot write to the file system root");
         Files.createDirectories(parent);
-        Path staging = parent.resolve(t.getFileName() + ".tmp-" + random());
+        StagingOwner.removeStale(t, StagingOwner.ProcessLookup.LIVE); // left by a killed run of this conversion
+        Path staging = parent.resolve(t.getFileName() + StagingOwner.STAGING_INFIX + random());
         Files.createDirectory(staging);
-        return new StagingDir(t, staging);
+        StagingDir s = new StagingDir(t, staging);
+        try {
+            StagingOwner.current().write(staging);
+            OutputDirGuard.mark(staging);
+        } catch (IOException e) {
+            s.close();
+            throw e;
+        }
+        return s;
     }
 
     /** The absolute target, if it may be written: absent, or a directory that may be replaced. */
@@ -82,6 +91,7 @@ final class StagingDir implements AutoCloseable {
      * it after; {@code onPublished} runs right after the rename.
      */
     static void publish(Path staging, Path target, Runnable onPublished) throws IOException {
+        Files.deleteIfExists(staging.resolve(StagingOwner.FILE)); // complete: no longer a staging dir
         Path old = null;
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             old = target.resolveSibling(target.getFileName() + ".old-" + random());

@@ -57,6 +57,14 @@ public record CheckpointIndex(Path path, CheckpointFormat format, String era, Lo
         if (resources instanceof ckpt.format.MappedSource m) m.releaseMappings();
     }
 
+    /**
+     * Whether opened pieces are checked against their stored checksums (zip CRC-32) before use; on by default.
+     * Formats without checksums (safetensors, legacy torch.save streams) are unaffected.
+     */
+    public void checkRecords(boolean on) {
+        if (resources instanceof ckpt.format.RecordChecks r) r.checkRecords(on);
+    }
+
     @Override
     public void close() {
         if (resources == null) return;

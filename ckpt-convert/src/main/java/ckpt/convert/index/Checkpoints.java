@@ -3,6 +3,7 @@ package ckpt.convert.index;
 import ckpt.format.DetectedFormat;
 import ckpt.format.FormatException;
 import ckpt.format.Formats;
+import ckpt.format.RegularFiles;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.megatron.MegatronCheckpoint;
 import ckpt.format.megatron.SaveDir;
@@ -22,6 +23,17 @@ public final class Checkpoints {
 
     public static CheckpointIndex open(Path path) {
         if (!Files.exists(path)) throw new FormatException(path, "no such file or directory");
+        try {
+            return openChecked(path);
+        } catch (IllegalArgumentException | ArithmeticException e) {
+            // every value reaching these checks came from the checkpoint's files
+            throw new FormatException(path, "inconsistent checkpoint: " + e.getMessage(), e);
+        }
+    }
+
+    private static CheckpointIndex openChecked(Path path) {
+        RegularFiles.require(path);
+        RegularFiles.requireEntries(path);
         DetectedFormat kind = Formats.detect(path);
         if (kind == DetectedFormat.MEGATRON_SAVE_DIR) {
             Path iteration = SaveDir.open(path).latest().path();
@@ -30,6 +42,7 @@ public final class Checkpoints {
             if (kind == DetectedFormat.MEGATRON_SAVE_DIR)
                 throw new FormatException(iteration, "iteration directory looks like another Megatron save dir");
             path = iteration;
+            RegularFiles.requireEntries(path);
         }
         return switch (kind) {
             case MEGATRON_TORCH_DIST_ITERATION -> DcpIndexer.megatron(MegatronCheckpoint.open(path));

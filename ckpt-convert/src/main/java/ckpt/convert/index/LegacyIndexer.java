@@ -76,7 +76,7 @@ public final class LegacyIndexer {
                     String key = String.valueOf(e.getKey());
                     if (isExtraState(key) || !(e.getValue() instanceof TensorRef t)) continue;
                     if (t.isMeta())
-                        throw new FormatException(it.dir().resolve(r.modelFileName()), "key " + key, "meta tensor without data");
+                        throw FormatException.atKey(it.dir().resolve(r.modelFileName()), key, "meta tensor without data");
                     shards.add(new LegacyMerge.Shard(r.id(), r.dirName(), v, key, t.dtype(), t.shape(),
                             prepend -> TorchSavePieceSource.of(r.modelFileName(), r.modelArchive(), t, prepend)));
                 }
@@ -309,7 +309,12 @@ public final class LegacyIndexer {
     }
 
     /** Keeps the iteration open for the index's lifetime and carries the replicas. */
-    private record Resources(LegacyIteration iteration, List<LegacyReplica> replicas) implements AutoCloseable {
+    private record Resources(LegacyIteration iteration, List<LegacyReplica> replicas) implements AutoCloseable, ckpt.format.RecordChecks {
+        @Override
+        public void checkRecords(boolean on) {
+            iteration.checkRecords(on);
+        }
+
         @Override
         public void close() {
             iteration.close();

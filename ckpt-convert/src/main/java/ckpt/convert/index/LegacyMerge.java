@@ -187,13 +187,13 @@ final class LegacyMerge {
                 return;
             }
             if (d != dtype || !Arrays.equals(shape, globalShape))
-                throw new FormatException(dir, "key " + key, first + " implies " + dtype + Arrays.toString(shape) + " but "
+                throw FormatException.atKey(dir, key, first + " implies " + dtype + Arrays.toString(shape) + " but "
                         + from + " implies " + d + Arrays.toString(globalShape) + ": the ranks' shards do not fit together");
         }
 
         GlobalTensor build(Path dir) {
             if (pieces.isEmpty())
-                throw new FormatException(dir, "key " + key, "only replicas found (e.g. a tied output layer without the embedding it copies)");
+                throw FormatException.atKey(dir, key, "only replicas found (e.g. a tied output layer without the embedding it copies)");
             GlobalTensor t = new GlobalTensor(key, dtype, shape, KeyCategory.MODEL_WEIGHT, pieces);
             java.util.Optional<String> problem;
             try {
@@ -202,7 +202,7 @@ final class LegacyMerge {
                 problem = java.util.Optional.of("its shape " + Arrays.toString(shape) + " overflows");
             }
             problem.ifPresent(p -> {
-                throw new FormatException(dir, "key " + key, "the rank shards do not tile the global tensor: " + p);
+                throw FormatException.atKey(dir, key, "the rank shards do not tile the global tensor: " + p);
             });
             return t;
         }

@@ -38,9 +38,9 @@ public abstract class HfMapping {
 
     /** Embedding / output-layer rows {@code [0, vocab)}: padding rows trimmed (MAPPING.md §2.4). */
     protected static TensorSlice vocabRows(MappingContext ctx, TensorSlice t) {
-        if (t.rank() != 2) throw new FormatException(ctx.index().path(), "key " + t.key(), "vocabulary tensor is not 2-d");
+        if (t.rank() != 2) throw FormatException.atKey(ctx.index().path(), t.key(), "vocabulary tensor is not 2-d");
         if (ctx.vocabSize() > t.dim(0))
-            throw new FormatException(ctx.index().path(), "key " + t.key(), "has " + t.dim(0) + " rows, fewer than vocab_size " + ctx.vocabSize());
+            throw FormatException.atKey(ctx.index().path(), t.key(), "has " + t.dim(0) + " rows, fewer than vocab_size " + ctx.vocabSize());
         return t.rows(0, ctx.vocabSize());
     }
 

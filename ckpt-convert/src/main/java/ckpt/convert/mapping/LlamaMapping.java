@@ -149,14 +149,14 @@ public class LlamaMapping extends HfMapping {
     /** A GLU fc1 must hold {@code [gate; up]}: {@code 2·f} rows. */
     protected static TensorSlice checkGlu(MappingContext ctx, TensorSlice fc1, long f) {
         if (fc1.rank() != 2 || fc1.dim(0) != 2 * f)
-            throw new FormatException(ctx.index().path(), "key " + fc1.key(), "SwiGLU linear_fc1 of shape "
+            throw FormatException.atKey(ctx.index().path(), fc1.key(), "SwiGLU linear_fc1 of shape "
                     + Arrays.toString(fc1.shape()) + " does not have 2 × ffn size " + f + " rows");
         return fc1;
     }
 
     protected static void checkColumns(MappingContext ctx, TensorSlice t, long hidden) {
         if (t.rank() != 2 || t.dim(1) != hidden)
-            throw new FormatException(ctx.index().path(), "key " + t.key(), "has " + (t.rank() == 2 ? t.dim(1) : -1)
+            throw FormatException.atKey(ctx.index().path(), t.key(), "has " + (t.rank() == 2 ? t.dim(1) : -1)
                     + " columns, expected hidden_size " + hidden);
     }
 

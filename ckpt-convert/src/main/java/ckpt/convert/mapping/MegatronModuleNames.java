@@ -48,7 +48,7 @@ public final class MegatronModuleNames {
             if (name.startsWith("decoder.layers.") && isStacked(name, "decoder.layers.")) {
                 String rest = name.substring("decoder.layers.".length());
                 if (whole.rank() == 0 || whole.dim(0) != config.numLayers())
-                    throw new FormatException(index.path(), "key " + name, "stacked layer tensor does not have num_layers="
+                    throw FormatException.atKey(index.path(), name, "stacked layer tensor does not have num_layers="
                             + config.numLayers() + " on its first axis");
                 for (long i = 0; i < whole.dim(0); i++)
                     addLayer(out, 1, i, order, "decoder.layers." + i + ".", rest, whole.index(i), local);

@@ -136,7 +136,7 @@ public final class MegatronSource {
 
     private void checkLayerAxis(GlobalTensor t) {
         if (t.rank() == 0 || t.dim(0) != numLayers)
-            throw new FormatException(index.path(), "key " + t.key(), "stacked layer tensor of shape " + Arrays.toString(t.shape())
+            throw FormatException.atKey(index.path(), t.key(), "stacked layer tensor of shape " + Arrays.toString(t.shape())
                     + " does not have num_layers=" + numLayers + " on its first axis");
     }
 

@@ -115,13 +115,13 @@ public class MixtralMapping extends MistralMapping {
 
     private static void checkExpertAxis(MappingContext ctx, TensorSlice t, long experts) {
         if (t.rank() != 3 || t.dim(0) != experts)
-            throw new FormatException(ctx.index().path(), "key " + t.key(), "experts tensor of layer shape " + Arrays.toString(t.shape())
+            throw FormatException.atKey(ctx.index().path(), t.key(), "experts tensor of layer shape " + Arrays.toString(t.shape())
                     + " does not have num_experts=" + experts + " on its expert axis");
     }
 
     private static TensorSlice checkShape(MappingContext ctx, TensorSlice t, long rows, long cols) {
         if (t.rank() != 2 || t.dim(0) != rows || t.dim(1) != cols)
-            throw new FormatException(ctx.index().path(), "key " + t.key(), "has shape " + Arrays.toString(t.shape())
+            throw FormatException.atKey(ctx.index().path(), t.key(), "has shape " + Arrays.toString(t.shape())
                     + ", expected [" + rows + ", " + cols + "]");
         return t;
     }

@@ -50,7 +50,7 @@ public class Qwen3Mapping extends LlamaMapping {
     /** A per-head norm weight is {@code [head_dim]}. */
     private static TensorSlice headNorm(MappingContext ctx, TensorSlice t) {
         if (t.rank() != 1 || t.dim(0) != ctx.config().kvChannels())
-            throw new FormatException(ctx.index().path(), "key " + t.key(), "q/k layernorm of shape " + Arrays.toString(t.shape())
+            throw FormatException.atKey(ctx.index().path(), t.key(), "q/k layernorm of shape " + Arrays.toString(t.shape())
                     + " is not [kv_channels=" + ctx.config().kvChannels() + "]");
         return t;
     }

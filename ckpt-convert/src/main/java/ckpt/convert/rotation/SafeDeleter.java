@@ -11,6 +11,7 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Removes checkpoint directories from one save dir, safely:
@@ -19,17 +20,42 @@ import java.util.List;
  *       half-deleted checkpoint under a real name, and a crash leaves a marked entry that the next rotate finishes;</li>
  *   <li>the marked tree is deleted bottom-up without following symbolic links: a link inside a victim (or a
  *       victim that is itself a link) is unlinked, its target never visited;</li>
- *   <li>every path touched is checked to lie inside the save dir's real path.</li>
+ *   <li>every path touched is checked to lie inside the save dir's real path;</li>
+ *   <li>nothing on another file system is touched: a victim holding a mount point (a bind mount inside an iteration
+ *       dir would let {@code rm -r} delete files outside the save dir) is reported and kept whole, and the delete
+ *       itself never descends into a directory whose device differs from the save dir's.</li>
  * </ol>
  * The caller holds the {@link RotationLock}. Not hardened against another process swapping directories for links
  * inside a victim while it is being deleted.
  */
 public final class SafeDeleter {
     private final Path root;
+    private final Devices devices;
+    private final Object rootDevice;
+
+    /** The file system a path (not followed if a link) lives on; a seam for tests, where bind mounts need root. */
+    @FunctionalInterface
+    interface Devices {
+        Object of(Path p) throws IOException;
+
+        Devices UNIX = p -> {
+            try {
+                return Files.getAttribute(p, "unix:dev", LinkOption.NOFOLLOW_LINKS);
+            } catch (UnsupportedOperationException | IllegalArgumentException e) {
+                return Files.getFileStore(p); // no unix view: the file store still tells file systems apart
+            }
+        };
+    }
 
     /** @param saveDir the save dir; resolved to its real path once, here */
     public SafeDeleter(Path saveDir) throws IOException {
+        this(saveDir, Devices.UNIX);
+    }
+
+    SafeDeleter(Path saveDir, Devices devices) throws IOException {
         this.root = saveDir.toRealPath();
+        this.devices = devices;
+        this.rootDevice = devices.of(root);
     }
 
     public List<Removal> removeAll(RotationPlan plan) {
@@ -46,6 +72,13 @@ public final class SafeDeleter {
                     .orElseThrow(() -> new IllegalArgumentException("not a checkpoint name: " + entry.name()));
             Path victim = child(entry.name());
             Path marked = child(name.markedName());
+            Path target = name.marked() ? marked : victim;
+            Optional<Path> mount = mountPointIn(target);
+            if (mount.isPresent()) {
+                errors.add(mount.get() + ": another file system is mounted here (a different device from the save dir's): "
+                        + "not deleting " + entry.name() + "; unmount it first");
+                return new Removal(entry.name(), false, errors);
+            }
             if (!name.marked()) {
                 if (exists(marked)) deleteTree(marked, errors); // an earlier crash left the same name marked
                 if (!errors.isEmpty()) return new Removal(entry.name(), false, errors);
@@ -67,6 +100,28 @@ public final class SafeDeleter {
         return p;
     }
 
+    /** The first directory under {@code top} (itself included) on another device, without following links. */
+    private Optional<Path> mountPointIn(Path top) throws IOException {
+        if (!exists(top) || Files.isSymbolicLink(top)) return Optional.empty();
+        Path[] found = {null};
+        Files.walkFileTree(top, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) throws IOException {
+                if (!rootDevice.equals(devices.of(dir))) {
+                    found[0] = dir;
+                    return FileVisitResult.TERMINATE;
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult visitFileFailed(Path file, IOException exc) {
+                return FileVisitResult.CONTINUE; // the delete reports it
+            }
+        });
+        return Optional.ofNullable(found[0]);
+    }
+
     private static boolean exists(Path p) {
         return Files.exists(p, LinkOption.NOFOLLOW_LINKS);
     }
@@ -80,6 +135,15 @@ public final class SafeDeleter {
             @Override
             public FileVisitResult preVisitDirectory(Path dir, BasicFileAttributes attrs) {
                 requireInside(dir, top);
+                try {
+                    if (!rootDevice.equals(devices.of(dir))) { // mounted after the check: never descend
+                        errors.add(dir + ": another file system is mounted here: not descending into it");
+                        return FileVisitResult.SKIP_SUBTREE;
+                    }
+                } catch (IOException e) {
+                    errors.add(describe(e));
+                    return FileVisitResult.SKIP_SUBTREE;
+                }
                 return FileVisitResult.CONTINUE;
             }
 

@@ -284,9 +284,18 @@ class MegatronLlamaConvertTest {
         assertThat(out.resolve("keep.txt")).hasContent("mine");
         assertNoLeftovers(out);
 
+        // --force replaces only a directory ckpt wrote: this one holds someone's file
+        assertThatThrownBy(() -> convert(ConvertOptions.of(CKPT, OutputFormat.PYTORCH, out).withForce(true)))
+                .isInstanceOf(FormatException.class).hasMessageContaining("--force replaces only");
+        assertThat(out.resolve("keep.txt")).hasContent("mine");
+
+        Files.delete(out.resolve("keep.txt")); // an empty directory may be replaced
         convert(ConvertOptions.of(CKPT, OutputFormat.PYTORCH, out).withForce(true));
-        assertThat(out.resolve("keep.txt")).doesNotExist();
         assertThat(out.resolve("model.pt")).exists();
+        assertThat(out.resolve(OutputDirGuard.MARKER)).exists();
+        Files.writeString(out.resolve("notes.txt"), "added later");
+        convert(ConvertOptions.of(CKPT, OutputFormat.PYTORCH, out).withForce(true)); // ckpt's own output: replaced
+        assertThat(out.resolve("notes.txt")).doesNotExist();
         assertNoLeftovers(out);
     }
 

@@ -19,11 +19,12 @@ import java.util.Map;
  * {@code .distcp} files (FORMATS.md §3.4–3.5). Tensor chunks are torch.save archives (the default) or, for
  * {@code serialization_format=SAFETENSORS}, entries of one safetensors blob per file.
  */
-public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSource {
+public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSource, ckpt.format.RecordChecks {
     private final Path dir;
     private final DcpMetadata metadata;
     private final ShardFiles files;
     private final Map<String, SafetensorsHeader> blobHeaders = new HashMap<>();
+    private volatile boolean checkRecords = true;
 
     private DcpCheckpoint(Path dir, DcpMetadata metadata) {
         this.dir = dir;
@@ -50,7 +51,7 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
     /** The raw bytes of an item (a torch.save archive, or a bytes payload), checked to lie inside its file. */
     public MemorySegment itemBytes(String key, StorageInfo info) {
         if (!info.transforms().isEmpty())
-            throw new FormatException(files.path(info.relativePath()), "key " + key, "item saved with stream transforms "
+            throw FormatException.atKey(files.path(info.relativePath()), key, "item saved with stream transforms "
                     + info.transforms() + " (e.g. zstd compression), which ckpt does not read yet");
         return files.window(info.relativePath(), info.offset(), info.length(), key);
     }
@@ -62,15 +63,23 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         MemorySegment item = itemBytes(tensor.fqn(), info);
         StridedView view;
         if (ZipArchive.startsLikeZip(item)) {
-            TorchSaveArchive archive = TorchSaveArchive.open(file, item);
-            if (!(archive.root() instanceof TensorRef t))
-                throw new FormatException(file, "key " + tensor.fqn(), "chunk item does not hold a tensor");
-            view = archive.view(t);
+            TorchSaveArchive archive;
+            try {
+                archive = TorchSaveArchive.open(file, item, checkRecords);
+                if (!(archive.root() instanceof TensorRef t))
+                    throw FormatException.atKey(file, tensor.fqn(), "chunk item does not hold a tensor");
+                view = archive.view(t);
+            } catch (FormatException e) {
+                if (e.key() != null) throw e;
+                // name the tensor and where its record starts: the archive knows neither
+                throw FormatException.atKey(file, tensor.fqn(), "record at byte " + info.offset() + ": "
+                        + (e.where() == null ? "" : e.where() + ": ") + e.detail(), e);
+            }
         } else {
             view = safetensorsChunk(tensor, chunk, info, file);
         }
         if (view.dtype() != tensor.dtype() || !Arrays.equals(view.shape(), chunk.box().sizes()))
-            throw new FormatException(file, "key " + tensor.fqn(), "chunk holds " + view.dtype() + Arrays.toString(view.shape())
+            throw FormatException.atKey(file, tensor.fqn(), "chunk holds " + view.dtype() + Arrays.toString(view.shape())
                     + " where the metadata says " + tensor.dtype() + Arrays.toString(chunk.box().sizes()));
         return view;
     }
@@ -87,11 +96,11 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
                 blobHeaders.put(k, header);
             }
         }
-        SafetensorsEntry e = header.entry(tensor.fqn()).orElseThrow(() -> new FormatException(file, "key " + tensor.fqn(),
+        SafetensorsEntry e = header.entry(tensor.fqn()).orElseThrow(() -> FormatException.atKey(file, tensor.fqn(),
                 "neither a torch.save archive nor an entry of the safetensors blob at byte " + info.offset()));
         MemorySegment data = files.window(info.relativePath(), header.dataStart() + e.begin(), e.end() - e.begin(), tensor.fqn());
         if (e.dtype() != tensor.dtype())
-            throw new FormatException(file, "key " + tensor.fqn(), "safetensors entry is " + e.dtype() + ", metadata says " + tensor.dtype());
+            throw FormatException.atKey(file, tensor.fqn(), "safetensors entry is " + e.dtype() + ", metadata says " + tensor.dtype());
         return StridedView.contiguous(data, e.dtype(), e.shape());
     }
 
@@ -103,15 +112,20 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
     /** The torch.save archive of a bytes item, for callers that also need tensors inside the object. */
     public TorchSaveArchive openObject(String key) {
         StorageInfo info = metadata.storageOf(key);
-        if (info == null) throw new FormatException(metadata.file(), "key " + key, "no such bytes item");
+        if (info == null) throw FormatException.atKey(metadata.file(), key, "no such bytes item");
         MemorySegment item = itemBytes(key, info);
         Path file = files.path(info.relativePath());
         if (!ZipArchive.startsLikeZip(item))
-            throw new FormatException(file, "key " + key, "bytes item is not a torch.save archive");
+            throw FormatException.atKey(file, key, "bytes item is not a torch.save archive");
         return TorchSaveArchive.open(file, item);
     }
 
-    /** Unmaps the item windows this thread read so far (see {@link ShardFiles#releaseWindows()}); its earlier views become invalid. */
+    @Override
+    public void checkRecords(boolean on) {
+        checkRecords = on;
+    }
+
+        /** Unmaps the item windows this thread read so far (see {@link ShardFiles#releaseWindows()}); its earlier views become invalid. */
     @Override
     public void releaseMappings() {
         files.releaseWindows();

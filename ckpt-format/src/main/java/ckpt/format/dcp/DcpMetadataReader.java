@@ -1,5 +1,6 @@
 package ckpt.format.dcp;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.FormatException;
 import ckpt.format.pickle.PickleException;
 import ckpt.format.pickle.PyDict;
@@ -39,11 +40,12 @@ public final class DcpMetadataReader {
     /** Reads {@code dir/.metadata}; a missing file means the save never finished. */
     public static DcpMetadata read(Path dir) {
         Path file = dir.resolve(METADATA_FILE);
+        RegularFiles.require(file); // a FIFO or a link to a device is not an interrupted save
         if (!Files.isRegularFile(file)) {
             throw new FormatException(file, "incomplete save: .metadata missing — the job was probably interrupted while saving"
                     + (Files.exists(dir.resolve(".metadata.tmp")) ? " (a .metadata.tmp is present)" : ""));
         }
-        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = RegularFiles.openRead(file)) {
             long size = ch.size();
             if (size == 0) throw new FormatException(file, "incomplete save: .metadata is empty");
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
@@ -51,8 +53,7 @@ public final class DcpMetadataReader {
             try {
                 root = PickledRecords.register(TorchGlobals.reader(file)).shareEqualValues(true).build().read(seg);
             } catch (PickleException e) {
-                throw new FormatException(file, e.where(), "unreadable .metadata (truncated or corrupt — an incomplete save?): "
-                        + stripFile(e.getMessage(), file), e);
+                throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
             }
             return decode(file, root);
         } catch (NoSuchFileException e) {
@@ -62,10 +63,6 @@ public final class DcpMetadataReader {
         }
     }
 
-    private static String stripFile(String message, Path file) {
-        String p = file + ": ";
-        return message.startsWith(p) ? message.substring(p.length()) : message;
-    }
 
     static DcpMetadata decode(Path file, Object root) {
         if (!(root instanceof PyObject md) || !(md.isNamed("Metadata") || md.isNamed("MCoreMetadata")))
@@ -90,13 +87,13 @@ public final class DcpMetadataReader {
         for (Map.Entry<Object, Object> e : sdm.items().entrySet()) {
             if (!(e.getKey() instanceof String fqn)) throw new FormatException(file, "non-string key " + e.getKey());
             if (!(e.getValue() instanceof PyObject item))
-                throw new FormatException(file, "key " + fqn, "unexpected metadata entry " + describe(e.getValue()));
+                throw FormatException.atKey(file, fqn, "unexpected metadata entry " + describe(e.getValue()));
             if (item.isNamed("BytesStorageMetadata")) {
                 bytes.add(fqn);
             } else if (item.isNamed("TensorStorageMetadata")) {
                 tensors.put(fqn, tensor(file, fqn, item, storage));
             } else {
-                throw new FormatException(file, "key " + fqn, "unknown storage metadata class " + item.type());
+                throw FormatException.atKey(file, fqn, "unknown storage metadata class " + item.type());
             }
         }
 
@@ -135,7 +132,7 @@ public final class DcpMetadataReader {
         DType dtype = dtypeOf(file, fqn, props);
         long[] size = dims(file, fqn, item.attr("size"), "size");
         if (!(item.attr("chunks") instanceof List<?> chunkList))
-            throw new FormatException(file, "key " + fqn, "tensor metadata without a chunk list");
+            throw FormatException.atKey(file, fqn, "tensor metadata without a chunk list");
         List<ChunkStorageMetadata> chunks = new ArrayList<>(chunkList.size());
         for (Object c : chunkList) {
             if (c instanceof PickledRecords.Chunk pc && pc.record != null) {
@@ -155,15 +152,15 @@ public final class DcpMetadataReader {
                 rawOffsets = chunk.attr("offsets");
                 rawSizes = chunk.attr("sizes");
             } else {
-                throw new FormatException(file, "key " + fqn, "chunk is " + describe(c));
+                throw FormatException.atKey(file, fqn, "chunk is " + describe(c));
             }
             long[] offsets = dims(file, fqn, rawOffsets, "chunk offsets");
             long[] sizes = dims(file, fqn, rawSizes, "chunk sizes");
             if (offsets.length != size.length || sizes.length != size.length)
-                throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
+                throw FormatException.atKey(file, fqn, "chunk rank differs from the tensor's rank " + size.length);
             Box box = new Box(offsets, sizes);
             if (!box.fitsIn(size))
-                throw new FormatException(file, "key " + fqn, "chunk " + box + " lies outside the global shape "
+                throw FormatException.atKey(file, fqn, "chunk " + box + " lies outside the global shape "
                         + java.util.Arrays.toString(size));
             chunks.add(withStorage(file, fqn, box, storage));
         }
@@ -185,7 +182,7 @@ public final class DcpMetadataReader {
             else if (p.stateDict() != null) dt = p.attr("dtype");              // plain dataclass state
         }
         if (dt instanceof DType d) return d;
-        throw new FormatException(file, "key " + fqn, "unknown dtype " + describe(dt));
+        throw FormatException.atKey(file, fqn, "unknown dtype " + describe(dt));
     }
 
     private static MetadataIndex index(Path file, Object key) {
@@ -225,18 +222,22 @@ public final class DcpMetadataReader {
             if (si.attr("transform_descriptors") instanceof List<?> td)
                 for (Object t : td) transforms.add(String.valueOf(t));
         } else {
-            throw new FormatException(file, "key " + idx, "storage record is " + describe(v));
+            throw FormatException.atKey(file, String.valueOf(idx), "storage record is " + describe(v));
         }
         if (!(path instanceof String rel) || !(offset instanceof Long o) || !(length instanceof Long l))
-            throw new FormatException(file, "key " + idx, "storage record lacks relative_path/offset/length");
-        if (o < 0 || l < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
+            throw FormatException.atKey(file, String.valueOf(idx), "storage record lacks relative_path/offset/length");
+        if (o < 0 || l < 0) throw FormatException.atKey(file, String.valueOf(idx), "negative storage offset or length");
+        if (l > Long.MAX_VALUE - o)
+            throw FormatException.atKey(file, String.valueOf(idx), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
         checkFileName(file, idx, rel);
         return new StorageInfo(rel, o, l, transforms);
     }
 
     private static void checkFileName(Path file, MetadataIndex idx, String rel) {
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
-            throw new FormatException(file, "key " + idx, "storage file name '" + rel + "' leaves the checkpoint directory");
+            throw FormatException.atKey(file, String.valueOf(idx), "storage file name '" + rel + "' leaves the checkpoint directory");
+        if (rel.chars().anyMatch(c -> c < 0x20 || c == 0x7F))
+            throw FormatException.atKey(file, String.valueOf(idx), "storage file name holds a NUL or control character: no file can have this name");
     }
 
     private static void validate(Path file, Map<String, TensorStorageMetadata> tensors, List<String> bytes,
@@ -244,7 +245,7 @@ public final class DcpMetadataReader {
         // every chunk's record was found when it was decoded (withStorage)
         for (String b : bytes)
             if (!storage.containsKey(new MetadataIndex(b, null)))
-                throw new FormatException(file, "key " + b, "no storage record for bytes item");
+                throw FormatException.atKey(file, b, "no storage record for bytes item");
     }
 
     static long[] dims(Path file, String fqn, Object o, String what) {
@@ -252,11 +253,11 @@ public final class DcpMetadataReader {
         List<?> items;
         if (o instanceof PyTuple t) items = t.items();
         else if (o instanceof List<?> l) items = l;
-        else throw new FormatException(file, "key " + fqn, what + " is " + describe(o));
+        else throw FormatException.atKey(file, fqn, what + " is " + describe(o));
         long[] d = new long[items.size()];
         for (int i = 0; i < d.length; i++) {
             if (!(items.get(i) instanceof Long v) || v < 0)
-                throw new FormatException(file, "key " + fqn, what + " has a non-integer or negative entry");
+                throw FormatException.atKey(file, fqn, what + " has a non-integer or negative entry");
             d[i] = v;
         }
         return d;

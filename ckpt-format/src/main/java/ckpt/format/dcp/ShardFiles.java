@@ -1,5 +1,6 @@
 package ckpt.format.dcp;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.FormatException;
 
 import java.io.IOException;
@@ -60,7 +61,7 @@ public final class ShardFiles implements AutoCloseable {
         if (ch != null) return ch;
         Path p = path(relative);
         try {
-            ch = FileChannel.open(p, StandardOpenOption.READ);
+            ch = RegularFiles.openRead(p);
         } catch (NoSuchFileException e) {
             throw new FormatException(p, "data file is missing (referenced by the checkpoint metadata)");
         } catch (IOException e) {
@@ -82,14 +83,15 @@ public final class ShardFiles implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        if (offset < 0 || length < 0 || offset + length > size)
-            throw new FormatException(path(relative), "key " + key, "record [" + offset + ", " + (offset + length)
-                    + ") lies past the end of the file (" + size + " bytes): truncated shard?");
+        // length > size - offset, not offset + length > size: lengths from a file may be near 2^63
+        if (offset < 0 || length < 0 || offset > size || length > size - offset)
+            throw FormatException.atKey(path(relative), key, "record of " + length + " bytes at byte " + offset
+                    + " lies past the end of the file (" + size + " bytes): truncated shard?");
         if (length == 0) return MemorySegment.NULL.reinterpret(0);
         try {
             return ch.map(FileChannel.MapMode.READ_ONLY, offset, length, windows.computeIfAbsent(Thread.currentThread(), t -> Arena.ofShared()));
         } catch (IOException e) {
-            throw new FormatException(path(relative), "key " + key, "cannot map record: " + e.getMessage(), e);
+            throw FormatException.atKey(path(relative), key, "cannot map record: " + e.getMessage(), e);
         }
     }
 

@@ -11,7 +11,9 @@ import java.nio.file.Path;
 
 /**
  * {@code metadata.json} of a Megatron dist-checkpoint iteration: which sharded backend wrote it. Core ≤ 0.18 adds
- * the common backend fields, 0.19 drops them; unknown keys are ignored, as Megatron's loader does.
+ * the common backend fields, 0.19 drops them. Megatron builds its {@code CheckpointingConfig} dataclass from the
+ * file ({@code CheckpointingConfig(**json.load(f))}, megatron/core/dist_checkpointing/core.py), so a key outside
+ * its four fields, or a value of the wrong type, makes Megatron's load fail: both are refused here too.
  */
 public record CheckpointingConfig(String shardedBackend, int shardedBackendVersion, String commonBackend) {
     public static final String FILE = "metadata.json";
@@ -19,6 +21,7 @@ public record CheckpointingConfig(String shardedBackend, int shardedBackendVersi
 
     public static CheckpointingConfig read(Path iterDir) {
         Path f = iterDir.resolve(FILE);
+        ckpt.format.RegularFiles.require(f);
         if (!Files.isRegularFile(f))
             throw new FormatException(f, "incomplete save: metadata.json missing (Megatron writes it last, after all data)");
         try {
@@ -33,10 +36,14 @@ public record CheckpointingConfig(String shardedBackend, int shardedBackendVersi
                     String name = p.currentName();
                     JsonToken v = p.nextToken();
                     switch (name) {
-                        case "sharded_backend" -> backend = v == JsonToken.VALUE_STRING ? p.getText() : null;
-                        case "sharded_backend_version" -> version = v == JsonToken.VALUE_NUMBER_INT ? p.getIntValue() : 1;
-                        case "common_backend" -> common = v == JsonToken.VALUE_STRING ? p.getText() : null;
-                        default -> p.skipChildren();
+                        case "sharded_backend" -> backend = text(f, name, v, p);
+                        case "sharded_backend_version", "common_backend_version" -> {
+                            int n = version(f, name, v, p);
+                            if (name.equals("sharded_backend_version")) version = n;
+                        }
+                        case "common_backend" -> common = text(f, name, v, p);
+                        default -> throw new FormatException(f, "metadata.json has key '" + name.replaceAll("\\p{Cntrl}", "?")
+                                + "', which Megatron's CheckpointingConfig does not accept (its load would fail)");
                     }
                 }
             }
@@ -45,5 +52,17 @@ public record CheckpointingConfig(String shardedBackend, int shardedBackendVersi
         } catch (IOException e) {
             throw new FormatException(f, "unreadable metadata.json: " + e.getMessage().lines().findFirst().orElse(""), e);
         }
+    }
+
+    private static String text(Path f, String name, JsonToken v, JsonParser p) throws IOException {
+        if (v != JsonToken.VALUE_STRING || p.getText().isEmpty())
+            throw new FormatException(f, "metadata.json " + name + " must be a non-empty string");
+        return p.getText();
+    }
+
+    private static int version(Path f, String name, JsonToken v, JsonParser p) throws IOException {
+        if (v != JsonToken.VALUE_NUMBER_INT || p.getNumberType() != JsonParser.NumberType.INT || p.getIntValue() < 1)
+            throw new FormatException(f, "metadata.json " + name + " must be a positive integer");
+        return p.getIntValue();
     }
 }

@@ -1,5 +1,6 @@
 package ckpt.format.megatron;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.FormatException;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.pickle.PyDict;
@@ -18,7 +19,7 @@ import java.util.List;
  * One Megatron {@code torch_dist} iteration directory (FORMATS.md §4.2): the DCP checkpoint, {@code metadata.json},
  * and the common state — {@code common.pt} up to core 0.18, the {@code common_state/shard_0_1} bytes item from 0.19.
  */
-public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.MappedSource {
+public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.MappedSource, ckpt.format.RecordChecks {
     public static final String COMMON_PT = "common.pt";
     public static final String COMMON_ITEM = "common_state/shard_0_1";
 
@@ -77,7 +78,7 @@ public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.Mapp
     }
 
     private static PyDict readCommonPt(Path file) {
-        try (Arena arena = Arena.ofConfined(); FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (Arena arena = Arena.ofConfined(); FileChannel ch = RegularFiles.openRead(file)) {
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             Object root = TorchSaveArchive.open(file, seg).root();
             if (!(root instanceof PyDict d)) throw new FormatException(file, "common state is not a dict");
@@ -92,7 +93,7 @@ public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.Mapp
         // ShardedObject payloads are torch.save([obj, …]): a list of the local objects (FORMATS.md §4.3).
         if (payload instanceof List<?> l && l.size() == 1 && l.getFirst() instanceof PyDict d) return d;
         if (payload instanceof PyDict d) return d;
-        throw new FormatException(dcp.dir(), "key " + key, "common state item is not a one-element list of a dict");
+        throw FormatException.atKey(dcp.dir(), key, "common state item is not a one-element list of a dict");
     }
 
     public Path dir() {
@@ -165,6 +166,11 @@ public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.Mapp
     @Override
     public void releaseMappings() {
         dcp.releaseMappings();
+    }
+
+    @Override
+    public void checkRecords(boolean on) {
+        dcp.checkRecords(on);
     }
 
     @Override

@@ -42,7 +42,8 @@ public record SaveDir(Path dir, Optional<String> tracker, List<Iteration> iterat
         Optional<String> tracker = Optional.empty();
         Path t = dir.resolve(TRACKER);
         try {
-            if (Files.isRegularFile(t)) tracker = Optional.of(Files.readString(t, StandardCharsets.UTF_8).strip());
+            ckpt.format.RegularFiles.require(t);
+            if (Files.isRegularFile(t)) tracker = Optional.of(readTracker(t));
             List<Iteration> its = new ArrayList<>();
             try (Stream<Path> s = Files.list(dir)) {
                 for (Path p : (Iterable<Path>) s::iterator) {
@@ -57,6 +58,23 @@ public record SaveDir(Path dir, Optional<String> tracker, List<Iteration> iterat
             return new SaveDir(dir, tracker, List.copyOf(its));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The tracker's text. Megatron reads it as UTF-8 text holding an iteration number; anything else (bytes that are
+     * not UTF-8, a file far longer than a number) is a damaged tracker, named as such.
+     */
+    private static String readTracker(Path t) throws IOException {
+        if (Files.size(t) > 4096) throw new FormatException(t, "tracker file is " + Files.size(t) + " bytes long: not an iteration number");
+        byte[] b = Files.readAllBytes(t);
+        try {
+            return StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString().strip();
+        } catch (java.nio.charset.CharacterCodingException e) {
+            int at = 0;
+            while (at < b.length && b[at] >= 0) at++;
+            throw FormatException.atOffset(t, at, "tracker file is not UTF-8 text (byte 0x"
+                    + String.format("%02X", b[Math.min(at, b.length - 1)] & 0xFF) + ")");
         }
     }
 

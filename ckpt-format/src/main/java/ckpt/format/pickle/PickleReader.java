@@ -168,7 +168,9 @@ public final class PickleReader {
             } catch (StackOverflowError e) {
                 throw fail("object graph nested too deeply to process");
             } catch (RuntimeException e) {
-                throw new PickleException(file, opPos, Opcodes.describe(op) + ": malformed pickle (" + e + ")", e);
+                // e.g. an arithmetic overflow on a hostile value: say what failed, without Java's class names
+                throw new PickleException(file, opPos, Opcodes.describe(op) + ": malformed pickle"
+                        + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"), e);
             }
         }
 
@@ -309,8 +311,8 @@ public final class PickleReader {
                     case BINGET -> push(memoGet(u8()));
                     case LONG_BINGET -> push(memoGet(u32()));
                     case GLOBAL -> {
-                        String module = utf8Line();
-                        String name = utf8Line();
+                        String module = strictLine(StandardCharsets.UTF_8);
+                        String name = strictLine(StandardCharsets.UTF_8);
                         push(global(module, name));
                     }
                     case STACK_GLOBAL -> {
@@ -337,8 +339,8 @@ public final class PickleReader {
                         push(instantiate(cls, args, kw, PyObject.Origin.NEWOBJ));
                     }
                     case INST -> {
-                        String module = asciiLine();
-                        String name = asciiLine();
+                        String module = strictLine(StandardCharsets.US_ASCII); // Python decodes INST names as ASCII
+                        String name = strictLine(StandardCharsets.US_ASCII);
                         Object cls = global(module, name);
                         int m = popMark();
                         PyTuple args = tupleOf(m, sp);
@@ -526,7 +528,11 @@ public final class PickleReader {
         // ---- objects ----
 
         private Object global(String module, String name) {
+            // STACK_GLOBAL's names come from string opcodes, decoded leniently: a replaced byte means invalid UTF-8
+            if (module.indexOf('\uFFFD') >= 0 || name.indexOf('\uFFFD') >= 0)
+                throw fail("module or class name is not valid UTF-8: Python's unpickler fails on it");
             PyGlobal g = PythonNames.resolve(module, name, protocol);
+            PickleAudit.record(file, g, Opcodes.describe(op), opPos);
             if (g.module().equals("torch") && !name.contains(".")) {
                 Optional<DType> dtype = DType.fromTorchName(g.name());
                 if (dtype.isPresent()) return dtype.get();
@@ -698,8 +704,14 @@ public final class PickleReader {
             return new String(line(), StandardCharsets.ISO_8859_1);
         }
 
-        private String utf8Line() {
-            return new String(line(), StandardCharsets.UTF_8);
+        /** A name line decoded as Python's unpickler does; bytes it would reject are an error, not replaced. */
+        private String strictLine(java.nio.charset.Charset cs) {
+            byte[] b = line();
+            try {
+                return cs.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString();
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw fail("module or class name is not valid " + cs.name() + ": Python's unpickler fails on it");
+            }
         }
     }
 

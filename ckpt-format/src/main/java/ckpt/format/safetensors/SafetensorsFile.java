@@ -1,5 +1,6 @@
 package ckpt.format.safetensors;
 
+import ckpt.format.RegularFiles;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -41,7 +42,7 @@ public final class SafetensorsFile implements AutoCloseable, ckpt.format.MappedS
     }
 
     private static SafetensorsFile open(Path file, long blobOffset, boolean exact) {
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = RegularFiles.openRead(file)) {
             long available = ch.size() - blobOffset;
             SafetensorsHeader header = exact ? SafetensorsHeader.read(file, ch, blobOffset, available)
                     : SafetensorsHeader.readEmbedded(file, ch, blobOffset, available);

@@ -15,21 +15,31 @@ import java.nio.file.Path;
  * file. The pickle in {@code data.pkl} is decoded into inert values with {@link TensorRef}s; tensor bytes stay in
  * the mapped window and are exposed as {@link StridedView}s, never copied.
  */
-public final class TorchSaveArchive {
+public final class TorchSaveArchive implements ckpt.format.RecordChecks {
     private final Path file;
     private final ZipArchive zip;
     private final String prefix;
     private final Object root;
+    private volatile boolean checkCrc;
 
-    private TorchSaveArchive(Path file, ZipArchive zip, String prefix, Object root) {
+    private TorchSaveArchive(Path file, ZipArchive zip, String prefix, Object root, boolean checkCrc) {
         this.file = file;
         this.zip = zip;
         this.prefix = prefix;
         this.root = root;
+        this.checkCrc = checkCrc;
     }
 
     /** Opens the archive in {@code window} (a mapped slice of {@code file}; the caller's arena owns it). */
     public static TorchSaveArchive open(Path file, MemorySegment window) {
+        return open(file, window, true);
+    }
+
+    /**
+     * @param checkCrc whether {@link #storageBytes} checks each record's CRC-32 before handing it out (a verifier
+     *                 that checks and reports CRCs itself turns it off)
+     */
+    public static TorchSaveArchive open(Path file, MemorySegment window, boolean checkCrc) {
         ZipArchive zip = ZipArchive.open(file, window);
         String prefix = zip.prefix();
         // TorchScript archives also hold a data.pkl, so constants.pkl alone decides (torch's _is_torchscript_zip).
@@ -45,11 +55,16 @@ public final class TorchSaveArchive {
         });
         PickleReader reader = TorchGlobals.reader(file).build();
         Object root = reader.read(zip.data(pkl));
-        return new TorchSaveArchive(file, zip, prefix, root);
+        return new TorchSaveArchive(file, zip, prefix, root, checkCrc);
     }
 
     public Path file() {
         return file;
+    }
+
+    @Override
+    public void checkRecords(boolean on) {
+        checkCrc = on;
     }
 
     public ZipArchive zip() {
@@ -65,7 +80,7 @@ public final class TorchSaveArchive {
     public MemorySegment storageBytes(StorageRef storage) {
         String name = prefix + "/data/" + storage.key();
         ZipEntryInfo e = zip.entry(name).orElseThrow(() -> new FormatException(file, "storage record " + name + " is missing"));
-        MemorySegment data = zip.data(e);
+        MemorySegment data = checkCrc ? zip.checkedData(e) : zip.data(e);
         if (data.byteSize() != storage.byteSize())
             throw new FormatException(file, "storage record " + name + " holds " + data.byteSize() + " bytes, its tensor needs "
                     + storage.byteSize());

@@ -1,5 +1,6 @@
 package ckpt.format.torchsave;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.zip.ZipArchive;
 import ckpt.format.FormatException;
 import ckpt.format.tensor.StridedView;
@@ -23,7 +24,7 @@ import java.util.Map;
  * {@code .pt} can be (TorchScript, the pre-2018 tar format, the {@code PYTORCH1} preview) are refused with a
  * message saying what the file is. Tensor bytes stay in the mapping; views are valid until {@link #close()}.
  */
-public final class TorchSaveFile implements AutoCloseable {
+public final class TorchSaveFile implements AutoCloseable, ckpt.format.RecordChecks {
     static final byte[] PYTORCH1 = "PYTORCH1".getBytes(StandardCharsets.US_ASCII);
     static final byte[] USTAR = "ustar".getBytes(StandardCharsets.US_ASCII);
     static final int USTAR_OFFSET = 257;
@@ -34,6 +35,7 @@ public final class TorchSaveFile implements AutoCloseable {
     private final Object root;
     private final TorchSaveArchive archive;
     private final Map<String, StorageRecord> legacyRecords;
+    private volatile boolean checkRecords = true;
 
     private TorchSaveFile(Path file, Arena arena, MemorySegment mapped, Object root, TorchSaveArchive archive,
                           Map<String, StorageRecord> legacyRecords) {
@@ -49,7 +51,7 @@ public final class TorchSaveFile implements AutoCloseable {
         Arena arena = Arena.ofShared();
         try {
             MemorySegment seg;
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            try (FileChannel ch = RegularFiles.openRead(file)) {
                 seg = ch.size() == 0 ? MemorySegment.ofArray(new byte[0])
                         : ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
             }
@@ -137,7 +139,14 @@ public final class TorchSaveFile implements AutoCloseable {
         if (t.isMeta()) throw new FormatException(file, "meta tensor " + t + " has no data");
         StorageRecord r = record(t.storage());
         TorchGlobals.checkInside(file, t);
+        if (checkRecords && archive != null) // the zip's CRC-32; legacy streams carry none
+            archive.zip().checkedData(archive.zip().entry(archive.zip().prefix() + "/data/" + t.storage().key()).orElseThrow());
         return new StridedView(mapped.asSlice(r.offset(), r.length()), t.dtype(), t.storageOffset(), t.shape(), t.stride());
+    }
+
+    @Override
+    public void checkRecords(boolean on) {
+        checkRecords = on;
     }
 
     @Override

@@ -34,6 +34,8 @@ public final class ZipArchive {
     private final long archiveStart;
     private final List<ZipEntryInfo> entries;
     private final Map<String, ZipEntryInfo> byName;
+    /** Entries whose CRC-32 {@link #checkedData} has already verified (a storage shared by many tensors is read once). */
+    private final java.util.Set<String> crcChecked = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private ZipArchive(Path file, MemorySegment segment, ZipParser.Parsed parsed) {
         this.file = file;
@@ -95,8 +97,26 @@ public final class ZipArchive {
     public MemorySegment data(ZipEntryInfo e) throws ZipFormatException {
         checkOwn(e);
         if (!e.isStored())
-            throw new ZipFormatException(file, "entry " + e.name(), "entry is DEFLATE-compressed and cannot be mapped; read it with inflated()");
+            throw new ZipFormatException(file, "entry " + e.name(), "entry is DEFLATE-compressed: tensor data must be stored uncompressed to be read in place");
         return segment.asSlice(e.dataOffset(), e.size());
+    }
+
+    /**
+     * As {@link #data}, after checking the bytes against the CRC-32 the central directory recorded (once per entry):
+     * how a reader refuses a record that changed after it was written (a flipped bit, a torn write). An entry
+     * with CRC 0 and data is taken as written without CRCs (torch's {@code compute_crc32=False}) and not checked.
+     */
+    public MemorySegment checkedData(ZipEntryInfo e) throws ZipFormatException {
+        MemorySegment data = data(e);
+        if (crcChecked.contains(e.name()) || (e.crc() == 0 && e.size() > 0)) return data;
+        CRC32 crc = new CRC32();
+        update(crc, data);
+        if (crc.getValue() != e.crc())
+            throw new ZipFormatException(file, "entry " + e.name(), "CRC-32 mismatch: the zip directory says "
+                    + String.format("%08x", e.crc()) + ", the bytes give " + String.format("%08x", crc.getValue())
+                    + ": the data changed after it was written");
+        crcChecked.add(e.name());
+        return data;
     }
 
     /** The entry's uncompressed bytes as a stream: inflated for DEFLATE, read from the segment for STORED. */

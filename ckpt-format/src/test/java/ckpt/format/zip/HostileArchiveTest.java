@@ -187,7 +187,7 @@ class HostileArchiveTest {
         CRC32 crc = new CRC32();
         crc.update(payload);
         assertThat(a.crc32(e)).isEqualTo(crc.getValue()).isEqualTo(e.crc());
-        assertThatThrownBy(() -> a.data(e)).isInstanceOf(ZipFormatException.class).hasMessageContaining("inflated()");
+        assertThatThrownBy(() -> a.data(e)).isInstanceOf(ZipFormatException.class).hasMessageContaining("DEFLATE-compressed").hasMessageNotContaining("inflated()");
 
         // the central directory understates the size: inflating must stop with an error, not run on
         int cen = indexOf(zip, new byte[]{'P', 'K', 1, 2}, 0);

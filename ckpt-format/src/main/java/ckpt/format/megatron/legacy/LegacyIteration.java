@@ -1,5 +1,6 @@
 package ckpt.format.megatron.legacy;
 
+import ckpt.format.RegularFiles;
 import ckpt.format.zip.ZipArchive;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.MegatronArgs;
@@ -31,7 +32,7 @@ import java.util.stream.Stream;
  * iteration, and that the checkpoint is recent enough (checkpoint_version ≥ 2.0: older ones order QKV rows
  * differently). Files are mapped once into a shared arena; closing releases them.
  */
-public final class LegacyIteration implements AutoCloseable {
+public final class LegacyIteration implements AutoCloseable, ckpt.format.RecordChecks {
 
     private final Path dir;
     private final Arena arena;
@@ -174,7 +175,7 @@ public final class LegacyIteration implements AutoCloseable {
 
     private static TorchSaveArchive archive(Arena arena, Path file) {
         MemorySegment seg;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+        try (FileChannel ch = RegularFiles.openRead(file)) {
             if (ch.size() < 4) throw new FormatException(file, "file of " + ch.size() + " bytes is not a torch.save archive");
             seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), arena);
         } catch (NoSuchFileException e) {
@@ -211,6 +212,14 @@ public final class LegacyIteration implements AutoCloseable {
                 throw new FormatException(dir.resolve(without.dirName()).resolve(LegacyRank.DISTRIB_OPTIM_FILE),
                         "missing, while other ranks have one: the distributed optimizer state is incomplete");
             }
+        }
+    }
+
+    @Override
+    public void checkRecords(boolean on) {
+        for (LegacyRank r : ranks) {
+            r.modelArchive().checkRecords(on);
+            r.distribOptimArchive().ifPresent(a -> a.checkRecords(on));
         }
     }
 
