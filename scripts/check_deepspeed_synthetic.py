@@ -97,7 +97,10 @@ def main():
     print(f"generated {size:,} bytes over {a.world_size} ranks in {gen_s:.1f}s; largest tensor {largest:,} bytes")
 
     env = dict(os.environ, PYTHONPATH=site, TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD="1", DS_BUILD_OPS="0")
-    z2f = os.path.join(site, "deepspeed", "utils", "zero_to_fp32.py")
+    # Run a copy beside the checkpoint, as DeepSpeed itself places it: run from deepspeed/utils/, that folder's own
+    # torch.py would shadow the real torch package (sys.path[0] is the script's folder).
+    z2f = os.path.join(work, "zero_to_fp32.py")
+    shutil.copyfile(os.path.join(site, "deepspeed", "utils", "zero_to_fp32.py"), z2f)
     z_wall, z_rss = run_timed([sys.executable, z2f, ckpt_dir, z2f_out], env=env, log=os.path.join(work, "zero_to_fp32.log"))
     print(f"zero_to_fp32.py: {z_wall:.1f}s, peak RSS {z_rss / 2**30:.2f} GiB")
     c_wall, c_rss = run_timed([a.java, "--enable-native-access=ALL-UNNAMED", "-jar", a.ckpt_jar, "convert", ckpt_dir,

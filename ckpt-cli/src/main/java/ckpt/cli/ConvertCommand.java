@@ -7,6 +7,8 @@ import ckpt.convert.mapping.imports.MegatronArgs;
 import ckpt.convert.exec.ConvertResult;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.OutputFormat;
+import ckpt.convert.exec.PartedConverter;
+import ckpt.convert.plan.PartSpec;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.DtypeChoice;
 import ckpt.convert.plan.OutputTensor;
@@ -45,7 +47,9 @@ import java.util.concurrent.Callable;
                 + "Mixtral, GPT-2) becomes a Megatron-core torch_dist save dir (tracker + release/) for the --tp/--pp/--ep "
                 + "layout, loadable with --load DIR --finetune under the printed flags."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:converted", "1:bad or unsupported input, or the output directory exists (see --force)", "2:usage error"})
+        exitCodeList = {"0:converted (or, with --part, the part written)",
+                "1:bad or unsupported input, the output directory exists (see --force), or --finish found a part missing, "
+                        + "incomplete or of another plan (named)", "2:usage error"})
 final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -93,6 +97,16 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--force", description = "replace an existing output directory")
     boolean force;
 
+    @Option(names = "--part", paramLabel = "I/N|slurm",
+            description = "write only part I of N (1-based) into the shared staging dir DIR.parts (every task computes the same plan; "
+                    + "parts are balanced by bytes); 'slurm' takes I and N from the job array (SLURM_ARRAY_TASK_ID/MIN/MAX) or an "
+                    + "srun step (SLURM_PROCID/SLURM_NTASKS). Then run --finish once. docs/SLURM.md")
+    String part;
+
+    @Option(names = "--finish", description = "after every --part has completed: check that each part is present and complete, write "
+            + "the indexes/config/central directory and publish DIR atomically; a missing or incomplete part is named and nothing is published")
+    boolean finish;
+
     @Option(names = "--quiet", description = "no progress bar and no summary")
     boolean quiet;
 
@@ -108,16 +122,37 @@ final class ConvertCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
+        PartSpec partSpec = null;
+        try {
+            if (part != null && finish) throw new IllegalArgumentException("--part and --finish are separate steps: run the parts, then --finish once");
+            if (part != null) partSpec = PartSpec.parse(part, System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         boolean progress = !quiet && !json && System.console() != null;
         ConvertResult r;
         try (Progress p = progress ? new Progress(System.err) : null) {
-            r = new Converter().convert(options, p == null ? ConversionListener.NONE : p);
+            ConversionListener l = p == null ? ConversionListener.NONE : p;
+            if (partSpec != null) r = new PartedConverter().part(options, partSpec, l);
+            else if (finish) r = new PartedConverter().finish(options, l);
+            else r = new Converter().convert(options, l);
         }
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r)));
+            Map<String, Object> m = toJson(r);
+            if (partSpec != null) {
+                m.put("part", partSpec.index());
+                m.put("parts", partSpec.count());
+            }
+            if (finish) m.put("finished_parts", true);
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
+        } else if (!quiet && partSpec != null) {
+            double s = r.elapsed().toNanos() / 1e9;
+            out.printf(Locale.ROOT, "part %s of %s → %s: %d tensors, %s in %.1fs (%s/s); run --finish after the last part%n",
+                    partSpec, r.sourceFormat(), r.outputDir(), r.tensors(), Units.bytes(r.bytes()), s,
+                    Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
             out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %s parameters in %.1fs (%s/s)%n",

@@ -5,6 +5,7 @@ import ckpt.convert.analysis.Problem;
 import ckpt.convert.analysis.Verifier;
 import ckpt.convert.analysis.VerifyProgress;
 import ckpt.convert.analysis.VerifyReport;
+import ckpt.convert.plan.PartSpec;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -34,16 +35,31 @@ final class VerifyCommand implements Callable<Integer> {
     @Option(names = "--deep", description = "read every byte: zip CRC-32s, chunk decoding, integrity.json SHA-256")
     boolean deep;
 
+    @Option(names = "--part", paramLabel = "I/N|slurm",
+            description = "with --deep: read only part I of N (1-based) of the bytes, byte-balanced, so that N tasks of a job array read "
+                    + "every byte once ('slurm': from SLURM_ARRAY_TASK_ID/MIN/MAX or SLURM_PROCID/SLURM_NTASKS); the fast checks run in every part")
+    String part;
+
     @Option(names = "--json", description = "print JSON (schema ckpt.verify/1, docs/INSPECT_JSON.md)")
     boolean json;
 
     @Override
     public Integer call() {
+        PartSpec p;
+        try {
+            if (part != null && !deep) throw new IllegalArgumentException("--part divides the bytes --deep reads: use it with --deep");
+            p = part == null ? null : PartSpec.parse(part, System.getenv());
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         VerifyProgress progress = deep ? TerminalProgress.forTerminal() : VerifyProgress.NONE;
-        VerifyReport r = new Verifier(deep, progress).verify(path);
+        VerifyReport r = new Verifier(deep, progress, p).verify(path);
         PrintWriter out = spec.commandLine().getOut();
         if (json) out.println(VersionedJson.write(r));
-        else print(r, out);
+        else {
+            if (p != null) out.println("part " + p + " of the deep checks");
+            print(r, out);
+        }
         out.flush();
         return r.sound() ? ExitCodes.OK : ExitCodes.PROBLEMS;
     }

@@ -10,6 +10,8 @@ import ckpt.convert.index.GlobalTensor;
 import ckpt.convert.index.ObjectEntry;
 import ckpt.convert.index.TensorPiece;
 import ckpt.format.DetectedFormat;
+import ckpt.convert.plan.PartSpec;
+import ckpt.convert.plan.PartSplit;
 import ckpt.format.FormatException;
 import ckpt.format.Formats;
 import ckpt.format.deepspeed.DeepSpeedDir;
@@ -62,10 +64,31 @@ public final class Verifier {
 
     private final boolean deep;
     private final VerifyProgress progress;
+    private final PartSpec part;
 
     public Verifier(boolean deep, VerifyProgress progress) {
+        this(deep, progress, null);
+    }
+
+    /**
+     * @param part with {@code deep}: read only this part's share of the bytes (each kind of deep work — record CRCs,
+     *             whole-file CRCs, chunk decoding, replica comparison, integrity hashes — divided into byte-balanced
+     *             parts), so that a job array reads every byte once; the fast checks run in every part. Null: all.
+     */
+    public Verifier(boolean deep, VerifyProgress progress, PartSpec part) {
         this.deep = deep;
         this.progress = progress == null ? VerifyProgress.NONE : progress;
+        this.part = part;
+    }
+
+    /** Which of the units of one kind of deep work are this verifier's. */
+    private boolean[] mine(long[] bytes) {
+        if (part == null) {
+            boolean[] all = new boolean[bytes.length];
+            java.util.Arrays.fill(all, true);
+            return all;
+        }
+        return PartSplit.mine(bytes, part);
     }
 
     public VerifyReport verify(Path path) {
@@ -269,16 +292,18 @@ public final class Verifier {
             try (Arena arena = Arena.ofConfined()) {
                 Map<String, MemorySegment> mapped = new HashMap<>();
                 List<RecordRef> zipRefs = zipRecords(dir, refs, badFiles);
-                List<Path> wholeZips = deep ? wholeFileZips(dir, dataFileNames, badFiles) : List.of();
-                Map<String, String> integrity = deep ? integrity(dir) : Map.of();
+                boolean[] crcHere = mine(zipRefs.stream().mapToLong(RecordRef::length).toArray());
+                List<Path> wholeZips = deep ? mineOnly(wholeFileZips(dir, dataFileNames, badFiles)) : List.of();
+                Map<String, String> integrity = deep ? mineOnly(integrity(dir), dir) : Map.of();
                 if (deep) {
-                    long total = zipRefs.stream().mapToLong(RecordRef::length).sum();
+                    long total = 0;
+                    for (int i = 0; i < zipRefs.size(); i++) if (crcHere[i]) total += zipRefs.get(i).length();
                     for (Path p : wholeZips) total += size(p);
                     for (String n : integrity.keySet()) if (Files.isRegularFile(dir.resolve(n))) total += size(dir.resolve(n));
                     progress.start(total);
                 }
                 try {
-                    for (RecordRef r : zipRefs) checkZipRecord(dir, r, mapped, arena);
+                    for (int i = 0; i < zipRefs.size(); i++) checkZipRecord(dir, zipRefs.get(i), mapped, arena, crcHere[i]);
                     for (Path p : wholeZips) checkWholeZip(p, arena);
                     if (deep) decodeChunks(dir, badFiles);
                     if (deep) compareReplicas(dir);
@@ -311,7 +336,22 @@ public final class Verifier {
             return new ArrayList<>(unique.values());
         }
 
-        private void checkZipRecord(Path dir, RecordRef r, Map<String, MemorySegment> mapped, Arena arena) {
+        private List<Path> mineOnly(List<Path> files) {
+            boolean[] m = mine(files.stream().mapToLong(this::size).toArray());
+            List<Path> out = new ArrayList<>();
+            for (int i = 0; i < files.size(); i++) if (m[i]) out.add(files.get(i));
+            return out;
+        }
+
+        private Map<String, String> mineOnly(Map<String, String> integrity, Path dir) {
+            List<String> names = new ArrayList<>(integrity.keySet());
+            boolean[] m = mine(names.stream().mapToLong(n -> Files.isRegularFile(dir.resolve(n)) ? size(dir.resolve(n)) : 0).toArray());
+            Map<String, String> out = new LinkedHashMap<>();
+            for (int i = 0; i < names.size(); i++) if (m[i]) out.put(names.get(i), integrity.get(names.get(i)));
+            return out;
+        }
+
+        private void checkZipRecord(Path dir, RecordRef r, Map<String, MemorySegment> mapped, Arena arena, boolean crcHere) {
             Path file = dir.resolve(r.file());
             MemorySegment whole = mapped.computeIfAbsent(r.file(), n -> map(file, arena));
             if (whole == null) return;
@@ -324,7 +364,7 @@ public final class Verifier {
                 problem(file, r.key(), "record at byte " + r.offset() + " is not a sound torch.save zip: " + bare(e));
                 return;
             }
-            if (!deep) return;
+            if (!deep || !crcHere) return;
             crc(zip, file, r.key(), "the record at byte " + r.offset());
             bytesRead += r.length();
             progress.advance(r.length());
@@ -381,7 +421,11 @@ public final class Verifier {
 
         /** Every chunk decoded as its reader would: dtype, shape and byte range checked against the metadata. */
         private void decodeChunks(Path dir, Set<String> badFiles) {
-            for (GlobalTensor t : index.tensors()) {
+            List<GlobalTensor> all = index.tensors();
+            boolean[] m = mine(all.stream().mapToLong(t -> t.pieces().stream().mapToLong(p -> p.source().length()).sum()).toArray());
+            for (int i = 0; i < all.size(); i++) {
+                if (!m[i]) continue;
+                GlobalTensor t = all.get(i);
                 for (TensorPiece p : t.pieces()) {
                     if (badFiles.contains(dir.resolve(p.source().file()).toString())) continue;
                     try {
@@ -401,7 +445,11 @@ public final class Verifier {
          */
         private void compareReplicas(Path dir) {
             java.util.Map<String, GlobalTensor> byKey = index.tensorsByKey();
-            for (ckpt.convert.index.LegacyReplica r : ckpt.convert.index.LegacyIndexer.replicas(index)) {
+            List<ckpt.convert.index.LegacyReplica> replicas = ckpt.convert.index.LegacyIndexer.replicas(index);
+            boolean[] m = mine(replicas.stream().mapToLong(r -> r.piece().source().length()).toArray());
+            for (int i = 0; i < replicas.size(); i++) {
+                if (!m[i]) continue;
+                ckpt.convert.index.LegacyReplica r = replicas.get(i);
                 GlobalTensor t = byKey.get(r.key());
                 if (t == null) continue;
                 long bytes = r.piece().box().numel() * t.dtype().byteSize();

@@ -95,8 +95,15 @@ public final class Converter {
     /** The writer of {@code o.format()}, laid out from the plan in {@code dir}. */
     private static OutputWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings)
             throws IOException {
+        if (o.format() == OutputFormat.MEGATRON) return new MegatronOutput(dir, p.megatron());
+        return writer(index, o, p, dir, warnings, Share.WHOLE);
+    }
+
+    /** The writer of {@code o.format()} for one share of the output ({@code --part}, {@code --finish}). */
+    static PartWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings, Share share)
+            throws IOException {
         return switch (o.format()) {
-            case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig());
+            case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig(), share);
             case HUGGINGFACE -> {
                 // DeepSpeed exports carry the model's own config.json (in modelConfig); Megatron's is built by the family.
                 boolean deepspeed = index.format() == CheckpointFormat.DEEPSPEED;
@@ -106,9 +113,9 @@ public final class Converter {
                 Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), tokenizerHint);
                 if (tok.isEmpty())
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
-                yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok));
+                yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
             }
-            case MEGATRON -> new MegatronOutput(dir, p.megatron());
+            case MEGATRON -> throw new IllegalArgumentException(PartedConverter.NO_MEGATRON_PARTS);
         };
     }
 

@@ -14,7 +14,7 @@ import java.util.Optional;
  * {@code --format huggingface}: the safetensors shards and index ({@link SafetensorsTarget}), then {@code config.json}
  * and the tokenizer files, whose token ids also go into the config.
  */
-final class HuggingFaceOutput implements OutputWriter {
+final class HuggingFaceOutput implements PartWriter {
     /** config.json without token ids, and where tokenizer files come from (if anywhere). */
     record Extras(Map<String, Object> config, Optional<Path> tokenizer) {
     }
@@ -24,9 +24,23 @@ final class HuggingFaceOutput implements OutputWriter {
     private final Extras extras;
 
     HuggingFaceOutput(Path dir, ConversionPlan plan, long maxShardSize, Extras extras) throws IOException {
+        this(dir, plan, maxShardSize, extras, Share.WHOLE);
+    }
+
+    HuggingFaceOutput(Path dir, ConversionPlan plan, long maxShardSize, Extras extras, Share share) throws IOException {
         this.dir = dir;
-        this.weights = new SafetensorsTarget(dir, plan, maxShardSize);
+        this.weights = new SafetensorsTarget(dir, plan, maxShardSize, share);
         this.extras = extras;
+    }
+
+    @Override
+    public List<PartRegion> completePart() throws IOException {
+        return weights.completePart();
+    }
+
+    @Override
+    public void acceptParts(List<PartRegion> regions) {
+        weights.acceptParts(regions);
     }
 
     @Override

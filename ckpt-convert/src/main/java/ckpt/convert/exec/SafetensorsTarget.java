@@ -27,49 +27,79 @@ import java.util.Map;
  * for one shard, which transformers loads the same way). Each shard's header is planned and written up front; a
  * tensor's bytes go into a mapped region at its planned offset.
  */
-final class SafetensorsTarget implements OutputWriter {
+final class SafetensorsTarget implements PartWriter {
     public static final String INDEX = "model.safetensors.index.json";
 
     private record Slot(FileChannel channel, long offset) {
     }
 
     private final Path dir;
+    private final Share share;
     private final List<FileChannel> channels = new ArrayList<>();
+    private final List<PartRegion> written = new ArrayList<>();
     private final Map<String, Slot> slots = new HashMap<>();
     private final Map<String, String> weightMap = new LinkedHashMap<>();
     private final List<String> files = new ArrayList<>();
     private final long totalSize;
     private final long totalParameters;
 
-    SafetensorsTarget(Path dir, ConversionPlan plan, long maxShardSize) throws IOException {
-        this.dir = dir;
-        Map<String, OutputTensor> byName = new HashMap<>();
+    /** One planned shard file: its name, tensors in order, and tensor bytes. */
+    record ShardFile(String name, List<String> tensors, long bytes) {
+    }
+
+    /** The shard files of {@code plan}, as {@code save_pretrained} assigns them; the units of {@code --part}. */
+    static List<ShardFile> shardFiles(ConversionPlan plan, long maxShardSize) {
         List<HfShardPlanner.TensorSize> sizes = new ArrayList<>();
-        for (OutputTensor t : plan.tensors()) {
-            byName.put(t.name(), t);
-            sizes.add(new HfShardPlanner.TensorSize(t.name(), t.byteSize()));
-        }
+        for (OutputTensor t : plan.tensors()) sizes.add(new HfShardPlanner.TensorSize(t.name(), t.byteSize()));
         HfShardPlanner.Plan shards = HfShardPlanner.plan(sizes, maxShardSize);
         int n = shards.shards().size();
+        Map<String, Long> bytes = new HashMap<>();
+        for (OutputTensor t : plan.tensors()) bytes.put(t.name(), t.byteSize());
+        List<ShardFile> out = new ArrayList<>(n);
         for (int k = 0; k < n; k++) {
-            HfShardPlanner.Shard shard = shards.shards().get(k);
-            String fileName = String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", k + 1, n);
+            List<String> names = shards.shards().get(k).names();
+            long b = 0;
+            for (String name : names) b += bytes.get(name);
+            out.add(new ShardFile(String.format(Locale.ROOT, "model-%05d-of-%05d.safetensors", k + 1, n), names, b));
+        }
+        return out;
+    }
+
+    SafetensorsTarget(Path dir, ConversionPlan plan, long maxShardSize) throws IOException {
+        this(dir, plan, maxShardSize, Share.WHOLE);
+    }
+
+    /**
+     * Lays out every shard; creates and sizes those {@code share} writes (a part re-run truncates its own files, so
+     * it starts clean), and only names the others.
+     */
+    SafetensorsTarget(Path dir, ConversionPlan plan, long maxShardSize, Share share) throws IOException {
+        this.dir = dir;
+        this.share = share;
+        Map<String, OutputTensor> byName = new HashMap<>();
+        for (OutputTensor t : plan.tensors()) byName.put(t.name(), t);
+        long total = 0;
+        for (ShardFile shard : shardFiles(plan, maxShardSize)) {
+            String fileName = shard.name();
+            total += shard.bytes();
+            files.add(fileName);
             SafetensorsWriter w = new SafetensorsWriter(Map.of("format", "pt"));
-            for (String name : shard.names()) w.add(name, byName.get(name).dtype(), byName.get(name).shape());
+            for (String name : shard.tensors()) w.add(name, byName.get(name).dtype(), byName.get(name).shape());
             SafetensorsWriter.Layout layout = w.layout();
-            FileChannel ch = FileChannel.open(dir.resolve(fileName), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+            for (String name : shard.tensors()) weightMap.put(name, fileName);
+            if (!share.writes(fileName)) continue;
+            FileChannel ch = share.isPart()
+                    ? FileChannel.open(dir.resolve(fileName), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                    : FileChannel.open(dir.resolve(fileName), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
             channels.add(ch);
+            written.add(new PartRegion(fileName, fileName, 0, layout.fileLength(), true, -1));
             ByteBuffer header = ByteBuffer.wrap(layout.headerBytes());
             long at = 0;
             while (header.hasRemaining()) at += ch.write(header, at);
             if (layout.fileLength() > at) ch.write(ByteBuffer.wrap(new byte[1]), layout.fileLength() - 1); // sized (sparse) up front
-            for (var e : layout.absoluteOffsets().entrySet()) {
-                slots.put(e.getKey(), new Slot(ch, e.getValue()));
-                weightMap.put(e.getKey(), fileName);
-            }
-            files.add(fileName);
+            for (var e : layout.absoluteOffsets().entrySet()) slots.put(e.getKey(), new Slot(ch, e.getValue()));
         }
-        this.totalSize = shards.totalSize();
+        this.totalSize = total;
         this.totalParameters = plan.totalElements();
     }
 
@@ -77,14 +107,28 @@ final class SafetensorsTarget implements OutputWriter {
     public void write(OutputTensor t, Fill fill) throws IOException {
         if (t.byteSize() == 0) return;
         Slot s = slots.get(t.name());
+        if (s == null) throw new IllegalStateException(t.name() + " is not in a shard this process writes");
         try (Arena arena = Arena.ofConfined()) {
             fill.into(s.channel().map(FileChannel.MapMode.READ_WRITE, s.offset(), t.byteSize(), arena));
         }
     }
 
+    /** A part's shards, flushed. */
+    @Override
+    public List<PartRegion> completePart() throws IOException {
+        for (FileChannel ch : channels) ch.force(true);
+        return List.copyOf(written);
+    }
+
+    /** The shards' sizes were checked against the parts' records; safetensors keeps no checksums to carry over. */
+    @Override
+    public void acceptParts(List<PartRegion> regions) {
+    }
+
     /** Flushes the shards and writes the index; returns the file names written. */
     @Override
     public List<String> finish() throws IOException {
+        if (share.isPart()) throw new IllegalStateException("a part does not write the index");
         for (FileChannel ch : channels) ch.force(true);
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("total_parameters", totalParameters);

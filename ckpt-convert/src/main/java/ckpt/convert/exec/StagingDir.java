@@ -73,15 +73,23 @@ final class StagingDir implements AutoCloseable {
     void commit() throws IOException {
         synchronized (lock) {
             if (aborted) throw new IOException("conversion interrupted");
-            Path old = null;
-            if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
-                old = target.resolveSibling(target.getFileName() + ".old-" + random());
-                Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
-            }
-            Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-            committed = true;
-            if (old != null) deleteTree(old);
+            publish(staging, target, () -> committed = true);
         }
+    }
+
+    /**
+     * Renames a complete {@code staging} dir to {@code target}, moving an existing target aside first and deleting
+     * it after; {@code onPublished} runs right after the rename.
+     */
+    static void publish(Path staging, Path target, Runnable onPublished) throws IOException {
+        Path old = null;
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            old = target.resolveSibling(target.getFileName() + ".old-" + random());
+            Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
+        }
+        Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+        onPublished.run();
+        if (old != null) deleteTree(old);
     }
 
     private void abort() {

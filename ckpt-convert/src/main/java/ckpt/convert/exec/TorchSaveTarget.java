@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -17,12 +18,26 @@ import java.util.Map;
  * {@code --format pytorch}: one torch.save file holding {@code {"model_state_dict": {name: tensor},
  * "model_config": {...}}}, laid out before any tensor is written.
  */
-final class TorchSaveTarget implements OutputWriter {
+final class TorchSaveTarget implements PartWriter {
     private final TorchSaveWriter writer;
     private final Map<String, TorchSaveWriter.TensorRecord> records = new HashMap<>();
+    private final Path file;
+    private final Share share;
+    private final List<PartRegion> written = new ArrayList<>();
 
     TorchSaveTarget(Path file, ConversionPlan plan, Map<String, Object> modelConfig) throws IOException {
-        writer = TorchSaveWriter.create(file);
+        this(file, plan, modelConfig, Share.WHOLE);
+    }
+
+    /**
+     * Parts and the finishing process open the one shared file and lay it out identically; a part writes its
+     * tensors' records (the small records too: identical bytes), the finish writes the local headers and central
+     * directory with the CRCs the parts recorded.
+     */
+    TorchSaveTarget(Path file, ConversionPlan plan, Map<String, Object> modelConfig, Share share) throws IOException {
+        this.file = file;
+        this.share = share;
+        writer = share.kind() == Share.Kind.WHOLE ? TorchSaveWriter.create(file) : TorchSaveWriter.openShared(file);
         Map<String, Object> stateDict = new LinkedHashMap<>();
         for (OutputTensor t : plan.tensors()) {
             TorchSaveWriter.TensorRecord r = writer.tensor(t.dtype(), t.shape());
@@ -33,20 +48,41 @@ final class TorchSaveTarget implements OutputWriter {
         root.put("model_state_dict", stateDict);
         root.put("model_config", modelConfig);
         writer.writeStructure(root);
+        if (share.isPart()) writer.presize();
     }
 
     @Override
     public void write(OutputTensor t, Fill fill) throws IOException {
         TorchSaveWriter.TensorRecord r = records.get(t.name());
+        if (!share.writes(t.name())) throw new IllegalStateException(t.name() + " is not in this process's part");
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment region = writer.map(r, arena);
             fill.into(region);
-            writer.complete(r, region);
+            long crc = writer.complete(r, region);
+            written.add(new PartRegion(t.name(), file.getFileName().toString(), writer.offset(r), r.byteSize(), false, crc));
+        }
+    }
+
+    @Override
+    public List<PartRegion> completePart() throws IOException {
+        writer.force();
+        return List.copyOf(written);
+    }
+
+    /** Every record's CRC-32 comes from the part that wrote it; its offset and size must be this layout's. */
+    @Override
+    public void acceptParts(List<PartRegion> regions) {
+        for (PartRegion p : regions) {
+            TorchSaveWriter.TensorRecord r = records.get(p.unit());
+            if (r == null || writer.offset(r) != p.offset() || r.byteSize() != p.length() || p.crc32() < 0)
+                throw new IllegalStateException("part record " + p + " does not match the planned layout");
+            writer.complete(r, p.crc32());
         }
     }
 
     @Override
     public List<String> finish() throws IOException {
+        if (share.isPart()) throw new IllegalStateException("a part does not write the central directory");
         writer.finish();
         return List.of(Converter.MODEL_PT);
     }

@@ -128,6 +128,33 @@ public final class TorchSaveWriter implements AutoCloseable {
     }
 
     /**
+     * Opens {@code file} for one of several processes that write the same archive in parts (ckpt convert --part):
+     * created if absent, never truncated. Every process declares the same tensors and structure, so the layout is
+     * identical in each; a process fills only its tensors' regions ({@link #presize} first), and the one that
+     * completes the archive gives every CRC ({@link #complete(TensorRecord, long)}) and calls {@link #finish}.
+     */
+    public static TorchSaveWriter openShared(Path file) throws IOException {
+        FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        return new TorchSaveWriter(file, ch, true, 0, prefixFor(file));
+    }
+
+    /**
+     * Grows the file past the last record (after {@link #writeStructure}) by writing one zero byte where the central
+     * directory will start, so that mapping a region never resizes the file: a mapping that grows a file truncates it
+     * to its own end, which would cut off a region another process is filling.
+     */
+    public void presize() throws IOException {
+        if (!structureWritten) throw new IllegalStateException("writeStructure first");
+        long end = zip.plannedLength();
+        if (channel.size() <= end) channel.write(java.nio.ByteBuffer.wrap(new byte[1]), end);
+    }
+
+    /** Forces the bytes written so far to storage (a part's regions, before its completion marker is written). */
+    public void force() throws IOException {
+        channel.force(true);
+    }
+
+    /**
      * An archive starting at {@code offset} of {@code channel} (of {@code file}, named in messages), prefix
      * {@value #STREAM_PREFIX}, as {@code torch.save} to a stream writes it. The channel stays the caller's: it is
      * neither truncated, forced nor closed.
@@ -290,12 +317,22 @@ public final class TorchSaveWriter implements AutoCloseable {
         return channel.map(FileChannel.MapMode.READ_WRITE, t.offset, t.byteSize, arena);
     }
 
-    /** Records the CRC-32 of the tensor's filled bytes ({@code filled} is its mapped region, or an equal copy). */
-    public void complete(TensorRecord t, MemorySegment filled) {
+    /**
+     * Records the CRC-32 of the tensor's filled bytes ({@code filled} is its mapped region, or an equal copy) and
+     * returns it.
+     */
+    public long complete(TensorRecord t, MemorySegment filled) {
         checkReserved(t);
         if (filled.byteSize() != t.byteSize)
             throw new IllegalArgumentException(t + " has " + t.byteSize + " bytes, got " + filled.byteSize());
         long crc = crc32(filled);
+        complete(t, crc);
+        return crc;
+    }
+
+    /** Records a tensor as written by another process, which computed the CRC-32 of its bytes. */
+    public void complete(TensorRecord t, long crc) {
+        checkReserved(t);
         zip.setCrc("data/" + t.key, crc);
         crcs.put("data/" + t.key, crc);
         t.done = true;

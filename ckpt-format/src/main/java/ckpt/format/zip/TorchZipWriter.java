@@ -103,6 +103,11 @@ public final class TorchZipWriter implements AutoCloseable {
         return startOffset + r.dataOffset;
     }
 
+    /** Absolute file offset just past the records planned so far: where the central directory will start. */
+    public long plannedLength() {
+        return startOffset + cursor;
+    }
+
     /** CRC-32 of a reserved record's bytes, once the caller has written them. */
     public void setCrc(String record, long crc32) {
         checkOpen();

@@ -1,0 +1,66 @@
+package ckpt.cli;
+
+import ckpt.format.testing.Fixtures;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static ckpt.cli.RotationCommandsTest.ckpt;
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The CLI surface of {@code convert --part/--finish} and {@code verify --deep --part}: output, exit codes, one-line errors. */
+class PartsCommandTest {
+    static final Path CKPT = Fixtures.path("megatron-llama-tp2/checkpoint");
+
+    @TempDir
+    Path tmp;
+
+    @Test
+    void partsThenFinish_publishTheSameBytesAsOneProcess() throws Exception {
+        Path single = tmp.resolve("single"), out = tmp.resolve("parted");
+        assertThat(ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", single, "--quiet").code()).isZero();
+        RotationCommandsTest.Run p1 = ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--part", "1/2", "--json");
+        assertThat(p1.code()).as(p1.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(p1.out());
+        assertThat(j.get("part").asInt()).isEqualTo(1);
+        assertThat(j.get("parts").asInt()).isEqualTo(2);
+        assertThat(j.get("output_dir").asText()).endsWith("parted.parts");
+
+        RotationCommandsTest.Run early = ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--finish");
+        assertThat(early.code()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(early.err().strip()).doesNotContain("\n").contains("part 2/2 has not completed");
+        assertThat(out).doesNotExist();
+
+        RotationCommandsTest.Run p2 = ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--part", "2/2");
+        assertThat(p2.code()).as(p2.err()).isZero();
+        assertThat(p2.out()).startsWith("part 2/2 of megatron_torch_dist").contains("run --finish");
+        RotationCommandsTest.Run fin = ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--finish");
+        assertThat(fin.code()).as(fin.err()).isZero();
+        assertThat(Files.readAllBytes(out.resolve("model.pt"))).isEqualTo(Files.readAllBytes(single.resolve("model.pt")));
+        assertThat(tmp.resolve("parted.parts")).doesNotExist();
+    }
+
+    @Test
+    void usageErrors_exit2() {
+        Path out = tmp.resolve("o");
+        assertThat(ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--part", "3").code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--part", "0/2").code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--part", "1/2", "--finish").code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(ckpt("verify", CKPT, "--part", "1/2").code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(out).doesNotExist();
+        assertThat(tmp.resolve("o.parts")).doesNotExist();
+    }
+
+    @Test
+    void verifyDeepInParts() {
+        for (int i = 1; i <= 3; i++) {
+            RotationCommandsTest.Run r = ckpt("verify", CKPT, "--deep", "--part", i + "/3");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(r.out()).startsWith("part " + i + "/3 of the deep checks").contains("sound");
+        }
+    }
+}

@@ -1,0 +1,234 @@
+package ckpt.convert.exec;
+
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.Checkpoints;
+import ckpt.convert.plan.DtypeChoice;
+import ckpt.convert.plan.PartSpec;
+import ckpt.format.FormatException;
+import ckpt.format.testing.Fixtures;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.stream.Stream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * {@code convert --part I/N} + {@code --finish} against the single-process conversion of the same checkpoint, which is
+ * itself checked against PyTorch's/Megatron's references by the other convert tests: every fixture, both formats,
+ * N = 1, 2, 3, 7 must give the same bytes; missing, truncated, foreign and killed parts are named and nothing is
+ * published.
+ */
+class PartedConvertTest {
+    /** Small shards so the huggingface output has many files to divide (and some parts get none). */
+    static final long SHARD = 64 << 10;
+    static final List<OutputFormat> PARTED = List.of(OutputFormat.PYTORCH, OutputFormat.HUGGINGFACE);
+
+    @TempDir
+    Path tmp;
+
+    static List<Path> checkpoints() throws IOException {
+        try (Stream<Path> s = Files.list(Fixtures.root())) {
+            // Megatron/DCP fixtures keep the save under checkpoint/; DeepSpeed fixtures are the save dir themselves
+            return s.map(d -> d.getFileName().toString().startsWith("deepspeed-") ? d : d.resolve("checkpoint"))
+                    .filter(Files::isDirectory).sorted().toList();
+        }
+    }
+
+    static ConvertOptions options(Path ckpt, OutputFormat f, Path out) {
+        return ConvertOptions.of(ckpt, f, out).withMaxShardSize(SHARD);
+    }
+
+    @Test
+    void everyFixtureAndFormatInNParts_equalsTheSingleProcessBytes() throws IOException {
+        int compared = 0, deepspeed = 0;
+        for (Path ckpt : checkpoints()) {
+            try (CheckpointIndex index = Checkpoints.open(ckpt)) {
+                for (OutputFormat f : PARTED) {
+                    Path single = tmp.resolve(ckpt.getFileName() + "-" + ckpt.getParent().getFileName() + "-" + f.id());
+                    try {
+                        new Converter().convert(index, options(ckpt, f, single), ConversionListener.NONE);
+                    } catch (FormatException refused) {
+                        continue; // this source cannot become this format (e.g. DCP → huggingface); parts must refuse alike
+                    }
+                    Map<String, byte[]> expected = files(single);
+                    for (int n : new int[]{1, 2, 3, 7}) {
+                        Path out = tmp.resolve(single.getFileName() + "-" + n);
+                        ConvertOptions o = options(ckpt, f, out);
+                        // parts in reverse order: completion order must not matter
+                        for (int i = n; i >= 1; i--) new PartedConverter().part(index, o, new PartSpec(i, n), ConversionListener.NONE);
+                        assertThat(out).doesNotExist();
+                        new PartedConverter().finish(index, o, ConversionListener.NONE);
+                        assertSameFiles(expected, out, ckpt + " " + f.id() + " in " + n + " parts");
+                        assertThat(PartedConverter.stagingDir(out)).doesNotExist();
+                        compared++;
+                        if (ckpt.getFileName().toString().startsWith("deepspeed-")) deepspeed++;
+                    }
+                }
+            }
+        }
+        // every Megatron save (torch_dist, core 0.14, legacy, Qwen3, 8B metadata-only refuses) in both formats and the
+        // DCP saves as pytorch: at least 11 source/format pairs, 4 part counts each
+        assertThat(compared).isGreaterThanOrEqualTo(4 * 11);
+        assertThat(deepspeed).as("DeepSpeed saves converted in parts").isPositive();
+    }
+
+    @Test
+    void missingPart_isNamed_andNothingIsPublished() throws IOException {
+        for (OutputFormat f : PARTED) {
+            Path out = tmp.resolve("missing-" + f.id());
+            ConvertOptions o = options(llama(), f, out);
+            runParts(o, 3, 1, 3);
+            assertThatThrownBy(() -> new PartedConverter().finish(o, ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("part 2/3 has not completed")
+                    .hasMessageContaining("--part 2/3");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
+    void truncatedPart_isNamed_andNothingIsPublished() throws IOException {
+        for (OutputFormat f : PARTED) {
+            Path out = tmp.resolve("truncated-" + f.id());
+            ConvertOptions o = options(llama(), f, out);
+            runParts(o, 3, 1, 2, 3);
+            PartRegion r = firstRegionOf(out, 2, 3);
+            Path file = PartedConverter.stagingDir(out).resolve("out").resolve(r.file());
+            try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+                raf.setLength(r.offset() + r.length() / 2);
+            }
+            assertThatThrownBy(() -> new PartedConverter().finish(o, ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("part 2/3 is incomplete");
+            assertThat(out).doesNotExist();
+        }
+    }
+
+    @Test
+    void partsOfAnotherPlan_areRefused_atFinishAndAtStart() throws IOException {
+        for (OutputFormat f : PARTED) {
+            Path out = tmp.resolve("foreign-" + f.id());
+            ConvertOptions o = options(llama(), f, out);
+            runParts(o, 3, 1, 2, 3);
+            ConvertOptions other = o.withDtype(DtypeChoice.parse("fp32"));
+            assertThatThrownBy(() -> new PartedConverter().finish(other, ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("part 1/3 was written for a different plan");
+            assertThat(out).doesNotExist();
+            assertThatThrownBy(() -> new PartedConverter().part(other, new PartSpec(2, 3), ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("different plan");
+            assertThatThrownBy(() -> new PartedConverter().part(o, new PartSpec(2, 4), ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("in 3 parts, this task asks for 4");
+            // the refusals touched nothing: the original parts still finish
+            new PartedConverter().finish(o, ConversionListener.NONE);
+            assertSameFiles(files(single(f)), out, f.id());
+        }
+    }
+
+    @Test
+    void partKilledMidWrite_thenReRun_givesTheSameBytes() throws IOException {
+        for (OutputFormat f : PARTED) {
+            Path out = tmp.resolve("killed-" + f.id());
+            ConvertOptions o = options(llama(), f, out);
+            runParts(o, 3, 1, 2, 3);
+            // what a kill leaves: no marker, and the part's bytes half written (garbage in its regions)
+            List<PartRegion> regions = regionsOf(out, 2, 3);
+            Path staging = PartedConverter.stagingDir(out);
+            Files.delete(staging.resolve("part-00002-of-00003.done.json"));
+            for (PartRegion r : regions) {
+                try (RandomAccessFile raf = new RandomAccessFile(staging.resolve("out").resolve(r.file()).toFile(), "rw")) {
+                    raf.seek(r.offset() + r.length() / 3);
+                    raf.write(new byte[(int) Math.min(r.length() / 3, 4096)], 0, (int) Math.min(r.length() / 3, 4096));
+                    raf.seek(r.offset());
+                    raf.write(0x5a);
+                }
+            }
+            assertThatThrownBy(() -> new PartedConverter().finish(o, ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("part 2/3 has not completed");
+            assertThat(out).doesNotExist();
+            runParts(o, 3, 2);
+            runParts(o, 3, 2); // idempotent: a second re-run changes nothing
+            new PartedConverter().finish(o, ConversionListener.NONE);
+            assertSameFiles(files(single(f)), out, f.id() + " after re-running part 2");
+        }
+    }
+
+    @Test
+    void megatronOutputInParts_isRefusedBeforeAnythingIsWritten() throws IOException {
+        Path hf = single(OutputFormat.HUGGINGFACE);
+        Path out = tmp.resolve("mcore");
+        ConvertOptions o = ConvertOptions.of(hf, OutputFormat.MEGATRON, out);
+        assertThatThrownBy(() -> new PartedConverter().part(o, new PartSpec(1, 2), ConversionListener.NONE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not available for --format megatron");
+        assertThat(PartedConverter.stagingDir(out)).doesNotExist();
+    }
+
+    @Test
+    void finishWithoutParts_saysSo() {
+        Path out = tmp.resolve("none");
+        assertThatThrownBy(() -> new PartedConverter().finish(options(llama(), OutputFormat.PYTORCH, out), ConversionListener.NONE))
+                .isInstanceOf(FormatException.class).hasMessageContaining("no parts to finish");
+    }
+
+    @Test
+    void existingOutput_isRefusedByPartsAndFinish_unlessForced() throws IOException {
+        Path out = tmp.resolve("exists");
+        Files.createDirectory(out);
+        ConvertOptions o = options(llama(), OutputFormat.PYTORCH, out);
+        assertThatThrownBy(() -> new PartedConverter().part(o, new PartSpec(1, 2), ConversionListener.NONE))
+                .isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
+        runParts(o.withForce(true), 2, 1, 2);
+        new PartedConverter().finish(o.withForce(true), ConversionListener.NONE);
+        assertSameFiles(files(single(OutputFormat.PYTORCH)), out, "forced");
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    static Path llama() {
+        return Fixtures.path("megatron-llama-tp2/checkpoint");
+    }
+
+    private Path single(OutputFormat f) throws IOException {
+        Path p = tmp.resolve("single-" + f.id());
+        if (!Files.exists(p)) new Converter().convert(options(llama(), f, p), ConversionListener.NONE);
+        return p;
+    }
+
+    private static void runParts(ConvertOptions o, int n, int... parts) throws IOException {
+        for (int i : parts) new PartedConverter().part(o, new PartSpec(i, n), ConversionListener.NONE);
+    }
+
+    private static List<PartRegion> regionsOf(Path out, int part, int n) throws IOException {
+        PartStaging s = PartStaging.of(out);
+        List<PartRegion> r = s.readMarker(part, n).orElseThrow().regions();
+        assertThat(r).as("part %d/%d has something to write", part, n).isNotEmpty();
+        return r;
+    }
+
+    private static PartRegion firstRegionOf(Path out, int part, int n) throws IOException {
+        return regionsOf(out, part, n).stream().filter(r -> r.length() > 1).findFirst().orElseThrow();
+    }
+
+    static Map<String, byte[]> files(Path dir) throws IOException {
+        Map<String, byte[]> m = new TreeMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(Files::isRegularFile).toList()) m.put(dir.relativize(p).toString(), Files.readAllBytes(p));
+        }
+        return m;
+    }
+
+    static void assertSameFiles(Map<String, byte[]> expected, Path dir, String what) throws IOException {
+        Map<String, byte[]> actual = files(dir);
+        assertThat(actual.keySet()).as(what + ": files").isEqualTo(expected.keySet());
+        List<String> differ = new ArrayList<>();
+        for (var e : expected.entrySet()) if (!java.util.Arrays.equals(e.getValue(), actual.get(e.getKey()))) differ.add(e.getKey());
+        assertThat(differ).as(what + ": files whose bytes differ").isEmpty();
+    }
+}
