@@ -1,0 +1,133 @@
+package ckpt.convert.reshard;
+
+import ckpt.convert.assembly.TensorAssembler;
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.Checkpoints;
+import ckpt.convert.index.GlobalTensor;
+import ckpt.format.FormatException;
+import ckpt.format.tensor.Box;
+import ckpt.format.testing.Fixtures;
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.Test;
+
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * The bucket layout rebuilt from Megatron's rules, checked on megatron-llama-tp2 (core 0.20, TP=2, DP=1,
+ * dp_reshardable): the buckets are first proven equal to PyTorch's sha256 in reference/tensors.json, then every
+ * parameter's fp32 main-param slice, rounded to bf16, must equal that rank's shard of the bf16 model weight — which
+ * Megatron copies from the main params after each step, and whose global sha256 PyTorch also recorded. A wrong
+ * order, alignment or size makes slices land on other parameters' values and fails.
+ */
+class BucketLayoutTest {
+    private static final String FIXTURE = "megatron-llama-tp2";
+    private static final String BUCKET = "optimizer.distributed.dp_group_idx_%d.gbuf_idx_0.dtype_(torch.bfloat16, torch.float32).bucket_idx_0.%s";
+    private static final int TP = 2, LAYERS = 4;
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    /** Split axis of the module's own tensor (after the layer axis); -1 replicated; 2 marks GLU fc1 (rows, gate/up). */
+    private static int splitAxis(String key) {
+        if (key.contains("layer_norm") || key.contains("layernorm")) return -1;
+        if (key.endsWith("linear_fc1.weight")) return 2;
+        if (key.endsWith("linear_proj.weight") || key.endsWith("linear_fc2.weight")) return 1;
+        return 0;
+    }
+
+    /** GPT registration order with the local transformer implementation (TransformerLayer / Attention __init__). */
+    private static List<BucketLayout.Param> order(CheckpointIndex idx) {
+        List<BucketLayout.Param> params = new ArrayList<>();
+        add(params, idx, "embedding.word_embeddings.weight", -1);
+        for (int l = 0; l < LAYERS; l++)
+            for (String k : new String[]{"self_attention.linear_qkv.layer_norm_weight", "self_attention.linear_proj.weight",
+                    "self_attention.linear_qkv.weight", "mlp.linear_fc1.layer_norm_weight", "mlp.linear_fc1.weight", "mlp.linear_fc2.weight"})
+                add(params, idx, "decoder.layers." + k, l);
+        add(params, idx, "decoder.final_layernorm.weight", -1);
+        add(params, idx, "output_layer.weight", -1);
+        return params;
+    }
+
+    private static void add(List<BucketLayout.Param> params, CheckpointIndex idx, String key, int layer) {
+        GlobalTensor t = idx.tensor(key).orElseThrow();
+        long n = t.numel() / (layer >= 0 ? LAYERS : 1);
+        params.add(new BucketLayout.Param(key, layer, splitAxis(key) < 0 ? n : n / TP));
+    }
+
+    @Test
+    void mainParamSlicesAreTheModelWeightsOfEveryTpRank() throws Exception {
+        JsonNode ref = Fixtures.json(FIXTURE, "reference", "iter_0000004", "tensors.json");
+        try (CheckpointIndex idx = Checkpoints.open(Fixtures.path(FIXTURE, "checkpoint", "iter_0000004")); Arena arena = Arena.ofConfined()) {
+            List<BucketLayout.Param> order = order(idx);
+            int checked = 0;
+            for (int m = 0; m < TP; m++) {
+                GlobalTensor bucket = idx.tensor(BUCKET.formatted(m, "param")).orElseThrow();
+                MemorySegment b = arena.allocate(bucket.byteSize());
+                TensorAssembler.assemble(bucket, b);
+                assertThat(Fixtures.sha256(b)).isEqualTo(ref.get(bucket.key()).get("sha256").asText());
+                BucketLayout layout = BucketLayout.of(order, bucket.numel(), Path.of(FIXTURE), bucket.key());
+                for (BucketLayout.Slot s : layout.slots()) {
+                    MemorySegment local = modelShard(idx, arena, s.param(), m);
+                    for (long i = 0; i < s.param().localNumel(); i++) {
+                        float f = b.getAtIndex(F32, s.start() + i);
+                        assertThat(local.getAtIndex(I16, i)).as("%s layer %d rank %d element %d", s.param().key(), s.param().layer(), m, i)
+                                .isEqualTo(bf16(f));
+                    }
+                    checked++;
+                }
+            }
+            assertThat(checked).isEqualTo(TP * (3 + 6 * LAYERS));
+        }
+    }
+
+    @Test
+    void aBucketOfAnotherSizeIsRefused() throws Exception {
+        try (CheckpointIndex idx = Checkpoints.open(Fixtures.path(FIXTURE, "checkpoint", "iter_0000004"))) {
+            List<BucketLayout.Param> order = order(idx);
+            long numel = idx.tensor(BUCKET.formatted(0, "param")).orElseThrow().numel();
+            assertThatThrownBy(() -> BucketLayout.of(order.subList(1, order.size()), numel, Path.of(FIXTURE), "bucket 0"))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("cannot map the bucket back to parameters");
+        }
+    }
+
+    /** TP rank {@code m}'s local tensor of the bf16 model weight, in the local layout the bucket uses. */
+    private static MemorySegment modelShard(CheckpointIndex idx, Arena arena, BucketLayout.Param p, int m) {
+        GlobalTensor t = idx.tensor(p.key()).orElseThrow();
+        long[] g = t.shape();
+        int lead = p.layer() >= 0 ? 1 : 0;
+        long[] off = new long[g.length], size = g.clone();
+        if (lead == 1) { off[0] = p.layer(); size[0] = 1; }
+        int axis = splitAxis(p.key());
+        MemorySegment out = arena.allocate(p.localNumel() * 2L);
+        if (axis == 2) { // GLU fc1: local rows = [gate_m; up_m]; global rows = [gate_0..gate_tp-1; up_0..up_tp-1]
+            long rows = g[lead], half = rows / (2L * TP);
+            size[lead] = half;
+            off[lead] = m * half;
+            long bytes = half * (t.numel() / (lead == 1 ? g[0] : 1) / rows) * 2;
+            TensorAssembler.assemble(t, new Box(off.clone(), size.clone()), out.asSlice(0, bytes));
+            off[lead] = rows / 2 + m * half;
+            TensorAssembler.assemble(t, new Box(off, size), out.asSlice(bytes, bytes));
+            return out;
+        }
+        if (axis >= 0) {
+            size[lead + axis] = g[lead + axis] / TP;
+            off[lead + axis] = m * size[lead + axis];
+        }
+        TensorAssembler.assemble(t, new Box(off, size), out);
+        return out;
+    }
+
+    /** Round-to-nearest-even fp32 → bf16, as torch's {@code .to(torch.bfloat16)} (no NaNs in these weights). */
+    private static short bf16(float f) {
+        int bits = Float.floatToRawIntBits(f);
+        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
+    }
+}
