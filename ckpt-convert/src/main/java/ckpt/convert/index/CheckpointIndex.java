@@ -38,20 +38,23 @@ public record CheckpointIndex(Path path, CheckpointFormat format, String era, Lo
      * plans, offsets) then computes on checked values. A shape of 2^62 × 2^62 or a chunk near 2^63 elements is a
      * corrupt or hostile file, named here by its tensor key.
      */
-    void requireSizesFit() {
+    public void requireSizesFit() {
+        // the file that declares the sizes: a DCP's .metadata, else the checkpoint itself
+        Path declared = path.resolve(".metadata");
+        if (!java.nio.file.Files.isRegularFile(declared)) declared = path;
         long total = 0, stored = 0;
         for (GlobalTensor t : tensors) {
             try {
                 total = Math.addExact(total, t.byteSize());
             } catch (ArithmeticException e) {
-                throw FormatException.atKey(path, t.key(), "shape " + java.util.Arrays.toString(t.shape()) + " of "
+                throw FormatException.atKey(declared, t.key(), "shape " + java.util.Arrays.toString(t.shape()) + " of "
                         + t.dtype() + " declares more bytes than 64 bits can count, or the tensors together do");
             }
             for (TensorPiece p : t.pieces()) {
                 try {
                     stored = Math.addExact(stored, Math.multiplyExact(p.box().numel(), (long) t.dtype().byteSize()));
                 } catch (ArithmeticException e) {
-                    throw FormatException.atKey(path, t.key(), "a chunk of size " + java.util.Arrays.toString(p.box().sizes())
+                    throw FormatException.atKey(declared, t.key(), "a chunk of size " + java.util.Arrays.toString(p.box().sizes())
                             + " in " + p.source().file() + " declares more bytes than 64 bits can count, or the chunks together do");
                 }
             }
