@@ -25,6 +25,11 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
     private final ShardFiles files;
     private final Map<String, SafetensorsHeader> blobHeaders = new HashMap<>();
     private volatile boolean checkRecords = true;
+    /**
+     * Records whose CRC-32 was checked: a tensor read in several blocks (or by several plan items) opens its record
+     * once per block, and without this each open would checksum the whole record again.
+     */
+    private final java.util.Set<String> checkedRecords = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     private DcpCheckpoint(Path dir, DcpMetadata metadata) {
         this.dir = dir;
@@ -65,10 +70,13 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         if (ZipArchive.startsLikeZip(item)) {
             TorchSaveArchive archive;
             try {
-                archive = TorchSaveArchive.open(file, item, checkRecords);
+                String record = info.relativePath() + "@" + info.offset();
+                boolean check = checkRecords && !checkedRecords.contains(record);
+                archive = TorchSaveArchive.open(file, item, check);
                 if (!(archive.root() instanceof TensorRef t))
                     throw FormatException.atKey(file, tensor.fqn(), "chunk item does not hold a tensor");
                 view = archive.view(t);
+                if (check) checkedRecords.add(record);
             } catch (FormatException e) {
                 if (e.key() != null) throw e;
                 // name the tensor and where its record starts: the archive knows neither
