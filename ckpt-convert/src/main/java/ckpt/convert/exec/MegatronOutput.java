@@ -106,8 +106,8 @@ final class MegatronOutput implements PartWriter {
     /** The save's items: the common state, then the plan's bytes items, then every tensor chunk in plan order. */
     static DcpLayout layout(MegatronImport plan) throws IOException {
         DcpLayout l = new DcpLayout();
-        // torch writes a rank's bytes items before its tensors
-        l.addObject("common_state/shard_0_1", 0, commonState(plan.args()));
+        // torch writes a rank's bytes items before its tensors; a ShardedObject's value is saved in a one-item list
+        l.addObject("common_state/shard_0_1", 0, List.of(commonState(plan.args())));
         for (MegatronImport.BytesItem it : plan.items()) l.addObject(it.key(), it.rank(), it.value());
         for (OutputTensor t : plan.plan().tensors()) {
             OutputTensor.Chunk c = t.chunk();
