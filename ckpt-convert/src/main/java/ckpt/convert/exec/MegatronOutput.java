@@ -47,9 +47,6 @@ final class MegatronOutput implements PartWriter {
     static final String TRACKER = "latest_checkpointed_iteration.txt";
     static final String RELEASE = "release";
 
-    /** A chunk this process writes: its archive, open until its data's CRC is known. */
-    private record Open(DcpLayout.Chunk item, TorchSaveWriter archive, TorchSaveWriter.TensorRecord record) {
-    }
 
     private final Path dir;
     private final Share share;
@@ -58,7 +55,8 @@ final class MegatronOutput implements PartWriter {
     private final String saveId;
     private final Map<String, DcpLayout.Item> byUnit = new HashMap<>();
     private final Map<String, FileChannel> channels = new HashMap<>();
-    private final Map<String, Open> open = new HashMap<>();
+    /** The chunks this process writes, by planned tensor name (their archives are written whole once filled). */
+    private final Map<String, DcpLayout.Chunk> mine = new HashMap<>();
     private final List<PartRegion> written = new ArrayList<>();
 
     /**
@@ -89,12 +87,7 @@ final class MegatronOutput implements PartWriter {
                         while (buf.hasRemaining()) at += ch.write(buf, at);
                         written.add(region(unit, b, crcOf(b.archive())));
                     }
-                    case DcpLayout.Chunk c -> {
-                        TorchSaveWriter w = TorchSaveWriter.at(release.resolve(c.at().relativePath()), ch, c.at().offset());
-                        TorchSaveWriter.TensorRecord r = w.tensor(c.dtype(), c.box().sizes());
-                        w.writeStructure(r);
-                        open.put(unit, new Open(c, w, r));
-                    }
+                    case DcpLayout.Chunk c -> mine.put(unit, c);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -186,9 +179,12 @@ final class MegatronOutput implements PartWriter {
 
     @Override
     public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
-        Open o = open.get(t.name());
-        if (o == null) throw new IllegalStateException(t.name() + " is not in this process's part");
-        return o.archive().map(o.record(), from, length, arena);
+        DcpLayout.Chunk c = mine.get(t.name());
+        if (c == null) throw new IllegalStateException(t.name() + " is not in this process's part");
+        if (from < 0 || length < 0 || from + length > t.byteSize())
+            throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize() + " bytes of " + t.name());
+        if (length == 0) return MemorySegment.NULL;
+        return channels.get(c.at().relativePath()).map(FileChannel.MapMode.READ_WRITE, c.dataOffset() + from, length, arena);
     }
 
     @Override
@@ -197,21 +193,24 @@ final class MegatronOutput implements PartWriter {
     }
 
     /**
-     * The chunk's data are written: its archive is completed (data record header, {@code version}, serialization
-     * id, central directory), and the whole archive's CRC-32 recorded for the part's marker — the data's CRC combined
-     * with that of the few hundred bytes around it, read back.
+     * The chunk's data are written: the rest of its archive is written around them (records before the data, data
+     * record header, {@code version}, serialization id, central directory), and the whole archive's CRC-32 recorded
+     * for the part's marker — the data's CRC combined with that of the few hundred bytes around it, read back.
      */
     @Override
     public void complete(OutputTensor t, long crc32) throws IOException {
-        Open o = open.get(t.name());
-        o.archive().complete(o.record(), crc32);
-        long length = o.archive().finish();
-        long start = o.item().at().offset(), data = o.archive().offset(o.record()), dataEnd = data + o.record().byteSize();
-        FileChannel ch = channels.get(o.item().at().relativePath());
-        long crc = Crc32.combine(crcOf(ch, start, data - start), crc32, o.record().byteSize());
-        crc = Crc32.combine(crc, crcOf(ch, dataEnd, start + length - dataEnd), start + length - dataEnd);
+        DcpLayout.Chunk c = mine.get(t.name());
+        FileChannel ch = channels.get(c.at().relativePath());
+        TorchSaveWriter w = TorchSaveWriter.at(dir.resolve(RELEASE).resolve(c.at().relativePath()), ch, c.at().offset());
+        TorchSaveWriter.TensorRecord r = w.tensor(c.dtype(), c.box().sizes());
+        w.writeStructure(r);
+        if (w.offset(r) != c.dataOffset()) throw new IllegalStateException(t.name() + ": archive layout differs from the plan");
+        w.complete(r, crc32);
+        long start = c.at().offset(), end = start + w.finish(), dataEnd = c.dataOffset() + t.byteSize();
+        long crc = Crc32.combine(crcOf(ch, start, c.dataOffset() - start), crc32, t.byteSize());
+        crc = Crc32.combine(crc, crcOf(ch, dataEnd, end - dataEnd), end - dataEnd);
         synchronized (written) {
-            written.add(region(t.name(), o.item(), crc));
+            written.add(region(t.name(), c, crc));
         }
     }
 

@@ -31,8 +31,11 @@ public final class DcpLayout {
         StorageInfo at();
     }
 
-    /** A chunk of tensor {@code fqn}, saved as {@code torch.save} of a contiguous {@code box.sizes()} tensor. */
-    public record Chunk(String fqn, DType dtype, long[] globalShape, Box box, int rank, StorageInfo at) implements Item {
+    /**
+     * A chunk of tensor {@code fqn}, saved as {@code torch.save} of a contiguous {@code box.sizes()} tensor whose bytes
+     * start at {@code dataOffset} of the file.
+     */
+    public record Chunk(String fqn, DType dtype, long[] globalShape, Box box, int rank, StorageInfo at, long dataOffset) implements Item {
         public Chunk {
             globalShape = globalShape.clone();
         }
@@ -62,7 +65,9 @@ public final class DcpLayout {
 
     public Chunk addTensorChunk(String fqn, DType dtype, long[] globalShape, Box chunk, int rank) {
         metadata.addChunk(fqn, dtype, globalShape, chunk);
-        Chunk c = new Chunk(fqn, dtype, globalShape, chunk, rank, place(rank, TorchSaveWriter.tensorArchiveLength(dtype, chunk.sizes())));
+        TorchSaveWriter.ArchivePlan a = TorchSaveWriter.tensorArchive(dtype, chunk.sizes());
+        StorageInfo at = place(rank, a.length());
+        Chunk c = new Chunk(fqn, dtype, globalShape, chunk, rank, at, at.offset() + a.dataOffset());
         items.add(c);
         return c;
     }

@@ -218,12 +218,21 @@ public final class TorchSaveWriter implements AutoCloseable {
      * from dtype and shape alone (CRCs and the serialization id have fixed widths), so it is known before any byte is.
      */
     public static long tensorArchiveLength(DType dtype, long[] shape) {
+        return tensorArchive(dtype, shape).length();
+    }
+
+    /** Where {@link #writeTensor}'s archive keeps the tensor's bytes, and its length; both relative to its start. */
+    public record ArchivePlan(long dataOffset, long length) {
+    }
+
+    /** The layout of {@link #writeTensor}'s archive, from dtype and shape alone. */
+    public static ArchivePlan tensorArchive(DType dtype, long[] shape) {
         try {
             TorchSaveWriter w = new TorchSaveWriter((buf, at) -> buf.position(buf.limit()));
             TensorRecord t = w.tensor(dtype, shape);
             w.writeStructure(t);
             w.complete(t, 0L);
-            return w.finish();
+            return new ArchivePlan(w.offset(t), w.finish());
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e); // a sink that discards cannot fail
         }
