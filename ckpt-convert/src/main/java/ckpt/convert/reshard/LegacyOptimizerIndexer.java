@@ -179,7 +179,7 @@ public final class LegacyOptimizerIndexer {
                 || !(buffer.items().values().iterator().next() instanceof PyDict states))
             throw new FormatException(file, what + ": expected one (param dtype, grad dtype) entry, found " + buffer.size());
         if (!key.items().equals(List.copyOf(pair)))
-            throw new FormatException(file, what + " is for " + key.items() + " but the model's parameters need a "
+            throw new FormatException(file, what + " is for " + tuple(key) + " but the model's parameters need a "
                     + pair(pair) + " buffer there (another precision or --accumulate-allreduce-grads-in-fp32 setting?)");
         if (!(states.get("numel_unpadded") instanceof Long numel))
             throw new FormatException(file, what + ": no numel_unpadded");
@@ -256,6 +256,13 @@ public final class LegacyOptimizerIndexer {
             case "exp_avg_sq" -> KeyCategory.OPTIMIZER_EXP_AVG_SQ;
             default -> KeyCategory.OPTIMIZER_OTHER;
         };
+    }
+
+    /** A dtype-pair key as Python prints it (what torch_dist's {@code dtype_…} key part shows). */
+    private static String tuple(PyTuple t) {
+        List<String> parts = new ArrayList<>();
+        for (Object x : t.items()) parts.add(x instanceof DType d ? "torch." + d.torchName() : String.valueOf(x));
+        return "(" + String.join(", ", parts) + ")";
     }
 
     private static String pair(List<DType> pair) {

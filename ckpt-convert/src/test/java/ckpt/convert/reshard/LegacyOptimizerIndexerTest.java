@@ -208,26 +208,66 @@ class LegacyOptimizerIndexerTest {
 
     @Test
     void aBufferOfAnotherSizeIsRefusedNamingTheFile(@TempDir Path tmp) throws Exception {
-        Path dir = Fixtures.copyTree(Fixtures.path(LEGACY, "checkpoint", ITER), tmp.resolve(ITER));
-        Path file = dir.resolve("mp_rank_01").resolve("distrib_optim.pt");
-        Files.delete(file);
         long n = 160320 - 64; // as if a 64-element parameter were missing
+        Path dir = withRank1DistribOptim(tmp, distribOptim(n, DType.BFLOAT16, DType.FLOAT32, DType.FLOAT32));
+        Path file = dir.resolve("mp_rank_01").resolve("distrib_optim.pt");
+        assertThatThrownBy(() -> LegacyOptimizerIndexer.open(dir, true)).isInstanceOf(FormatException.class)
+                .hasMessageContaining(file.toString()).hasMessageContaining("holds 160256 elements")
+                .hasMessageContaining("need 160320").hasMessageContaining("cannot map the optimizer state back to parameters")
+                .hasMessageNotContaining("\n");
+        try (ReshardSource src = LegacyOptimizerIndexer.open(dir, false)) {
+            assertThat(src.modelTensors()).hasSize(9);
+        }
+    }
+
+    /** Other shapes of distrib_optim.pt ckpt does not map: each one line naming the file and what is wrong. */
+    @Test
+    void otherDistribOptimShapesAreRefusedNamingTheFile(@TempDir Path tmp) throws Exception {
+        long n = 160320;
+        Map<Object, Object> wrongPair = distribOptim(n, DType.FLOAT32, DType.FLOAT32, DType.FLOAT32);
+        Map<Object, Object> bf16State = distribOptim(n, DType.BFLOAT16, DType.FLOAT32, DType.BFLOAT16);
+        Map<Object, Object> extraBuffer = distribOptim(n, DType.BFLOAT16, DType.FLOAT32, DType.FLOAT32);
+        extraBuffer.put(1L, extraBuffer.get(0L));
+        Map<Object, Object> uncoalesced = distribOptim(n, DType.BFLOAT16, DType.FLOAT32, DType.FLOAT32);
+        uncoalesced.remove("buckets_coalesced");
+        Map<Object, String> cases = new LinkedHashMap<>();
+        cases.put(wrongPair, "gbuf_idx 0 is for (torch.float32, torch.float32) but the model's parameters need a (torch.bfloat16, torch.float32) buffer");
+        cases.put(bf16State, "param: expected a contiguous float32[160320]");
+        cases.put(extraBuffer, "holds 2 gradient buffers but the model's parameters fill 1");
+        cases.put(uncoalesced, "has no buckets_coalesced flag");
+        cases.put(List.of(distribOptim(n, DType.BFLOAT16, DType.FLOAT32, DType.FLOAT32), distribOptim(8, DType.FLOAT32,
+                DType.FLOAT32, DType.FLOAT32)), "holds the state of 2 chained optimizers");
+        int i = 0;
+        for (Map.Entry<Object, String> c : cases.entrySet()) {
+            Path dir = withRank1DistribOptim(tmp.resolve("case" + i++), c.getKey());
+            assertThatThrownBy(() -> LegacyOptimizerIndexer.open(dir, true)).as(c.getValue()).isInstanceOf(FormatException.class)
+                    .hasMessageContaining(dir.resolve("mp_rank_01").resolve("distrib_optim.pt").toString())
+                    .hasMessageContaining(c.getValue()).hasMessageNotContaining("\n");
+        }
+    }
+
+    /** {@code {"buckets_coalesced": True, 0: {(param, grad): {param, exp_avg, exp_avg_sq: zeros[n], numel_unpadded: n}}}}. */
+    private static Map<Object, Object> distribOptim(long n, DType param, DType grad, DType state) {
         Map<String, Object> states = new LinkedHashMap<>();
-        for (String s : STATES) states.put(s, new TorchSaveWriter.SmallTensor(DType.FLOAT32, new long[]{n}, new byte[(int) n * 4]));
+        for (String s : STATES)
+            states.put(s, new TorchSaveWriter.SmallTensor(state, new long[]{n}, new byte[(int) (n * state.byteSize())]));
         states.put("numel_unpadded", n);
         Map<Object, Object> root = new LinkedHashMap<>();
         root.put("buckets_coalesced", true);
-        root.put(0L, Map.of(PyTuple.of(DType.BFLOAT16, DType.FLOAT32), states));
+        root.put(0L, Map.of(PyTuple.of(param, grad), states));
+        return root;
+    }
+
+    /** A copy of the legacy fixture whose mp_rank_01/distrib_optim.pt is {@code root}, torch.save'd. */
+    private static Path withRank1DistribOptim(Path tmp, Object root) throws Exception {
+        Path dir = Fixtures.copyTree(Fixtures.path(LEGACY, "checkpoint", ITER), tmp.resolve(ITER));
+        Path file = dir.resolve("mp_rank_01").resolve("distrib_optim.pt");
+        Files.delete(file);
         try (TorchSaveWriter w = TorchSaveWriter.create(file)) {
             w.writeStructure(root);
             w.finish();
         }
-        assertThatThrownBy(() -> LegacyOptimizerIndexer.open(dir, true)).isInstanceOf(FormatException.class)
-                .hasMessageContaining(file.toString()).hasMessageContaining("holds 160256 elements")
-                .hasMessageContaining("need 160320").hasMessageContaining("cannot map the optimizer state back to parameters");
-        try (ReshardSource src = LegacyOptimizerIndexer.open(dir, false)) {
-            assertThat(src.modelTensors()).hasSize(9);
-        }
+        return dir;
     }
 
     private static TreeSet<String> keys(List<GlobalTensor> ts) {
