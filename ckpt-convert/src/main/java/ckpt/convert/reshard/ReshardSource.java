@@ -22,7 +22,9 @@ import java.util.Map;
  * @param optimizerCommon non-tensor state of the source's training job, as the inert pickle values it holds
  *                        ({@code PyDict}, {@code PyTuple}, {@code Long}, {@code Double}, {@code String}…;
  *                        {@code ckpt.format.megatron.Plain#of} makes them JSON-friendly): {@code iteration},
- *                        {@code checkpoint_version}, {@code optimizer} (param groups with {@code step}, {@code lr}…),
+ *                        {@code checkpoint_version}, {@code optimizer} ({@code {"optimizer": {"param_groups": […]}}}
+ *                        with {@code step}, {@code lr}… per group; the inner dict is what torch_dist stores as the
+ *                        ShardedObject {@code optimizer.distributed.dp_group_idx_<m>.optimizer}),
  *                        {@code opt_param_scheduler}, {@code num_floating_point_operations_so_far}, {@code args},
  *                        whichever the source has
  */

@@ -5,7 +5,10 @@ import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.format.FormatException;
+import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.megatron.KeyCategory;
+import ckpt.format.megatron.MegatronCheckpoint;
+import ckpt.format.megatron.Plain;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.tensor.DType;
@@ -190,6 +193,25 @@ class LegacyOptimizerIndexerTest {
             }
             assertThat(((PyDict) c.get("opt_param_scheduler")).get("num_steps")).isEqualTo(16L);
             assertThat(c).containsKeys("args", "num_floating_point_operations_so_far");
+        }
+    }
+
+    /**
+     * The inner dict of the legacy {@code optimizer} entry ({@code {"optimizer": {"param_groups": […]}}}) is what the
+     * torch_dist twin stores per model-parallel group as the ShardedObject
+     * {@code optimizer.distributed.dp_group_idx_<m>.optimizer} (in a one-element list), step included: a writer can
+     * carry it over as it is.
+     */
+    @Test
+    void optimizerEntryEqualsTheTwinsPerGroupOptimizerObject() {
+        try (ReshardSource src = LegacyOptimizerIndexer.open(Fixtures.path(LEGACY, "checkpoint", ITER), true);
+             CheckpointIndex twin = Checkpoints.open(Fixtures.path(TWIN, "checkpoint", ITER))) {
+            DcpCheckpoint dcp = ((MegatronCheckpoint) twin.resources()).dcp();
+            for (int m = 0; m < TP; m++) {
+                Object saved = dcp.openObject("optimizer.distributed.dp_group_idx_" + m + ".optimizer/shard_0_1").root();
+                assertThat(saved).isInstanceOf(List.class);
+                assertThat(Plain.of(((List<?>) saved).getFirst())).isEqualTo(Plain.of(((PyDict) src.optimizerCommon().get("optimizer")).get("optimizer")));
+            }
         }
     }
 
