@@ -45,6 +45,11 @@ public final class LegacyIndexer {
         return index.resources() instanceof Resources r ? r.replicas : List.of();
     }
 
+    /** The legacy iteration a legacy index reads (open while the index is); empty for other formats. */
+    public static java.util.Optional<LegacyIteration> iteration(CheckpointIndex index) {
+        return index.resources() instanceof Resources r ? java.util.Optional.of(r.iteration) : java.util.Optional.empty();
+    }
+
     /** Builds the index; on success the index owns {@code it} (closing the index closes it). */
     public static CheckpointIndex index(LegacyIteration it) {
         try {

@@ -58,16 +58,26 @@ public final class LegacyOptimizerIndexer {
      *                         mappable to parameters
      */
     public static ReshardSource open(Path iterationDir, boolean withOptimizer) {
-        LegacyIteration it = LegacyIteration.open(iterationDir);
-        CheckpointIndex model = LegacyIndexer.index(it); // owns it from here
+        return of(LegacyIndexer.index(LegacyIteration.open(iterationDir)), withOptimizer);
+    }
+
+    /**
+     * The same from an index {@link LegacyIndexer} built (e.g. {@code Checkpoints.open} of a legacy save or iteration
+     * dir), which the returned source then owns: it is closed here if this fails.
+     *
+     * @throws IllegalArgumentException when {@code legacy} is not a legacy torch-format index
+     */
+    public static ReshardSource of(CheckpointIndex legacy, boolean withOptimizer) {
         try {
+            LegacyIteration it = LegacyIndexer.iteration(legacy).orElseThrow(() -> new IllegalArgumentException(
+                    legacy.path() + " is " + legacy.format() + ", not a legacy torch-format checkpoint"));
             Map<String, Object> common = new LinkedHashMap<>();
             PyDict state = it.ranks().getFirst().state();
             for (String k : COMMON_KEYS) if (state.containsKey(k)) common.put(k, state.get(k));
             List<GlobalTensor> optimizer = withOptimizer ? optimizerState(it) : List.of();
-            return new ReshardSource(model, optimizer, common);
+            return new ReshardSource(legacy, optimizer, common);
         } catch (RuntimeException e) {
-            model.close();
+            legacy.close();
             throw e;
         }
     }

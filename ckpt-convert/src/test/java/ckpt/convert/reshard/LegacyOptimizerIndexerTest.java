@@ -179,6 +179,18 @@ class LegacyOptimizerIndexerTest {
     }
 
     @Test
+    void aSaveDirOpenedByCheckpointsGivesTheSameSourceAndOtherFormatsAreNotTaken() {
+        try (ReshardSource a = LegacyOptimizerIndexer.of(Checkpoints.open(Fixtures.path(LEGACY, "checkpoint")), true);
+             ReshardSource b = LegacyOptimizerIndexer.open(Fixtures.path(LEGACY, "checkpoint", ITER), true)) {
+            assertThat(a.optimizerState()).extracting(GlobalTensor::toString)
+                    .containsExactlyElementsOf(b.optimizerState().stream().map(GlobalTensor::toString).toList());
+        }
+        CheckpointIndex twin = Checkpoints.open(Fixtures.path(TWIN, "checkpoint", ITER));
+        assertThatThrownBy(() -> LegacyOptimizerIndexer.of(twin, true)).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("not a legacy torch-format checkpoint");
+    }
+
+    @Test
     void commonStateCarriesStepSchedulerAndIteration() {
         try (ReshardSource src = LegacyOptimizerIndexer.open(Fixtures.path(LEGACY, "checkpoint", ITER), true)) {
             Map<String, Object> c = src.optimizerCommon();
