@@ -87,6 +87,12 @@ public final class TorchSaveArchive implements ckpt.format.RecordChecks {
         return data;
     }
 
+    /** Checks the CRC-32 of the storage record behind {@code t}, whether or not this archive checks on read. */
+    public void checkStorage(TensorRef t) {
+        String name = prefix + "/data/" + t.storage().key();
+        zip.checkedData(zip.entry(name).orElseThrow(() -> new FormatException(file, "storage record " + name + " is missing")));
+    }
+
     /** The elements of a tensor of this archive. */
     public StridedView view(TensorRef t) {
         if (t.isMeta()) throw new FormatException(file, "meta tensor " + t + " has no data");
