@@ -78,7 +78,8 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
                     throw FormatException.atKey(file, tensor.fqn(), "chunk item does not hold a tensor");
                 view = archive.view(t);
                 TorchSaveArchive opened = archive;
-                if (checkRecords) checkOnce(info.relativePath() + "@" + info.offset(), () -> opened.checkStorage(t));
+                if (checkRecords) checkOnce(info.relativePath() + "@" + info.offset(),
+                        () -> opened.checkStorage(t, files.channel(info.relativePath()), info.offset()));
             } catch (FormatException e) {
                 if (e.key() != null) throw e;
                 // name the tensor and where its record starts: the archive knows neither

@@ -87,10 +87,14 @@ public final class TorchSaveArchive implements ckpt.format.RecordChecks {
         return data;
     }
 
-    /** Checks the CRC-32 of the storage record behind {@code t}, whether or not this archive checks on read. */
-    public void checkStorage(TensorRef t) {
+    /**
+     * Checks the CRC-32 of the storage record behind {@code t}, whether or not this archive checks on read, by
+     * reading it from {@code channel} (the archive starts at byte {@code archiveStart}) rather than through the mapping.
+     */
+    public void checkStorage(TensorRef t, java.nio.channels.FileChannel channel, long archiveStart) {
         String name = prefix + "/data/" + t.storage().key();
-        zip.checkedData(zip.entry(name).orElseThrow(() -> new FormatException(file, "storage record " + name + " is missing")));
+        zip.checkCrcByReading(zip.entry(name).orElseThrow(() -> new FormatException(file, "storage record " + name + " is missing")),
+                channel, archiveStart);
     }
 
     /** The elements of a tensor of this archive. */
