@@ -90,7 +90,7 @@ class PickleSafetyCommandsTest {
             assertThat(r.code()).as(r.out() + r.err()).isEqualTo(ExitCodes.PROBLEMS);
             assertThat(r.out() + r.err()).contains(pt.toString()).contains("not valid UTF-8").doesNotContain("Exception");
         }
-        // GLOBAL's names are read as Python reads them: a byte above 0x7F in an INST name fails too
+        // INST's names are read as Python reads them, as ASCII: a byte above 0x7F fails too
         Path inst = withEntry(cat(op('('), str("x"), op('i'), new byte[]{'o', (byte) 0xFF, '\n'}, ascii("system\n")));
         var r = ckpt("verify", inst);
         assertThat(r.code()).isEqualTo(ExitCodes.PROBLEMS);
