@@ -12,8 +12,8 @@ import java.util.Map;
 /**
  * GPT-2 (MAPPING.md §3.3): learned absolute positions, LayerNorm with biases, biases everywhere, GELU, usually
  * tied embeddings. HF's Conv1D stores {@code [in, out]}, so every linear weight is transposed; the fused
- * {@code c_attn} is {@code [q; k; v]} over all heads where mcore interleaves per head, hence the §2.1 split with
- * {@code g = n} before the transpose.
+ * {@code c_attn} is {@code [q; k; v]} over all heads where mcore interleaves per head, hence the QKV split
+ * (MAPPING.md §2.1, §2.5) with {@code g = n} before the transpose.
  */
 public class Gpt2Mapping extends HfMapping {
     private static final String[] INPUT_NORM_W = {"self_attention.linear_qkv.layer_norm_weight", "input_layernorm.weight"};
