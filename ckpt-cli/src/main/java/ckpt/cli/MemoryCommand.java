@@ -18,6 +18,7 @@ import picocli.CommandLine.Parameters;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -123,17 +124,14 @@ final class MemoryCommand implements Callable<Integer> {
         put(o, "seq_length", seqLength);
         put(o, "sequence_parallel", sequenceParallel);
         if (recomputeGranularity != null) {
-            String g = recomputeGranularity.toLowerCase(Locale.ROOT);
-            if (!g.equals("none") && !g.equals("selective") && !g.equals("full"))
-                throw new CommandLine.ParameterException(spec.commandLine(), "--recompute-granularity must be none, selective or full");
+            String g = oneOf("--recompute-granularity", recomputeGranularity.toLowerCase(Locale.ROOT), "none", "selective", "full");
             o.put("recompute_granularity", g.equals("none") ? null : g);
             if (!g.equals("full")) {
                 o.put("recompute_method", null);
                 o.put("recompute_num_layers", null);
             }
         }
-        if (recomputeMethod != null && !recomputeMethod.equals("uniform") && !recomputeMethod.equals("block"))
-            throw new CommandLine.ParameterException(spec.commandLine(), "--recompute-method must be uniform or block");
+        if (recomputeMethod != null) oneOf("--recompute-method", recomputeMethod, "uniform", "block");
         put(o, "recompute_method", recomputeMethod);
         put(o, "recompute_num_layers", recomputeNumLayers);
         put(o, "use_distributed_optimizer", distributedOptimizer);
@@ -155,6 +153,13 @@ final class MemoryCommand implements Callable<Integer> {
         put(o, "moe_ffn_hidden_size", moeFfn);
         put(o, "moe_router_topk", topk);
         return o;
+    }
+
+    /** {@code value} if it is one of {@code allowed}, else a usage error naming the option and its choices. */
+    private String oneOf(String option, String value, String... allowed) {
+        if (List.of(allowed).contains(value)) return value;
+        String choices = String.join(", ", List.of(allowed).subList(0, allowed.length - 1)) + " or " + allowed[allowed.length - 1];
+        throw new CommandLine.ParameterException(spec.commandLine(), option + " must be " + choices);
     }
 
     private static void put(Map<String, Object> m, String k, Object v) {

@@ -497,23 +497,28 @@ public final class DeepSpeedIndexer {
         }
     }
 
+    /** A piece read from one tensor record of a rank file: the record is where its bytes live, whatever view decodes them. */
+    sealed interface StoredSource extends PieceSource permits ViewSource, FlatSource {
+        StoredTensor stored();
+
+        @Override
+        default String file() {
+            return stored().file().name();
+        }
+
+        @Override
+        default long offset() {
+            return stored().offset();
+        }
+
+        @Override
+        default long length() {
+            return stored().length();
+        }
+    }
+
     /** A tensor of a rank file as saved (its own view). */
-    record ViewSource(StoredTensor stored) implements PieceSource {
-        @Override
-        public String file() {
-            return stored.file().name();
-        }
-
-        @Override
-        public long offset() {
-            return stored.offset();
-        }
-
-        @Override
-        public long length() {
-            return stored.length();
-        }
-
+    record ViewSource(StoredTensor stored) implements StoredSource {
         @Override
         public StridedView open() {
             return stored.view();
@@ -521,22 +526,7 @@ public final class DeepSpeedIndexer {
     }
 
     /** Part of a flat 1-d tensor seen as a box of a parameter: {@code shape} elements at {@code offset} with the parameter's strides. */
-    record FlatSource(StoredTensor stored, long viewOffset, long[] shape, long[] strides) implements PieceSource {
-        @Override
-        public String file() {
-            return stored.file().name();
-        }
-
-        @Override
-        public long offset() {
-            return stored.offset();
-        }
-
-        @Override
-        public long length() {
-            return stored.length();
-        }
-
+    record FlatSource(StoredTensor stored, long viewOffset, long[] shape, long[] strides) implements StoredSource {
         @Override
         public StridedView open() {
             StridedView v = new StridedView(stored.storage(), stored.tensor().dtype(), viewOffset, shape, strides);

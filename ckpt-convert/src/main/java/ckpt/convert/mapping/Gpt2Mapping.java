@@ -1,10 +1,10 @@
 package ckpt.convert.mapping;
 
+import ckpt.convert.mapping.imports.ImportFamilies;
+import ckpt.convert.mapping.imports.MegatronModel;
 import ckpt.convert.plan.OutputTensor;
-import ckpt.convert.plan.TensorSlice;
 import ckpt.format.megatron.ModelConfig;
 
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -12,15 +12,10 @@ import java.util.Map;
 /**
  * GPT-2 (MAPPING.md §3.3): learned absolute positions, LayerNorm with biases, biases everywhere, GELU, usually
  * tied embeddings. HF's Conv1D stores {@code [in, out]}, so every linear weight is transposed; the fused
- * {@code c_attn} is {@code [q; k; v]} over all heads where mcore interleaves per head, hence the §2.1 split with
- * {@code g = n} before the transpose.
+ * {@code c_attn} is {@code [q; k; v]} over all heads where mcore interleaves per head, hence the QKV split
+ * (MAPPING.md §2.1, §2.5) with {@code g = n} before the transpose.
  */
 public class Gpt2Mapping extends HfMapping {
-    private static final String[] INPUT_NORM_W = {"self_attention.linear_qkv.layer_norm_weight", "input_layernorm.weight"};
-    private static final String[] INPUT_NORM_B = {"self_attention.linear_qkv.layer_norm_bias", "input_layernorm.bias"};
-    private static final String[] PRE_MLP_NORM_W = {"mlp.linear_fc1.layer_norm_weight", "pre_mlp_layernorm.weight"};
-    private static final String[] PRE_MLP_NORM_B = {"mlp.linear_fc1.layer_norm_bias", "pre_mlp_layernorm.bias"};
-
     @Override
     public String name() {
         return "gpt2";
@@ -63,36 +58,26 @@ public class Gpt2Mapping extends HfMapping {
         return "openai_gelu".equals(c.activation()) || (fused && c.addBiasLinear()) ? "gelu_new" : "gelu";
     }
 
+    /** The GPT-2 rule table ({@link ImportFamilies#gpt2Table}) read towards HF, for this checkpoint's model. */
     @Override
     public List<OutputTensor> tensors(MappingContext ctx) {
+        return ImportFamilies.GPT2.toHf(model(ctx), ctx.source());
+    }
+
+    /**
+     * The checkpoint as the model the table is built for: its layers, heads ({@code g = n}, checked by
+     * {@link #mismatches}), vocabulary rows to write and stored rows, and whether embeddings are tied.
+     */
+    static MegatronModel model(MappingContext ctx) {
         ModelConfig c = ctx.config();
-        MegatronSource src = ctx.source();
-        List<OutputTensor> out = new ArrayList<>();
-        out.add(OutputTensor.of("transformer.wte.weight", vocabRows(ctx, src.require("embedding.word_embeddings.weight"))));
-        out.add(OutputTensor.of("transformer.wpe.weight", src.require("embedding.position_embeddings.weight")));
-        long n = c.numAttentionHeads(), d = c.kvChannels();
-        for (long i = 0; i < c.numLayers(); i++) {
-            String p = "transformer.h." + i + ".";
-            out.add(OutputTensor.of(p + "ln_1.weight", src.requireLayer(i, INPUT_NORM_W)));
-            out.add(OutputTensor.of(p + "ln_1.bias", src.requireLayer(i, INPUT_NORM_B)));
-            TensorSlice qkv = src.requireLayer(i, "self_attention.linear_qkv.weight");
-            LlamaMapping.checkColumns(ctx, qkv, c.hiddenSize());
-            out.add(OutputTensor.transposed(p + "attn.c_attn.weight", QkvSplit.of(qkv, n, n, d).concatenated()));
-            out.add(OutputTensor.concat(p + "attn.c_attn.bias",
-                    QkvSplit.of(src.requireLayer(i, "self_attention.linear_qkv.bias"), n, n, d).concatenated()));
-            out.add(OutputTensor.transposed(p + "attn.c_proj.weight", List.of(src.requireLayer(i, "self_attention.linear_proj.weight"))));
-            out.add(OutputTensor.of(p + "attn.c_proj.bias", src.requireLayer(i, "self_attention.linear_proj.bias")));
-            out.add(OutputTensor.of(p + "ln_2.weight", src.requireLayer(i, PRE_MLP_NORM_W)));
-            out.add(OutputTensor.of(p + "ln_2.bias", src.requireLayer(i, PRE_MLP_NORM_B)));
-            out.add(OutputTensor.transposed(p + "mlp.c_fc.weight", List.of(src.requireLayer(i, "mlp.linear_fc1.weight"))));
-            out.add(OutputTensor.of(p + "mlp.c_fc.bias", src.requireLayer(i, "mlp.linear_fc1.bias")));
-            out.add(OutputTensor.transposed(p + "mlp.c_proj.weight", List.of(src.requireLayer(i, "mlp.linear_fc2.weight"))));
-            out.add(OutputTensor.of(p + "mlp.c_proj.bias", src.requireLayer(i, "mlp.linear_fc2.bias")));
-        }
-        out.add(OutputTensor.of("transformer.ln_f.weight", src.require("decoder.final_layernorm.weight")));
-        out.add(OutputTensor.of("transformer.ln_f.bias", src.require("decoder.final_layernorm.bias")));
-        lmHead(ctx, "lm_head.weight").ifPresent(out::add);
-        return out;
+        long rows = ctx.source().peek("embedding.word_embeddings.weight").map(t -> t.dim(0)).orElse(ctx.vocabSize());
+        return MegatronModel.builder().family("gpt2").layers(c.numLayers()).hidden(c.hiddenSize())
+                .attention(new MegatronModel.Attention(c.numAttentionHeads(), c.numAttentionHeads(), c.kvChannels(), true, true, false, null))
+                .mlp(new MegatronModel.Mlp(c.ffnHiddenSize(), c.activation(), true))
+                .norm(new MegatronModel.Norm(c.normalization(), c.normEpsilon()))
+                .vocab(new MegatronModel.Vocab(ctx.vocabSize(), rows, tied(ctx)))
+                .dtype(ctx.weightDtype())
+                .build();
     }
 
     @Override

@@ -44,7 +44,7 @@ public abstract class HfMapping {
         return t.rows(0, ctx.vocabSize());
     }
 
-    /** Whether embeddings are tied: no {@code output_layer.weight} (P4), cross-checked with the args. */
+    /** Whether embeddings are tied: no {@code output_layer.weight} (MAPPING.md §2.3), cross-checked with the args. */
     protected static boolean tied(MappingContext ctx) {
         boolean present = ctx.source().has("output_layer.weight");
         if (!present && !ctx.config().tiedEmbeddings())

@@ -11,6 +11,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -75,6 +76,14 @@ public final class MegatronModuleNames {
         }
         out.sort(Comparator.comparingInt(Named::group).thenComparingLong(Named::layer).thenComparingInt(Named::order));
         return out.stream().map(Named::tensor).toList();
+    }
+
+    /**
+     * The local spec's module name of a layer tensor {@code torch_dist} stores under its TE-fused name
+     * ({@code self_attention.linear_qkv.layer_norm_weight} → {@code input_layernorm.weight}; MAPPING.md §1.1), if any.
+     */
+    public static Optional<String> localSpecName(String layerKey) {
+        return Optional.ofNullable(LOCAL_NORMS.get(layerKey));
     }
 
     private static boolean isStacked(String name, String prefix) {

@@ -31,14 +31,19 @@ class Gpt2ConvertTest {
     @TempDir
     Path tmp;
 
-    static SyntheticMegatron gpt2(boolean biasGeluFusion) {
-        SyntheticMegatron s = new SyntheticMegatron()
+    /** The args of the synthetic GPT-2 (no tensors). */
+    static SyntheticMegatron gpt2Args(boolean biasGeluFusion) {
+        return new SyntheticMegatron()
                 .arg("num_layers", (long) L).arg("hidden_size", (long) H).arg("num_attention_heads", (long) N)
                 .arg("ffn_hidden_size", (long) F).arg("vocab_size", (long) V).arg("padded_vocab_size", (long) VP)
                 .arg("max_position_embeddings", (long) P).arg("seq_length", (long) P).arg("normalization", "LayerNorm")
                 .arg("layernorm_epsilon", 1e-5).arg("position_embedding_type", "learned_absolute")
                 .arg("add_bias_linear", true).arg("bias_gelu_fusion", biasGeluFusion).arg("init_method_std", 0.02)
                 .arg("untie_embeddings_and_output_weights", false).arg("transformer_impl", "transformer_engine");
+    }
+
+    static SyntheticMegatron gpt2(boolean biasGeluFusion) {
+        SyntheticMegatron s = gpt2Args(biasGeluFusion);
         s.tensor("embedding.word_embeddings.weight", VP, H).tensor("embedding.position_embeddings.weight", P, H)
                 .tensor("decoder.layers.self_attention.linear_qkv.layer_norm_weight", L, H)
                 .tensor("decoder.layers.self_attention.linear_qkv.layer_norm_bias", L, H)
@@ -107,6 +112,40 @@ class Gpt2ConvertTest {
         assertThat(cfg.get("activation_function").asText()).isEqualTo("gelu_new"); // fused bias-GELU = tanh approximation
         assertThat(cfg.get("tie_word_embeddings").asBoolean()).isTrue();
         assertThat(cfg.get("torch_dtype").asText()).isEqualTo("float32");
+    }
+
+    /**
+     * Per-layer keys under the local spec's own norm names ({@code input_layernorm}, {@code pre_mlp_layernorm}, as a
+     * checkpoint saved without the spec's key map has them; MAPPING.md §1.1) and an untied output layer: the same
+     * HF tensors, the norms read from the local names, {@code lm_head} trimmed like the embedding.
+     */
+    @Test
+    void localSpecNamesPerLayerKeysAndUntiedOutput() throws IOException {
+        SyntheticMegatron s = gpt2Args(true).arg("untie_embeddings_and_output_weights", true).arg("transformer_impl", "local");
+        s.tensor("embedding.word_embeddings.weight", VP, H).tensor("embedding.position_embeddings.weight", P, H);
+        for (int i = 0; i < L; i++) {
+            String p = "decoder.layers." + i + ".";
+            s.tensor(p + "input_layernorm.weight", H).tensor(p + "input_layernorm.bias", H)
+                    .tensor(p + "self_attention.linear_qkv.weight", 3 * H, H).tensor(p + "self_attention.linear_qkv.bias", 3 * H)
+                    .tensor(p + "self_attention.linear_proj.weight", H, H).tensor(p + "self_attention.linear_proj.bias", H)
+                    .tensor(p + "pre_mlp_layernorm.weight", H).tensor(p + "pre_mlp_layernorm.bias", H)
+                    .tensor(p + "mlp.linear_fc1.weight", F, H).tensor(p + "mlp.linear_fc1.bias", F)
+                    .tensor(p + "mlp.linear_fc2.weight", H, F).tensor(p + "mlp.linear_fc2.bias", H);
+        }
+        s.tensor("decoder.final_layernorm.weight", H).tensor("decoder.final_layernorm.bias", H).tensor("output_layer.weight", VP, H);
+        Path out = tmp.resolve("gpt2-local");
+        try (CheckpointIndex index = s.index(tmp.resolve("ckpt"))) {
+            new Converter().convert(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, out), ConversionListener.NONE);
+        }
+        try (ShardedSafetensors st = ShardedSafetensors.open(out)) {
+            assertThat(st.weightMap()).hasSize(2 + 12 * L + 2 + 1);
+            check(st, "transformer.h.1.ln_1.weight", new long[]{H}, (a, b) -> s.value("decoder.layers.1.input_layernorm.weight", a));
+            check(st, "transformer.h.1.ln_2.bias", new long[]{H}, (a, b) -> s.value("decoder.layers.1.pre_mlp_layernorm.bias", a));
+            check(st, "transformer.h.1.attn.c_attn.weight", new long[]{H, 3 * H},
+                    (a, b) -> s.value("decoder.layers.1.self_attention.linear_qkv.weight", qkvRow(b) * H + a));
+            check(st, "lm_head.weight", new long[]{V, H}, (a, b) -> s.value("output_layer.weight", a * H + b));
+        }
+        assertThat(Fixtures.json(out.resolve("config.json")).get("tie_word_embeddings").asBoolean()).isFalse();
     }
 
     @Test

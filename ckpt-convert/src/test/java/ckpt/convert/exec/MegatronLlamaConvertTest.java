@@ -51,7 +51,7 @@ class MegatronLlamaConvertTest {
         expected = Expected.of(CKPT.resolve("iter_0000004"));
     }
 
-    /** HF name → expected bf16 bytes, computed from the mcore global tensors by row arithmetic (MAPPING.md §2.1, §2.2). */
+    /** HF name → expected bf16 bytes, computed from the mcore global tensors by row arithmetic (MAPPING.md §2.1, §2.2, §2.4). */
     static Map<String, byte[]> expectedHf() {
         Map<String, byte[]> m = new LinkedHashMap<>();
         m.put("model.embed_tokens.weight", expected.rows("embedding.word_embeddings.weight", -1, 0, V));

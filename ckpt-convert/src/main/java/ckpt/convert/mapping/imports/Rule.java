@@ -125,6 +125,9 @@ public sealed interface Rule {
 
         @Override
         public List<OutputTensor> toHf(TensorSlice m, Position at) {
+            if (conv1d && (m.rank() != 2 || m.dim(1) != heads * headDim))
+                throw new IllegalArgumentException(m.key() + ": linear_qkv of shape " + Arrays.toString(m.shape())
+                        + " does not have hidden_size " + heads * headDim + " columns");
             List<TensorSlice> parts = QkvSplit.of(m, heads, heads, headDim).concatenated();
             String name = HfTensors.bind(hf, at);
             return List.of(conv1d ? OutputTensor.transposed(name, parts) : OutputTensor.concat(name, parts));
