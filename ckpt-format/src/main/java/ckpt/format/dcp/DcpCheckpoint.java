@@ -95,6 +95,13 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         return view;
     }
 
+    /** What a record whose check passed maps to: one shared completed task, not one per record. */
+    private static final FutureTask<Void> DONE = new FutureTask<>(() -> null);
+
+    static {
+        DONE.run();
+    }
+
     /**
      * Runs {@code check} for {@code record} the first time any thread asks; threads asking meanwhile wait for that
      * result (a failure is remembered and rethrown to each of them) instead of reading the record again.
@@ -105,6 +112,11 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         if (first == null) {
             task.run();
             first = task;
+            // An interrupt is no fault of the record: forget the attempt so that the next caller checks it again.
+            // A passed check keeps only the shared DONE in the map (a record count of 405B scale stays small).
+            if (Thread.currentThread().isInterrupted()) checkedRecords.remove(record, task);
+            else if (task.state() == java.util.concurrent.Future.State.SUCCESS)
+                checkedRecords.replace(record, task, DONE);
         }
         try {
             first.get();

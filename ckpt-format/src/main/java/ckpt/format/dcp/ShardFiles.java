@@ -58,7 +58,8 @@ public final class ShardFiles implements AutoCloseable {
 
     public synchronized FileChannel channel(String relative) {
         FileChannel ch = channels.get(relative);
-        if (ch != null) return ch;
+        // an interrupt during a read or map closes the channel for every thread (NIO's rule): open it again
+        if (ch != null && ch.isOpen()) return ch;
         Path p = path(relative);
         try {
             ch = RegularFiles.openRead(p);
