@@ -76,7 +76,7 @@ final class CastProbe {
         long differing = 0;
         for (long k = 0; k < n; k++) if (bits(java, to, k) != bits(nd4j, to, k)) differing++;
         return "ND4J writes " + hex(bits(nd4j, to, i), to) + " for " + from.torchName() + " " + hex(bits(src, from, i), from)
-                + " where the java engine (as PyTorch) writes " + hex(bits(java, to, i), to)
+                + " where the java engine writes " + hex(bits(java, to, i), to)
                 + " (" + differing + " of " + n + " probe values differ)";
     }
 
