@@ -128,6 +128,9 @@ final class ConvertCommand implements Callable<Integer> {
             + "the indexes/config/central directory and publish DIR atomically; a missing or incomplete part is named and nothing is published")
     boolean finish;
 
+    @CommandLine.Mixin
+    EngineOption engineOption = new EngineOption();
+
     @Option(names = "--quiet", description = "no progress bar and no summary")
     boolean quiet;
 
@@ -156,8 +159,10 @@ final class ConvertCommand implements Callable<Integer> {
         }
         boolean progress = !quiet && !json && System.console() != null;
         ConvertResult r;
-        try (Progress p = progress ? new Progress(System.err) : null) {
+        EngineOption.Opened engine = engineOption.open(spec, executor.threads());
+        try (engine; Progress p = progress ? new Progress(System.err) : null) {
             ConversionListener l = p == null ? ConversionListener.NONE : p;
+            executor = executor.withKernels(engine.kernels());
             if (partSpec != null) r = new PartedConverter(executor).part(options, partSpec, l);
             else if (finish) r = new PartedConverter(executor).finish(options, l);
             else r = new Converter(executor).convert(options, l);
@@ -167,6 +172,7 @@ final class ConvertCommand implements Callable<Integer> {
         for (String w : r.warnings()) err.println("ckpt: warning: " + w);
         if (json) {
             Map<String, Object> m = toJson(r);
+            m.putAll(engine.json());
             if (partSpec != null) {
                 m.put("part", partSpec.index());
                 m.put("parts", partSpec.count());
@@ -178,12 +184,14 @@ final class ConvertCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "part %s of %s → %s: %d tensors, %s in %.1fs (%s/s); run --finish after the last part%n",
                     partSpec, r.sourceFormat(), r.outputDir(), r.tensors(), Units.bytes(r.bytes()), s,
                     Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
+            for (String line : engine.summaryLines()) out.println(line);
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
             out.printf(Locale.ROOT, "converted %s%s → %s (%s%s): %d tensors, %s, %s parameters in %.1fs (%s/s)%n",
                     r.sourceFormat(), r.iteration() == null ? "" : " iteration " + r.iteration(), r.outputDir(),
                     r.format().id(), r.architecture() == null ? "" : ", " + r.architecture(), r.tensors(),
                     Units.bytes(r.bytes()), Units.params(r.parameters()), s, Units.decimal((long) (r.bytes() / Math.max(s, 1e-3))));
+            for (String line : engine.summaryLines()) out.println(line);
             if (!r.megatronFlags().isEmpty())
                 out.println("Megatron flags of the written model (load with --load " + r.outputDir() + " --finetune --no-load-optim --no-load-rng):\n  "
                         + String.join(" ", r.megatronFlags()));

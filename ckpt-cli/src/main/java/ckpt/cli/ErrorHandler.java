@@ -1,5 +1,6 @@
 package ckpt.cli;
 
+import ckpt.convert.engine.EngineUnavailableException;
 import ckpt.format.FormatException;
 import picocli.CommandLine;
 
@@ -25,6 +26,8 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         int code = ExitCodes.PROBLEMS;
         if (t instanceof FormatException fe) {
             line = fe.getMessage();
+        } else if (t instanceof EngineUnavailableException eu) {
+            line = eu.getMessage();
         } else if (t instanceof NoSuchFileException nf) {
             line = nf.getFile() + ": no such file or directory";
         } else if (t instanceof FileAlreadyExistsException fe) {

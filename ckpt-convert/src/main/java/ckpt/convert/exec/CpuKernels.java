@@ -11,8 +11,11 @@ import java.lang.foreign.MemorySegment;
 /**
  * {@link TensorKernels} on the CPU: {@link TensorAssembler} (strided copies out of stored pieces) and
  * {@link ElementCast} (casts with PyTorch's rounding, blocked transposes). A box is written one innermost run at a time.
+ * This is the {@code java} engine and the reference every other engine must match byte for byte; other engines call
+ * it for operations they do not accelerate. Stateless and thread-safe: parallelism comes from the executor's
+ * workers, each of which owns whole pieces (splitting one piece again across threads would only oversubscribe).
  */
-final class CpuKernels implements TensorKernels {
+public final class CpuKernels implements TensorKernels {
     @Override
     public void gather(GlobalTensor source, Box box, MemorySegment dst, Runnable afterPiece) {
         TensorAssembler.assemble(source, box, dst, afterPiece);

@@ -73,8 +73,17 @@ public final class PlanExecutor {
         return new PlanExecutor(pieceBytes, n, kernels);
     }
 
+    /** The same executor with the element work done by {@code kernels} (an engine's, see {@link TensorKernels}). */
+    public PlanExecutor withKernels(TensorKernels kernels) {
+        return new PlanExecutor(pieceBytes, threads, kernels);
+    }
+
     public int threads() {
         return threads;
+    }
+
+    public TensorKernels kernels() {
+        return kernels;
     }
 
     /** Peak bytes the workers may hold at once beyond the JVM and the index: output range, source pages, scratch. */

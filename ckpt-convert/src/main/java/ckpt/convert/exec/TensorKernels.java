@@ -1,17 +1,23 @@
 package ckpt.convert.exec;
 
+import ckpt.convert.engine.TensorEngine;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
 
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 
 /**
- * The element work of a plan, behind one seam so that other engines (SIMD, ND4J, a GPU) can replace the CPU loops:
+ * The element work of a plan, behind one seam so that other engines (ND4J, a GPU) can replace the CPU loops:
  * gathering a box of a stored global tensor into contiguous memory, and writing a contiguous block into a box of a
- * destination tensor with a cast and/or a 2-d transpose. {@link #CPU} is the default.
+ * destination tensor with a cast and/or a 2-d transpose. A {@link TensorEngine} makes them; {@link #CPU} (the
+ * {@code java} engine's) is the default.
+ * <p>Contract for every implementation (see {@link TensorEngine}): the bytes written are exactly those {@link #CPU}
+ * writes for the same call; the methods are called concurrently by the executor's workers on disjoint destinations;
+ * all memory is host memory owned by the caller and valid only for the call (an engine may not keep a reference).
  */
-public interface TensorKernels {
+public interface TensorKernels extends AutoCloseable {
     /** Box {@code box} of {@code source}, row-major and contiguous, into {@code dst}. */
     void gather(GlobalTensor source, Box box, MemorySegment dst, Runnable afterPiece);
 
@@ -25,6 +31,19 @@ public interface TensorKernels {
 
     /** Zeros into box {@code box} of the row-major {@code dstShape} tensor {@code dst}. */
     void fillZero(MemorySegment dst, DType dstType, long[] dstShape, Box box);
+
+    /**
+     * What the user should know about how this engine ran, one line each (e.g. operations that fell back to the
+     * {@code java} kernels, and why); shown in the summary. Called after the work, from one thread.
+     */
+    default List<String> notes() {
+        return List.of();
+    }
+
+    /** Frees what the engine holds (device buffers, pools). The kernels are not used afterwards. */
+    @Override
+    default void close() {
+    }
 
     TensorKernels CPU = new CpuKernels();
 }
