@@ -26,6 +26,7 @@ import static org.bytedeco.cuda.global.cudart.CUDA_SUCCESS;
  */
 final class CudaDevice implements AutoCloseable {
     static final String KERNELS = "ckpt_kernels.fatbin";
+    private static String bindingProblem; // null: not tried yet; "": loaded
     private static final Pattern MISSING_LIBRARY = Pattern.compile("(lib[\\w.+-]+\\.so[.\\d]*): cannot open shared object file");
 
     final int ordinal;
@@ -133,12 +134,17 @@ final class CudaDevice implements AutoCloseable {
      * driver) and libcudart.so.13. Their absence is the common case on a machine without a GPU, so it gets a reason,
      * not a trace.
      */
-    static void loadBindings() throws CudaUnavailableException {
-        try {
-            Loader.load(cudart.class);
-        } catch (Throwable t) {
-            throw new CudaUnavailableException(bindingFailure(t));
+    static synchronized void loadBindings() throws CudaUnavailableException {
+        // Once per JVM: after a failed static initialiser the JVM only says "Could not initialize class".
+        if (bindingProblem == null) {
+            try {
+                Loader.load(cudart.class);
+                bindingProblem = "";
+            } catch (Throwable t) {
+                bindingProblem = bindingFailure(t);
+            }
         }
+        if (!bindingProblem.isEmpty()) throw new CudaUnavailableException(bindingProblem);
     }
 
     /** The one-line reason for a failure to load the bindings. */
