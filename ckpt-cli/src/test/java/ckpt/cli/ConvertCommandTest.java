@@ -118,4 +118,28 @@ class ConvertCommandTest {
         assertThat(ep.err()).contains("config.json").contains("--ep 2 needs a mixture-of-experts model");
         assertThat(Files.exists(tmp.resolve("z"))).isFalse();
     }
+
+    @Test
+    void engineChoiceIsReportedAndAMissingEngineIsOneLine() throws Exception {
+        Path out = tmp.resolve("e");
+        RotationCommandsTest.Run r = ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", out, "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("engine").asText()).isEqualTo("java");
+        assertThat(j.get("engine_requested").asText()).isEqualTo("auto");
+        assertThat(j.get("engine_notes")).isEmpty();
+        RotationCommandsTest.Run human = ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", tmp.resolve("h"), "--engine", "java");
+        assertThat(human.out()).contains("\nengine: java (Java ");
+
+        for (String engine : new String[]{"nd4j", "cuda"}) {
+            RotationCommandsTest.Run missing = ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", tmp.resolve(engine), "--engine", engine);
+            assertThat(missing.code()).isEqualTo(ExitCodes.PROBLEMS);
+            assertThat(missing.err().strip()).doesNotContain("\n").startsWith("ckpt: engine '" + engine + "' is not installed")
+                    .contains("CKPT_ENGINE_PATH").contains("docs/ENGINES.md");
+            assertThat(Files.exists(tmp.resolve(engine))).isFalse();
+        }
+        RotationCommandsTest.Run unknown = ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", tmp.resolve("u"), "--engine", "numpy");
+        assertThat(unknown.code()).isEqualTo(ExitCodes.USAGE);
+        assertThat(unknown.err()).contains("unknown engine 'numpy'");
+    }
 }

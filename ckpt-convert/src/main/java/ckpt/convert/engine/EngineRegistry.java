@@ -158,9 +158,11 @@ public final class EngineRegistry {
         if (name.equals(AUTO)) return AutoRule.choose(this);
         Installed in = engines.get(name);
         if (in == null) {
-            if (!KNOWN.contains(name))
+            if (!KNOWN.contains(name)) {
+                List<String> others = engines.keySet().stream().filter(n -> !KNOWN.contains(n)).toList();
                 throw new IllegalArgumentException("unknown engine '" + choice + "': expected java, nd4j, cuda, auto"
-                        + (engines.size() > KNOWN.size() ? " or an installed engine (" + String.join(", ", engines.keySet()) + ")" : ""));
+                        + (others.isEmpty() ? "" : " or an installed one (" + String.join(", ", others) + ")"));
+            }
             throw new EngineUnavailableException("engine '" + name + "' is not installed: put its directory under "
                     + rootsText() + " (docs/ENGINES.md)" + (problems.isEmpty() ? "" : "; while looking: " + String.join("; ", problems)));
         }
