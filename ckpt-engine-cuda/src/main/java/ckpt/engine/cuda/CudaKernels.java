@@ -56,13 +56,14 @@ final class CudaKernels implements TensorKernels {
     public void copyBox(MemorySegment src, DType sd, long[] srcShape, MemorySegment dst, DType dd, long[] dstShape,
                         long[] dstOffsets, boolean transpose) {
         long numel = Shapes.numel(srcShape);
+        if (numel == 0) return;
         String reason = offload.cpuReason(sd, dd, numel, transpose);
         List<CopyJob.Chunk> chunks = List.of();
         CopyJob job = null;
         if (reason == null) {
             job = new CopyJob(srcShape, dstShape, dstOffsets, transpose);
             chunks = job.chunks(bufferBytes / Math.max(sd.byteSize(), dd.byteSize()));
-            if (chunks.isEmpty() && numel > 0) reason = "transposed blocks with rows wider than " + bufferBytes + " bytes ran on the java kernels";
+            if (chunks.isEmpty()) reason = "transposed blocks with rows wider than " + bufferBytes + " bytes ran on the java kernels";
         }
         if (reason != null) {
             cpuReasons.computeIfAbsent(reason, r -> new LongAdder()).increment();
