@@ -62,6 +62,16 @@ for r in roots:
         for d in sorted(glob.glob(os.path.join(r, pattern))):
             if glob.glob(os.path.join(d, "libcudart.so.13*")) and d not in dirs:
                 dirs.append(d)
+if not dirs:  # last resort: where the CUDA runtime that torch itself maps lives
+    try:
+        import torch
+        torch.zeros(1).cuda()
+        for line in open("/proc/self/maps"):
+            path = line.split()[-1]
+            if "libcudart.so.13" in path and os.path.dirname(path) not in dirs:
+                dirs.append(os.path.dirname(path))
+    except Exception:
+        pass
 print(":".join(dirs))
 PY
 )"
