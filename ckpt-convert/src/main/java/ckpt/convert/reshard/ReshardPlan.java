@@ -35,6 +35,7 @@ public record ReshardPlan(ConversionPlan plan, List<MegatronOutput.RawItem> item
         long layers = src.model().layers();
         if (layers % pp != 0)
             throw new FormatException(src.path(), layers + " layers do not split evenly into --pp " + pp + " stages");
+        checkTp(src, tp);
         List<OutputTensor> out = new ArrayList<>();
         for (GlobalTensor t : src.tensors()) chunks(src, t, t.key(), tp, pp, out);
         for (GlobalTensor t : src.optimizer()) {
@@ -45,6 +46,23 @@ public record ReshardPlan(ConversionPlan plan, List<MegatronOutput.RawItem> item
         List<MegatronOutput.RawItem> items = new ArrayList<>();
         for (MegatronOutput.RawItem it : src.items()) items.add(new MegatronOutput.RawItem(it.key(), itemRank(it, layers, tp, pp), it.payload()));
         return new ReshardPlan(new ConversionPlan(out), items, tp, pp, src.tensors().size(), src.optimizer().size());
+    }
+
+    /** What Megatron itself requires of a TP size for this model (it could not load the output otherwise). */
+    private static void checkTp(ReshardSource src, int tp) {
+        ReshardSource.Model m = src.model();
+        if (m.heads() % tp != 0 || m.queryGroups() % tp != 0)
+            throw new FormatException(src.path(), m.heads() + " attention heads / " + m.queryGroups()
+                    + " query groups do not split evenly over --tp " + tp);
+        if (m.vocabSize() != null && m.vocabDivisibleBy() != null) {
+            long multiple = m.vocabDivisibleBy() * tp;
+            long padded = Math.ceilDiv(m.vocabSize(), multiple) * multiple;
+            for (GlobalTensor t : src.tensors())
+                if ((t.key().equals("embedding.word_embeddings.weight") || t.key().equals("output_layer.weight")) && t.dim(0) != padded)
+                    throw new FormatException(src.path(), "at --tp " + tp + " Megatron pads the vocab of " + m.vocabSize() + " to "
+                            + padded + " rows (make_vocab_size_divisible_by " + m.vocabDivisibleBy() + " × TP), but " + t.key()
+                            + " has " + t.dim(0) + ": Megatron could not load it at that TP");
+        }
     }
 
     /**

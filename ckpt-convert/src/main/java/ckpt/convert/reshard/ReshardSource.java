@@ -38,7 +38,13 @@ public record ReshardSource(Path path, String iteration, String tracker, Long it
     public record Layout(int tp, int pp) {
     }
 
-    /** What the chunking needs to know of the architecture. */
-    public record Model(long layers, boolean gatedLinearUnit, boolean tiedEmbeddings) {
+    /**
+     * What the chunking needs to know of the architecture.
+     *
+     * @param vocabSize        the tokenizer's vocab (null: unknown, padding not checked)
+     * @param vocabDivisibleBy {@code make_vocab_size_divisible_by} (null: unknown)
+     */
+    public record Model(long layers, boolean gatedLinearUnit, boolean tiedEmbeddings, long heads, long queryGroups,
+                        Long vocabSize, Long vocabDivisibleBy) {
     }
 }

@@ -56,7 +56,8 @@ public final class TorchDistSource {
             throw new FormatException(file, "virtual pipeline stages (" + pl.virtualPipeline() + ") are not supported by ckpt reshard yet");
         int tp = Math.toIntExact(pl.tensorParallel()), pp = Math.toIntExact(pl.pipelineParallel());
         String impl = mc.args().getString("transformer_impl").orElse("transformer_engine");
-        ReshardSource.Model model = new ReshardSource.Model(c.numLayers(), c.gatedLinearUnit(), c.tiedEmbeddings());
+        ReshardSource.Model model = new ReshardSource.Model(c.numLayers(), c.gatedLinearUnit(), c.tiedEmbeddings(),
+                c.numAttentionHeads(), c.numQueryGroups(), c.vocabSize(), c.makeVocabSizeDivisibleBy());
 
         Map<String, GlobalTensor> weights = new LinkedHashMap<>();
         List<GlobalTensor> optimizerTensors = new ArrayList<>();
