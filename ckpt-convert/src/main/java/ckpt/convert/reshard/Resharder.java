@@ -1,6 +1,7 @@
 package ckpt.convert.reshard;
 
 import ckpt.convert.exec.ConversionListener;
+import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.InputCheck;
 import ckpt.convert.exec.MegatronOutput;
 import ckpt.convert.exec.OutputDirGuard;
@@ -63,6 +64,7 @@ public final class Resharder {
         ReshardPlan plan = ReshardPlan.of(src, tp, pp);
         try (StagingDir staging = StagingDir.create(o.outputDir(), o.force())) {
             listener.planned(plan.plan());
+            Converter.requireSpace(staging.dir(), plan.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> files;
             MegatronOutput.Layout layout = new MegatronOutput.Layout(src.iteration(), src.tracker(), src.metadataJson(), src.commonPt());
             try (MegatronOutput writer = new MegatronOutput(staging.dir(), layout, src.common(), plan.items())) {
