@@ -64,6 +64,25 @@ class RecordCrcTest {
         assertThat(out.resolve("model.pt")).exists();
     }
 
+    /**
+     * Each record's CRC is read once per conversion, not once per output piece (a record is opened by every piece
+     * cut from it): with 4 KiB pieces on 4 workers, the pieces waiting on the first check still all fail with it.
+     */
+    @Test
+    void aFlippedBitFailsEveryPieceOfItsRecordWhenManyWorkersShareIt() throws IOException {
+        Path dir = Fixtures.copyTree(Fixtures.path("megatron-llama-tp2/checkpoint/iter_0000004"), tmp.resolve("iter_0000004"));
+        String key = "embedding.word_embeddings.weight";
+        long at = flipBitIn(dir, key);
+        Path out = tmp.resolve("out");
+        Converter small = new Converter(new PlanExecutor(4096, 4, TensorKernels.CPU));
+        assertThatThrownBy(() -> small.convert(ConvertOptions.of(dir, OutputFormat.PYTORCH, out), ConversionListener.NONE))
+                .isInstanceOfSatisfying(FormatException.class, e -> {
+                    assertThat(e.key()).isEqualTo(key);
+                    assertThat(e.getMessage()).contains("CRC-32 mismatch").contains("record at byte " + at);
+                });
+        assertThat(out).doesNotExist();
+    }
+
     @Test
     void aFlippedBitInATorchSaveFileFailsToo() throws IOException {
         Path dir = Fixtures.copyTree(Fixtures.path("megatron-llama-tp2-legacy-torch/checkpoint/iter_0000004"), tmp.resolve("iter_0000004"));

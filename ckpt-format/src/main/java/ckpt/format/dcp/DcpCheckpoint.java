@@ -13,6 +13,10 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 
 /**
  * A DCP checkpoint directory: its metadata plus access to every item's bytes through windows over the mapped
@@ -25,6 +29,8 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
     private final ShardFiles files;
     private final Map<String, SafetensorsHeader> blobHeaders = new HashMap<>();
     private volatile boolean checkRecords = true;
+    /** Records (file@offset) whose CRC-32 has been checked, or is being checked by some thread. */
+    private final ConcurrentHashMap<String, FutureTask<Void>> checkedRecords = new ConcurrentHashMap<>();
 
     private DcpCheckpoint(Path dir, DcpMetadata metadata) {
         this.dir = dir;
@@ -65,10 +71,15 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
         if (ZipArchive.startsLikeZip(item)) {
             TorchSaveArchive archive;
             try {
-                archive = TorchSaveArchive.open(file, item, checkRecords);
+                // The CRC is checked here, once per record, not by the archive on every open: a conversion opens a
+                // large record once per output piece, and re-reading it whole each time cost 2.5x the conversion.
+                archive = TorchSaveArchive.open(file, item, false);
                 if (!(archive.root() instanceof TensorRef t))
                     throw FormatException.atKey(file, tensor.fqn(), "chunk item does not hold a tensor");
                 view = archive.view(t);
+                TorchSaveArchive opened = archive;
+                if (checkRecords) checkOnce(info.relativePath() + "@" + info.offset(),
+                        () -> opened.checkStorage(t, files.channel(info.relativePath()), info.offset()));
             } catch (FormatException e) {
                 if (e.key() != null) throw e;
                 // name the tensor and where its record starts: the archive knows neither
@@ -82,6 +93,29 @@ public final class DcpCheckpoint implements AutoCloseable, ckpt.format.MappedSou
             throw FormatException.atKey(file, tensor.fqn(), "chunk holds " + view.dtype() + Arrays.toString(view.shape())
                     + " where the metadata says " + tensor.dtype() + Arrays.toString(chunk.box().sizes()));
         return view;
+    }
+
+    /**
+     * Runs {@code check} for {@code record} the first time any thread asks; threads asking meanwhile wait for that
+     * result (a failure is remembered and rethrown to each of them) instead of reading the record again.
+     */
+    private void checkOnce(String record, Runnable check) {
+        FutureTask<Void> task = new FutureTask<>(check, null);
+        FutureTask<Void> first = checkedRecords.putIfAbsent(record, task);
+        if (first == null) {
+            task.run();
+            first = task;
+        }
+        try {
+            first.get();
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) throw r;
+            if (e.getCause() instanceof Error r) throw r;
+            throw new IllegalStateException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CancellationException("interrupted while another thread checks " + record);
+        }
     }
 
     private StridedView safetensorsChunk(TensorStorageMetadata tensor, ChunkStorageMetadata chunk, StorageInfo info, Path file) {

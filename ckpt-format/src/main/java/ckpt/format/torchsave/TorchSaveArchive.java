@@ -87,6 +87,16 @@ public final class TorchSaveArchive implements ckpt.format.RecordChecks {
         return data;
     }
 
+    /**
+     * Checks the CRC-32 of the storage record behind {@code t}, whether or not this archive checks on read, by
+     * reading it from {@code channel} (the archive starts at byte {@code archiveStart}) rather than through the mapping.
+     */
+    public void checkStorage(TensorRef t, java.nio.channels.FileChannel channel, long archiveStart) {
+        String name = prefix + "/data/" + t.storage().key();
+        zip.checkCrcByReading(zip.entry(name).orElseThrow(() -> new FormatException(file, "storage record " + name + " is missing")),
+                channel, archiveStart);
+    }
+
     /** The elements of a tensor of this archive. */
     public StridedView view(TensorRef t) {
         if (t.isMeta()) throw new FormatException(file, "meta tensor " + t + " has no data");

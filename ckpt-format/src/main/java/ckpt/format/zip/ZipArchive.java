@@ -3,7 +3,10 @@ package ckpt.format.zip;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +31,8 @@ import java.util.zip.CRC32;
  */
 public final class ZipArchive {
     private static final long CRC_CHUNK = 1L << 30;
+    /** Buffer of {@link #checkCrcByReading}: large enough that a read costs far more than its system call. */
+    private static final long READ_CHUNK = 4L << 20;
 
     private final Path file;
     private final MemorySegment segment;
@@ -111,12 +116,41 @@ public final class ZipArchive {
         if (crcChecked.contains(e.name()) || (e.crc() == 0 && e.size() > 0)) return data;
         CRC32 crc = new CRC32();
         update(crc, data);
-        if (crc.getValue() != e.crc())
+        requireCrc(e, crc.getValue());
+        return data;
+    }
+
+    /**
+     * The check of {@link #checkedData}, reading the entry's bytes with positioned reads of {@code channel} (this
+     * archive starts at byte {@code windowStart} of it) through a small buffer instead of the mapping: checking a
+     * record of gigabytes then leaves none of its pages mapped in this process.
+     */
+    public void checkCrcByReading(ZipEntryInfo e, FileChannel channel, long windowStart) throws ZipFormatException {
+        data(e); // stored, and an entry of this archive
+        if (crcChecked.contains(e.name()) || (e.crc() == 0 && e.size() > 0)) return;
+        CRC32 crc = new CRC32();
+        long at = windowStart + e.dataOffset(), end = at + e.size();
+        try (Arena arena = Arena.ofConfined()) {
+            ByteBuffer buf = arena.allocate(Math.max(1, Math.min(READ_CHUNK, e.size()))).asByteBuffer();
+            while (at < end) {
+                buf.clear().limit((int) Math.min(buf.capacity(), end - at));
+                int n = channel.read(buf, at);
+                if (n < 0) throw new ZipFormatException(file, "entry " + e.name(), "the file ends inside the entry's data");
+                crc.update(buf.flip());
+                at += n;
+            }
+        } catch (IOException x) {
+            throw new ZipFormatException(file, "entry " + e.name(), "cannot read: " + x.getMessage(), x);
+        }
+        requireCrc(e, crc.getValue());
+    }
+
+    private void requireCrc(ZipEntryInfo e, long actual) {
+        if (actual != e.crc())
             throw new ZipFormatException(file, "entry " + e.name(), "CRC-32 mismatch: the zip directory says "
-                    + String.format("%08x", e.crc()) + ", the bytes give " + String.format("%08x", crc.getValue())
+                    + String.format("%08x", e.crc()) + ", the bytes give " + String.format("%08x", actual)
                     + ": the data changed after it was written");
         crcChecked.add(e.name());
-        return data;
     }
 
     /** The entry's uncompressed bytes as a stream: inflated for DEFLATE, read from the segment for STORED. */
