@@ -54,9 +54,13 @@ public final class Resharder {
         return it;
     }
 
-    /** Writes a source read by any reader (the caller closes what it opened). */
+    /**
+     * Writes a source read by any reader (dp_reshardable buckets, legacy {@code distrib_optim.pt}, …); the caller
+     * closes what it opened. The output-dir rules are checked here too, so every reader's output obeys them.
+     */
     public ReshardResult write(ReshardSource src, ReshardOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
+        OutputDirGuard.check(o.source(), o.outputDir(), o.force());
         if (o.ep() != null && o.ep() > 1)
             throw new FormatException(src.path(), "--ep " + o.ep() + " needs a mixture-of-experts model; this one is dense");
         int tp = o.tp() == null ? src.layout().tp() : o.tp();
