@@ -87,6 +87,26 @@ class BucketLayoutTest {
         }
     }
 
+    /**
+     * Several buckets (--ddp-bucket-size): walking the reversed order, each bucket ends exactly after a parameter and
+     * restarts its 64-element alignment; a boundary inside a parameter, or parameters left over, are refused.
+     */
+    @Test
+    void bucketsEndOnParameters() {
+        List<BucketLayout.Param> order = List.of(new BucketLayout.Param("a", -1, 100), new BucketLayout.Param("b", 0, 50),
+                new BucketLayout.Param("c", 1, 64), new BucketLayout.Param("d", -1, 30));
+        // reversed: d [0,30) c [64,128) | b [0,50) a [64,164)
+        List<BucketLayout> buckets = BucketLayout.across(order, List.of(128L, 164L), Path.of("x"), "rank 0");
+        assertThat(buckets).hasSize(2);
+        assertThat(buckets.get(0).slots()).extracting(s -> s.param().key() + "@" + s.start()).containsExactly("d@0", "c@64");
+        assertThat(buckets.get(1).slots()).extracting(s -> s.param().key() + "@" + s.start()).containsExactly("b@0", "a@64");
+        assertThatThrownBy(() -> BucketLayout.across(order, List.of(100L, 164L), Path.of("x"), "rank 0"))
+                .isInstanceOf(FormatException.class).hasMessageContaining("bucket 0").hasMessageContaining("cross its end at 128");
+        assertThatThrownBy(() -> BucketLayout.across(order, List.of(128L), Path.of("x"), "rank 0"))
+                .isInstanceOf(FormatException.class).hasMessageContaining("2 parameters (b …) lie in no saved bucket");
+        assertThat(BucketLayout.across(order, List.of(292L), Path.of("x"), "rank 0").getFirst().slots()).hasSize(4);
+    }
+
     /** TP rank {@code m}'s local tensor of the bf16 model weight, in the local layout the bucket uses. */
     private static MemorySegment modelShard(CheckpointIndex idx, Arena arena, BucketLayout.Param p, int m) {
         GlobalTensor t = idx.tensor(p.key()).orElseThrow();
