@@ -9,7 +9,11 @@
 # cover ckpt.jar and the generator) and the two jars, given as env vars:
 #   CKPT_JAVA=/path/to/runtime/bin/java CKPT_JAR=/path/to/ckpt.jar BENCH_JAR=/path/to/ckpt-bench.jar \
 #   WORK=/path/with/50GB/free  [SIZE=16GB] [NS="1 2 4 8"] [FORMATS="huggingface pytorch"] scripts/bench_parts_gpu_box.sh
-# Disk: SIZE for the source + 2 x SIZE while an output and the cp copy exist (the cp copy is removed before converting).
+# FORMATS may also name megatron (HF -> Megatron torch_dist, --tp 2): its source is ckpt's HF export of the synthetic
+# checkpoint, made once by one process outside the timings. Every N writes to the same output path (a torch_dist
+# .metadata names its dir), so all outputs of a format must be byte-identical.
+# Disk: SIZE for the source + 2 x SIZE while an output and the cp copy exist (the cp copy is removed before converting);
+# + SIZE for the HF source when FORMATS has megatron.
 # Prints a table (Markdown) on stdout; progress on stderr.
 set -euo pipefail
 java=${CKPT_JAVA:?set CKPT_JAVA to a Java 25 java binary}
@@ -17,6 +21,7 @@ jar=${CKPT_JAR:?set CKPT_JAR to ckpt.jar}
 bench=${BENCH_JAR:?set BENCH_JAR to ckpt-bench.jar}
 work=${WORK:?set WORK to a directory with ~3 x SIZE free}
 size=${SIZE:-16GB}
+shape=${SHAPE:-llama3-8b}   # tiny: a seconds-long smoke test of the script itself
 ns=${NS:-1 2 4 8}
 formats=${FORMATS:-huggingface pytorch}
 cores=$(nproc)
@@ -32,7 +37,7 @@ can_drop=no; (echo 3 > /proc/sys/vm/drop_caches) 2>/dev/null && can_drop=yes
 if [ ! -f "$src/latest_checkpointed_iteration.txt" ]; then
   say "generating a $size synthetic checkpoint in $src"
   t0=$(now)
-  "$java" -Xmx4g --enable-native-access=ALL-UNNAMED -cp "$bench" ckpt.bench.SyntheticCheckpoint --shape llama3-8b \
+  "$java" -Xmx4g --enable-native-access=ALL-UNNAMED -cp "$bench" ckpt.bench.SyntheticCheckpoint --shape "$shape" \
     --bytes "$size" --tp 2 --dp 2 --optimizer none --no-sha --out "$src" >&2
   say "generated in $(calc "$(now) - $t0") s"
 fi
@@ -46,23 +51,34 @@ say "cp -r: ${cp_s} s for $src_bytes bytes"
 
 echo "| format | N | parts (s) | finish (s) | total (s) | GB/s | speed-up vs N=1 | speed-up / N | total / cp |"
 echo "|---|---|---|---|---|---|---|---|---|"
+hf_src=$work/src-hf
+case " $formats " in *" megatron "*)
+  if [ ! -f "$hf_src/config.json" ]; then
+    say "exporting the source to $hf_src for --format megatron (one process, not timed)"
+    rm -rf "$hf_src"
+    "$java" -Xmx"$heap" --enable-native-access=ALL-UNNAMED -jar "$jar" convert "$src" --format huggingface --output-dir "$hf_src" --quiet 2>/dev/null
+  fi ;;
+esac
+
 declare -A base
 for fmt in $formats; do
   ref=""
+  in=$src; extra=()
+  if [ "$fmt" = megatron ]; then in=$hf_src; extra=(--tp 2); fi
   for n in $ns; do
-    out=$work/out-$fmt-$n
+    out=$work/out-$fmt
     rm -rf "$out" "$out.parts"
     drop
     t0=$(now)
     pids=()
     for i in $(seq 1 "$n"); do
-      "$java" -Xmx"$heap" --enable-native-access=ALL-UNNAMED -jar "$jar" convert "$src" --format "$fmt" \
+      "$java" -Xmx"$heap" --enable-native-access=ALL-UNNAMED -jar "$jar" convert "$in" --format "$fmt" "${extra[@]}" \
         --output-dir "$out" --part "$i/$n" --quiet 2>"$work/part-$i.err" &
       pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p" || { cat "$work"/part-*.err >&2; say "a part failed"; exit 1; }; done
     t1=$(now)
-    "$java" -Xmx"$heap" --enable-native-access=ALL-UNNAMED -jar "$jar" convert "$src" --format "$fmt" --output-dir "$out" --finish --quiet
+    "$java" -Xmx"$heap" --enable-native-access=ALL-UNNAMED -jar "$jar" convert "$in" --format "$fmt" "${extra[@]}" --output-dir "$out" --finish --quiet
     sync
     t2=$(now)
     parts_s=$(calc "$t1 - $t0"); fin_s=$(calc "$t2 - $t1"); tot_s=$(calc "$t2 - $t0")
@@ -77,6 +93,6 @@ for fmt in $formats; do
   done
 done
 echo
-echo "source: $src_bytes bytes ($size synthetic llama3-8b shape, TP2 DP2, bf16, no optimizer); cp -r: ${cp_s} s" \
+echo "source: $src_bytes bytes ($size synthetic $shape shape, TP2 DP2, bf16, no optimizer); cp -r: ${cp_s} s" \
   "($(calc "$src_bytes / $cp_s / 1000000000") GB/s); $cores cores; page cache dropped: $can_drop;" \
   "heap per process $heap; outputs identical to N=1 (sha256 of every file)"

@@ -54,7 +54,7 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:converted (or, with --part, the part written)",
                 "1:bad or unsupported input, the output directory exists (see --force), or --finish found a part missing, "
-                        + "incomplete or of another plan (named)", "2:usage error"})
+                        + "incomplete, damaged or of another plan (named)", "2:usage error"})
 final class ConvertCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -115,7 +115,8 @@ final class ConvertCommand implements Callable<Integer> {
     boolean force;
 
     @Option(names = "--no-verify", description = "skip the CRC-32 check of every source record (on by default; "
-            + "a record that changed after it was written fails the conversion, naming file, key and offset)")
+            + "a record that changed after it was written fails the conversion, naming file, key and offset); with --finish, "
+            + "skip reading the parts' bytes back against their recorded CRC-32s (sizes are still checked)")
     boolean noVerify;
 
     @Option(names = "--part", paramLabel = "I/N|slurm",
@@ -125,7 +126,8 @@ final class ConvertCommand implements Callable<Integer> {
     String part;
 
     @Option(names = "--finish", description = "after every --part has completed: check that each part is present and complete, write "
-            + "the indexes/config/central directory and publish DIR atomically; a missing or incomplete part is named and nothing is published")
+            + "the indexes/config/central directory/.metadata and publish DIR atomically; every part's bytes are read back against the "
+            + "CRC-32s it recorded (--no-verify: sizes only); a missing, incomplete or damaged part is named and nothing is published")
     boolean finish;
 
     @Option(names = "--quiet", description = "no progress bar and no summary")

@@ -45,6 +45,22 @@ class PartsCommandTest {
     }
 
     @Test
+    void damagedPartFile_failsTheFinish_inOneLineNamingPartAndFile() throws Exception {
+        Path hf = tmp.resolve("hf"), out = tmp.resolve("mcore");
+        assertThat(ckpt("convert", CKPT, "--format", "huggingface", "--output-dir", hf, "--quiet").code()).isZero();
+        for (int i = 1; i <= 2; i++)
+            assertThat(ckpt("convert", hf, "--format", "megatron", "--tp", "2", "--output-dir", out, "--part", i + "/2", "--quiet").code()).isZero();
+        Path rank1 = tmp.resolve("mcore.parts/out/release/__1_0.distcp");
+        byte[] b = Files.readAllBytes(rank1);
+        b[b.length / 2] ^= 1;
+        Files.write(rank1, b);
+        RotationCommandsTest.Run fin = ckpt("convert", hf, "--format", "megatron", "--tp", "2", "--output-dir", out, "--finish");
+        assertThat(fin.code()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(fin.err().strip()).doesNotContain("\n").contains(rank1.toString()).contains("is damaged").contains("--part 2/2");
+        assertThat(out).doesNotExist();
+    }
+
+    @Test
     void usageErrors_exit2() {
         Path out = tmp.resolve("o");
         assertThat(ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--part", "3").code()).isEqualTo(ExitCodes.USAGE);

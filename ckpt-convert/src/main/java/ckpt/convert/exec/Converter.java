@@ -79,7 +79,7 @@ public final class Converter {
             requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> warnings = new ArrayList<>();
             List<String> files;
-            try (OutputWriter writer = writer(index, o, p, staging.dir(), warnings)) {
+            try (OutputWriter writer = writer(index, o, p, staging.dir(), staging.target(), warnings, Share.WHOLE)) {
                 executor.execute(p.plan(), writer, listener, index::releaseMappings);
                 files = writer.finish();
             } catch (InternalError e) {
@@ -96,16 +96,12 @@ public final class Converter {
         }
     }
 
-    /** The writer of {@code o.format()}, laid out from the plan in {@code dir}. */
-    private static OutputWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings)
-            throws IOException {
-        if (o.format() == OutputFormat.MEGATRON) return new MegatronOutput(dir, p.megatron());
-        return writer(index, o, p, dir, warnings, Share.WHOLE);
-    }
-
-    /** The writer of {@code o.format()} for one share of the output ({@code --part}, {@code --finish}). */
-    static PartWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, List<String> warnings, Share share)
-            throws IOException {
+    /**
+     * The writer of {@code o.format()}, laid out from the plan in {@code dir} (which is published as {@code target}),
+     * for one share of the output: all of it, or a part ({@code --part}) or the completion ({@code --finish}).
+     */
+    static PartWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, Path target, List<String> warnings,
+                             Share share) throws IOException {
         return switch (o.format()) {
             case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig(), share);
             case SAFETENSORS -> new SafetensorsTarget(dir, p.plan(), o.maxShardSize(), share);
@@ -120,7 +116,7 @@ public final class Converter {
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
                 yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
             }
-            case MEGATRON -> throw new IllegalArgumentException(PartedConverter.NO_MEGATRON_PARTS);
+            case MEGATRON -> new MegatronOutput(dir, p.megatron(), share, target, PartedConverter.fingerprint(index, o, p));
         };
     }
 

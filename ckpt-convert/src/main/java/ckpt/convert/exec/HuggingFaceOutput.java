@@ -41,6 +41,16 @@ final class HuggingFaceOutput implements PartWriter {
     }
 
     @Override
+    public boolean needsCrc32() {
+        return weights.needsCrc32();
+    }
+
+    @Override
+    public void complete(OutputTensor t, long crc32) throws IOException {
+        weights.complete(t, crc32);
+    }
+
+    @Override
     public List<PartRegion> completePart() throws IOException {
         return weights.completePart();
     }

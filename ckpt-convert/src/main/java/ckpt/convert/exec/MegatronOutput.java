@@ -2,22 +2,31 @@ package ckpt.convert.exec;
 
 import ckpt.convert.mapping.imports.MegatronImport;
 import ckpt.convert.plan.OutputTensor;
-import ckpt.format.dcp.DcpWriter;
+import ckpt.format.dcp.DcpLayout;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyGlobal;
 import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
-
 import ckpt.format.torchsave.TorchSaveWriter;
+import ckpt.format.zip.Crc32;
 
 import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.file.StandardOpenOption;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
+import java.util.zip.CRC32;
 
 /**
  * {@code --format megatron}: a Megatron-core {@code torch_dist} save dir — {@code latest_checkpointed_iteration.txt}
@@ -25,57 +34,112 @@ import java.util.Map;
  * that rank owns), {@code .metadata}, {@code metadata.json}, and the common state as the {@code common_state/shard_0_1}
  * bytes item (core ≥ 0.19): {@code args} Namespace, {@code checkpoint_version} 3.0, {@code iteration} 0. A
  * {@code release} checkpoint is what {@code --finetune} and fresh runs load: Megatron resets the iteration and skips
- * optimizer, scheduler and RNG state for it. {@code ckpt reshard} writes the same layout under the source's iteration
- * and tracker, with the source's common state and ShardedObject items.
+ * optimizer, scheduler and RNG state for it.
+ *
+ * <p>The rank files are laid out from the plan before any byte moves ({@link DcpLayout}): every chunk is a
+ * self-contained {@code torch.save} archive at a fixed offset, so workers fill chunks in place and in parallel, and
+ * the parts of {@code --part} write disjoint items of the same files ({@link Share}); {@code .metadata} and the small
+ * files follow from the layout alone, so {@code --finish} writes them without reading the data. Its
+ * {@code storage_meta} names the published release dir and a save id derived from the plan (torch draws a random
+ * one per save; nothing reads it back), so the same conversion gives the same bytes in one process or in parts.
  */
-public final class MegatronOutput implements OutputWriter.Appending {
+final class MegatronOutput implements PartWriter {
     static final String TRACKER = "latest_checkpointed_iteration.txt";
     static final String RELEASE = "release";
-    /** What Megatron-core writes as {@code metadata.json} of a torch_dist save (its CheckpointingConfig). */
-    static final String METADATA_JSON = "{\"sharded_backend\": \"torch_dist\", \"sharded_backend_version\": 1}";
 
-    /** A ShardedObject's saved bytes ({@code torch.save} of its value), copied verbatim into rank {@code rank}'s file. */
-    public record RawItem(String key, int rank, byte[] payload) {
-    }
-
-    /**
-     * Where the save goes: iteration directory name ({@code iter_0000004}, {@code release}), the tracker's text, the
-     * {@code metadata.json} bytes, and whether the common state is a {@code common.pt} file (core ≤ 0.18) rather than
-     * the {@code common_state/shard_0_1} item.
-     */
-    public record Layout(String iteration, String tracker, byte[] metadataJson, boolean commonPt) {
-    }
 
     private final Path dir;
-    private final Layout layout;
-    private final DcpWriter dcp;
+    private final Share share;
+    private final DcpLayout layout;
+    private final String checkpointId;
+    private final String saveId;
+    private final Map<String, DcpLayout.Item> byUnit = new HashMap<>();
+    private final Map<String, FileChannel> channels = new HashMap<>();
+    /** The chunks this process writes, by planned tensor name (their archives are written whole once filled). */
+    private final Map<String, DcpLayout.Chunk> mine = new HashMap<>();
+    private final List<PartRegion> written = new ArrayList<>();
 
-    MegatronOutput(Path dir, MegatronImport plan) throws IOException {
-        this(dir, new Layout(RELEASE, RELEASE, METADATA_JSON.getBytes(StandardCharsets.UTF_8), false), commonState(plan.args()), List.of());
-        for (MegatronImport.BytesItem it : plan.items()) dcp.addObject(it.key(), it.rank(), it.value());
+    /**
+     * @param target the published output dir: its {@code release} dir is the save's {@code checkpoint_id}
+     * @param planId what identifies the plan (its fingerprint): the save id is derived from it
+     */
+    MegatronOutput(Path dir, MegatronImport plan, Share share, Path target, String planId) throws IOException {
+        this.dir = dir;
+        this.share = share;
+        this.layout = layout(plan);
+        this.checkpointId = target.toAbsolutePath().normalize().resolve(RELEASE).toString();
+        this.saveId = UUID.nameUUIDFromBytes(("ckpt convert --format megatron " + planId).getBytes(StandardCharsets.UTF_8)).toString();
+        Path release = dir.resolve(RELEASE);
+        Files.createDirectories(release);
+        try {
+            List<DcpLayout.Item> items = layout.items();
+            List<String> names = unitNames(layout, plan);
+            for (int i = 0; i < items.size(); i++) {
+                DcpLayout.Item it = items.get(i);
+                String unit = names.get(i);
+                byUnit.put(unit, it);
+                if (!share.writes(unit)) continue;
+                FileChannel ch = channel(release, it.at().relativePath());
+                switch (it) {
+                    case DcpLayout.Bytes b -> {
+                        ByteBuffer buf = ByteBuffer.wrap(b.archive());
+                        long at = b.at().offset();
+                        while (buf.hasRemaining()) at += ch.write(buf, at);
+                        written.add(region(unit, b, crcOf(b.archive())));
+                    }
+                    case DcpLayout.Chunk c -> mine.put(unit, c);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** The save's items: the common state, then the plan's bytes items, then every tensor chunk in plan order. */
+    static DcpLayout layout(MegatronImport plan) throws IOException {
+        DcpLayout l = new DcpLayout();
+        // torch writes a rank's bytes items before its tensors; a ShardedObject's value is saved in a one-item list
+        l.addObject("common_state/shard_0_1", 0, List.of(commonState(plan.args())));
+        for (MegatronImport.BytesItem it : plan.items()) l.addObject(it.key(), it.rank(), it.value());
+        for (OutputTensor t : plan.plan().tensors()) {
+            OutputTensor.Chunk c = t.chunk();
+            if (c == null) throw new IllegalArgumentException(t.name() + ": a Megatron output tensor needs a chunk placement");
+            l.addTensorChunk(c.key(), t.dtype(), c.globalShape(), c.box(), c.file());
+        }
+        return l;
     }
 
     /**
-     * A save with the given common state (a pickle value tree) and verbatim ShardedObject items; tensors follow
-     * through {@link #write}.
+     * The units of {@code --part}: every item of every rank file (a chunk is named as its planned tensor, a bytes
+     * item by its key), in file and offset order, so that a part writes contiguous ranges of few files.
      */
-    public MegatronOutput(Path dir, Layout layout, Object common, List<RawItem> items) throws IOException {
-        this.dir = dir;
-        this.layout = layout;
-        Path iter = dir.resolve(layout.iteration());
-        this.dcp = DcpWriter.create(iter);
-        // torch writes a rank's bytes items before its tensors
-        if (layout.commonPt()) {
-            try (FileChannel ch = FileChannel.open(iter.resolve("common.pt"), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
-                    StandardOpenOption.WRITE)) {
-                long n = TorchSaveWriter.writeObject(iter.resolve("common.pt"), ch, 0, common);
-                ch.truncate(n);
-                ch.force(true);
-            }
-        } else {
-            dcp.addObject("common_state/shard_0_1", 0, List.of(common));
+    static List<PartedConverter.Unit> units(MegatronImport plan) throws IOException {
+        DcpLayout l = layout(plan);
+        List<String> names = unitNames(l, plan);
+        List<PartedConverter.Unit> out = new ArrayList<>(names.size());
+        List<DcpLayout.Item> items = l.items();
+        for (int i = 0; i < items.size(); i++) {
+            DcpLayout.Item it = items.get(i);
+            out.add(new PartedConverter.Unit(names.get(i), it instanceof DcpLayout.Chunk ? List.of(names.get(i)) : List.of(), it.at().length()));
         }
-        for (RawItem it : items) dcp.addBytes(it.key(), it.rank(), it.payload());
+        // file, then offset: a part writes contiguous ranges of few files
+        Map<String, DcpLayout.Item> at = new HashMap<>();
+        for (int i = 0; i < items.size(); i++) at.put(names.get(i), items.get(i));
+        out.sort(Comparator.comparingInt((PartedConverter.Unit u) -> at.get(u.name()).rank()).thenComparingLong(u -> at.get(u.name()).at().offset()));
+        return out;
+    }
+
+    /**
+     * Each item's unit name, in layout order: a bytes item's key, a chunk's planned tensor name (chunk k of the layout
+     * is tensor k of the plan: they are added in plan order).
+     */
+    private static List<String> unitNames(DcpLayout l, MegatronImport plan) {
+        List<String> out = new ArrayList<>();
+        int k = 0;
+        for (DcpLayout.Item it : l.items())
+            out.add(it instanceof DcpLayout.Bytes b ? b.fqn() : plan.plan().tensors().get(k++).name());
+        return out;
     }
 
     /** What core ≥ 0.19 saves as the common state of a weights-only save. */
@@ -96,21 +160,110 @@ public final class MegatronOutput implements OutputWriter.Appending {
         return common;
     }
 
+    /**
+     * A rank file this process writes into, sized to its planned length first (a mapping that grew the file would
+     * cut it at its own end; sizing to the same length again, by another part, changes no byte).
+     */
+    private FileChannel channel(Path release, String name) throws IOException {
+        FileChannel ch = channels.get(name);
+        if (ch != null) return ch;
+        Path f = release.resolve(name);
+        ch = share.isPart() ? FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                : FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        channels.put(name, ch);
+        try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
+            raf.setLength(layout.fileLengths().get(name));
+        }
+        return ch;
+    }
+
     @Override
-    public void write(OutputTensor t, Fill fill) throws IOException {
-        OutputTensor.Chunk c = t.chunk();
-        if (c == null) throw new IllegalArgumentException(t.name() + ": a Megatron output tensor needs a chunk placement");
-        dcp.addTensorChunk(c.key(), t.dtype(), c.globalShape(), c.box(), c.file(), fill::into);
+    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
+        DcpLayout.Chunk c = mine.get(t.name());
+        if (c == null) throw new IllegalStateException(t.name() + " is not in this process's part");
+        if (from < 0 || length < 0 || from + length > t.byteSize())
+            throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize() + " bytes of " + t.name());
+        if (length == 0) return MemorySegment.NULL;
+        return channels.get(c.at().relativePath()).map(FileChannel.MapMode.READ_WRITE, c.dataOffset() + from, length, arena);
+    }
+
+    @Override
+    public boolean needsCrc32() {
+        return true; // the chunk's zip record carries one
+    }
+
+    /**
+     * The chunk's data are written: the rest of its archive is written around them (records before the data, data
+     * record header, {@code version}, serialization id, central directory), and the whole archive's CRC-32 recorded
+     * for the part's marker — the data's CRC combined with that of the few hundred bytes around it, read back.
+     */
+    @Override
+    public void complete(OutputTensor t, long crc32) throws IOException {
+        DcpLayout.Chunk c = mine.get(t.name());
+        FileChannel ch = channels.get(c.at().relativePath());
+        TorchSaveWriter w = TorchSaveWriter.at(dir.resolve(RELEASE).resolve(c.at().relativePath()), ch, c.at().offset());
+        TorchSaveWriter.TensorRecord r = w.tensor(c.dtype(), c.box().sizes());
+        w.writeStructure(r);
+        if (w.offset(r) != c.dataOffset()) throw new IllegalStateException(t.name() + ": archive layout differs from the plan");
+        w.complete(r, crc32);
+        long start = c.at().offset(), end = start + w.finish(), dataEnd = c.dataOffset() + t.byteSize();
+        long crc = Crc32.combine(crcOf(ch, start, c.dataOffset() - start), crc32, t.byteSize());
+        crc = Crc32.combine(crc, crcOf(ch, dataEnd, end - dataEnd), end - dataEnd);
+        synchronized (written) {
+            written.add(region(t.name(), c, crc));
+        }
+    }
+
+    private PartRegion region(String unit, DcpLayout.Item it, long crc) {
+        return new PartRegion(unit, RELEASE + "/" + it.at().relativePath(), it.at().offset(), it.at().length(), false, crc);
+    }
+
+    private static long crcOf(byte[] b) {
+        CRC32 c = new CRC32();
+        c.update(b);
+        return c.getValue();
+    }
+
+    private static long crcOf(FileChannel ch, long at, long length) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(length));
+        while (b.hasRemaining()) {
+            if (ch.read(b, at + b.position()) < 0) throw new IOException("unexpected end of file at " + (at + b.position()));
+        }
+        CRC32 c = new CRC32();
+        c.update(b.flip());
+        return c.getValue();
+    }
+
+    @Override
+    public List<PartRegion> completePart() throws IOException {
+        for (FileChannel ch : channels.values()) ch.force(true);
+        synchronized (written) {
+            return List.copyOf(written);
+        }
+    }
+
+    /** The parts' items must sit where this layout puts them; {@code .metadata} then follows from the layout. */
+    @Override
+    public void acceptParts(List<PartRegion> regions) {
+        for (PartRegion p : regions) {
+            DcpLayout.Item it = byUnit.get(p.unit());
+            if (it == null || !p.file().equals(RELEASE + "/" + it.at().relativePath()) || p.offset() != it.at().offset()
+                    || p.length() != it.at().length())
+                throw new IllegalStateException("part record " + p + " does not match the planned layout");
+        }
     }
 
     @Override
     public List<String> finish() throws IOException {
-        dcp.finish();
-        String it = layout.iteration();
-        Files.write(dir.resolve(it).resolve("metadata.json"), layout.metadataJson());
-        Files.writeString(dir.resolve(TRACKER), layout.tracker(), StandardCharsets.UTF_8);
-        try (var s = Files.list(dir.resolve(it))) {
-            List<String> files = new java.util.ArrayList<>(s.map(p -> it + "/" + p.getFileName()).sorted().toList());
+        if (share.isPart()) throw new IllegalStateException("a part does not write .metadata");
+        for (FileChannel ch : channels.values()) ch.force(true);
+        Path release = dir.resolve(RELEASE);
+        layout.writeMetadata(release, checkpointId, saveId);
+        Files.writeString(release.resolve("metadata.json"), "{\"sharded_backend\": \"torch_dist\", \"sharded_backend_version\": 1}",
+                StandardCharsets.UTF_8);
+        Files.writeString(dir.resolve(TRACKER), RELEASE, StandardCharsets.UTF_8);
+        try (var s = Files.list(release)) {
+            List<String> files = new ArrayList<>(s.map(p -> RELEASE + "/" + p.getFileName()).sorted().toList());
             files.add(TRACKER);
             return files;
         }
@@ -118,6 +271,15 @@ public final class MegatronOutput implements OutputWriter.Appending {
 
     @Override
     public void close() throws IOException {
-        dcp.close();
+        IOException first = null;
+        for (FileChannel ch : channels.values()) {
+            try {
+                ch.close();
+            } catch (IOException e) {
+                if (first == null) first = e;
+            }
+        }
+        channels.clear();
+        if (first != null) throw first;
     }
 }

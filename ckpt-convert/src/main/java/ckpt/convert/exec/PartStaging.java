@@ -34,7 +34,8 @@ import java.util.Optional;
 final class PartStaging {
     static final String PLAN = "plan.json";
     static final String OUT = "out";
-    static final String SCHEMA = "ckpt.convert.parts/1";
+    /** 2: every region carries the CRC-32 of its bytes, which --finish reads back. */
+    static final String SCHEMA = "ckpt.convert.parts/2";
     /** Markers and plan files are small; anything larger is not ours. */
     private static final long MAX_JSON = 64L << 20;
     private static final ObjectMapper JSON = new ObjectMapper()

@@ -37,13 +37,6 @@ import java.util.TreeMap;
  * publishes the output with one rename. The executor is the plain one, given the part's tensors only.
  */
 public final class PartedConverter {
-    /**
-     * A Megatron save's rank files are appended item by item and its {@code .metadata} carries a random save id, so
-     * its layout is not yet fixed up front the way parts need.
-     */
-    static final String NO_MEGATRON_PARTS = "--part/--finish: not available for --format megatron yet "
-            + "(its rank files are not laid out up front); convert it in one process";
-
     private final PlanExecutor executor;
 
     public PartedConverter() {
@@ -58,12 +51,13 @@ public final class PartedConverter {
     record Unit(String name, List<String> tensors, long bytes) {
     }
 
-    static List<Unit> units(ConvertOptions o, ConversionPlan plan) {
+    static List<Unit> units(ConvertOptions o, Converter.Planned p) throws IOException {
+        ConversionPlan plan = p.plan();
         return switch (o.format()) {
             case PYTORCH -> plan.tensors().stream().map(t -> new Unit(t.name(), List.of(t.name()), t.byteSize())).toList();
             case HUGGINGFACE, SAFETENSORS -> SafetensorsTarget.shardFiles(plan, o.maxShardSize()).stream()
                     .map(s -> new Unit(s.name(), s.tensors(), s.bytes())).toList();
-            case MEGATRON -> throw new IllegalArgumentException(NO_MEGATRON_PARTS);
+            case MEGATRON -> MegatronOutput.units(p.megatron());
         };
     }
 
@@ -90,7 +84,7 @@ public final class PartedConverter {
         StagingDir.checkTarget(o.outputDir(), o.force());
         Converter.Planned planned = Converter.plan(index, o);
         String fingerprint = fingerprint(index, o, planned);
-        List<Unit> mine = unitsOf(units(o, planned.plan()), p);
+        List<Unit> mine = unitsOf(units(o, planned), p);
         Set<String> tensorNames = new HashSet<>();
         Set<String> unitNames = new LinkedHashSet<>();
         for (Unit u : mine) {
@@ -106,7 +100,7 @@ public final class PartedConverter {
         Converter.requireSpace(staging.out(), sub.totalBytes(), Files.getFileStore(staging.out()).getUsableSpace());
         List<String> warnings = new ArrayList<>();
         List<PartRegion> regions;
-        try (PartWriter writer = Converter.writer(index, o, planned, staging.out(), warnings, Share.part(unitNames))) {
+        try (PartWriter writer = Converter.writer(index, o, planned, staging.out(), staging.target(), warnings, Share.part(unitNames))) {
             executor.execute(sub, writer, listener, index::releaseMappings);
             regions = writer.completePart();
         } catch (InternalError e) {
@@ -129,8 +123,10 @@ public final class PartedConverter {
     }
 
     /**
-     * Checks every part and publishes the output; on any missing, incomplete or foreign part nothing is published
-     * and the staging dir stays for the part to be re-run.
+     * Checks every part — marker present and of this plan, files as long as its records, and (unless
+     * {@code --no-verify}) every region read back with the CRC-32 the part recorded — and publishes the output; on
+     * any missing, incomplete, damaged or foreign part nothing is published and the staging dir stays for the part
+     * to be re-run.
      */
     public ConvertResult finish(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
@@ -142,18 +138,21 @@ public final class PartedConverter {
         PartStaging.Header header = staging.header().orElseThrow(() -> new FormatException(staging.dir(),
                 "no parts to finish: the staging dir has no " + PartStaging.PLAN + " (run the parts first: --part I/N)"));
         int n = header.parts();
-        List<Unit> all = units(o, planned.plan());
-        List<PartRegion> regions = new ArrayList<>();
-        for (int i = 1; i <= n; i++) regions.addAll(checkPart(staging, new PartSpec(i, n), fingerprint, unitsOf(all, new PartSpec(i, n))));
+        List<Unit> all = units(o, planned);
+        List<List<PartRegion>> byPart = new ArrayList<>();
+        for (int i = 1; i <= n; i++) byPart.add(checkPart(staging, new PartSpec(i, n), fingerprint, unitsOf(all, new PartSpec(i, n))));
         if (!fingerprint.equals(header.fingerprint()))
             throw new FormatException(staging.dir(), "was started for a different plan (fingerprint " + header.fingerprint()
                     + ", this one is " + fingerprint + ")");
+        if (o.verifyRecords()) PartChecksums.verify(staging.out(), byPart, executor.threads());
+        List<PartRegion> regions = new ArrayList<>();
+        byPart.forEach(regions::addAll);
 
         removeStrays(staging.out(), regions);
         listener.planned(new ConversionPlan(List.of()));
         List<String> warnings = new ArrayList<>();
         List<String> files;
-        try (PartWriter writer = Converter.writer(index, o, planned, staging.out(), warnings, Share.FINISH)) {
+        try (PartWriter writer = Converter.writer(index, o, planned, staging.out(), staging.target(), warnings, Share.FINISH)) {
             writer.acceptParts(regions);
             files = writer.finish();
         }
@@ -161,7 +160,8 @@ public final class PartedConverter {
         ConversionPlan plan = planned.plan();
         return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
                 planned.family() == null ? null : planned.family().architecture(), plan.tensors().size(), plan.totalBytes(),
-                plan.totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings, List.of());
+                plan.totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings,
+                planned.megatron() == null ? List.of() : planned.megatron().flags());
     }
 
     /** Part {@code p}'s marker is present, of this plan, lists exactly its units, and every region is on disk. */
@@ -195,16 +195,22 @@ public final class PartedConverter {
         return m.regions();
     }
 
-    /** A finish that failed midway may have left index or config files; they are rewritten from scratch. */
+    /** A finish that failed midway may have left index, config or metadata files; they are rewritten from scratch. */
     private static void removeStrays(Path out, List<PartRegion> regions) throws IOException {
-        Set<String> keep = new HashSet<>();
-        for (PartRegion r : regions) keep.add(r.file());
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(out)) {
-            for (Path f : ds) {
-                if (keep.contains(f.getFileName().toString())) continue;
-                if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) StagingDir.deleteTree(f);
-                else Files.delete(f);
+        Set<Path> keep = new HashSet<>();
+        for (PartRegion r : regions) keep.add(out.resolve(r.file()).normalize());
+        List<Path> all;
+        try (var s = Files.walk(out)) {
+            all = s.sorted(java.util.Comparator.reverseOrder()).toList(); // children before their dirs
+        }
+        for (Path f : all) {
+            if (f.equals(out) || keep.contains(f)) continue;
+            if (Files.isDirectory(f, LinkOption.NOFOLLOW_LINKS)) {
+                try (DirectoryStream<Path> ds = Files.newDirectoryStream(f)) {
+                    if (ds.iterator().hasNext()) continue; // holds part files
+                }
             }
+            Files.delete(f);
         }
     }
 
@@ -220,12 +226,14 @@ public final class PartedConverter {
         sb.append(o.format().id()).append(' ').append(o.dtype()).append(' ').append(o.arch()).append(' ')
                 .append(o.maxShardSize()).append(' ').append(o.keepPaddedVocab()).append(' ')
                 .append(o.tokenizerDir() == null ? "-" : o.tokenizerDir().toAbsolutePath().normalize()).append(' ')
-                .append(o.configDir() == null ? "-" : o.configDir().toAbsolutePath().normalize()).append('\n');
+                .append(o.configDir() == null ? "-" : o.configDir().toAbsolutePath().normalize()).append(' ')
+                .append(o.parallel()).append('\n');
         if (p.modelConfig() != null) sb.append(new TreeMap<>(p.modelConfig())).append('\n');
         if (p.family() != null) sb.append(p.family().architecture()).append(' ').append(new TreeMap<>(p.family().config(p.context()))).append('\n');
         for (OutputTensor t : p.plan().tensors())
             sb.append(t.name()).append(' ').append(t.dtype()).append(' ').append(Arrays.toString(t.shape())).append(' ')
-                    .append(t.sourceDtype()).append('\n');
+                    .append(t.sourceDtype()).append(t.chunk() == null ? "" : " " + t.chunk().key() + " " + t.chunk().box() + " @" + t.chunk().file())
+                    .append('\n');
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(sb.toString().getBytes(StandardCharsets.UTF_8));
             return HexFormat.of().formatHex(d, 0, 16);

@@ -5,6 +5,7 @@ import ckpt.convert.plan.OutputTensor;
 import ckpt.format.safetensors.HfIndexWriter;
 import ckpt.format.safetensors.HfShardPlanner;
 import ckpt.format.safetensors.SafetensorsWriter;
+import ckpt.format.zip.Crc32;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -33,10 +34,15 @@ final class SafetensorsTarget implements PartWriter {
     private record Slot(FileChannel channel, long offset) {
     }
 
+    /** A shard a part writes: its header's CRC-32 and its tensors in file order, for the file's CRC in the marker. */
+    private record PartShard(String file, long length, long headerCrc, long headerLength, List<OutputTensor> tensors) {
+    }
+
     private final Path dir;
     private final Share share;
     private final List<FileChannel> channels = new ArrayList<>();
-    private final List<PartRegion> written = new ArrayList<>();
+    private final List<PartShard> partShards = new ArrayList<>();
+    private final Map<String, Long> tensorCrcs = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Slot> slots = new HashMap<>();
     private final Map<String, String> weightMap = new LinkedHashMap<>();
     private final List<String> files = new ArrayList<>();
@@ -92,7 +98,13 @@ final class SafetensorsTarget implements PartWriter {
                     ? FileChannel.open(dir.resolve(fileName), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(dir.resolve(fileName), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
             channels.add(ch);
-            written.add(new PartRegion(fileName, fileName, 0, layout.fileLength(), true, -1));
+            if (share.isPart()) {
+                java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+                crc.update(layout.headerBytes());
+                List<OutputTensor> inFileOrder = new ArrayList<>();
+                for (String name : layout.absoluteOffsets().keySet()) inFileOrder.add(byName.get(name));
+                partShards.add(new PartShard(fileName, layout.fileLength(), crc.getValue(), layout.headerBytes().length, inFileOrder));
+            }
             ByteBuffer header = ByteBuffer.wrap(layout.headerBytes());
             long at = 0;
             while (header.hasRemaining()) at += ch.write(header, at);
@@ -113,11 +125,37 @@ final class SafetensorsTarget implements PartWriter {
         return s.channel().map(FileChannel.MapMode.READ_WRITE, s.offset() + from, length, arena);
     }
 
-    /** A part's shards, flushed. */
+    /** A part's tensors' CRC-32s (from the bytes as they were written), for the whole shard's CRC. */
+    @Override
+    public boolean needsCrc32() {
+        return share.isPart();
+    }
+
+    @Override
+    public void complete(OutputTensor t, long crc32) {
+        if (share.isPart()) tensorCrcs.put(t.name(), crc32);
+    }
+
+    /**
+     * A part's shards, flushed, each with its CRC-32: the header's combined with its tensors' in file order (the data
+     * follow the header back to back), so no byte is read again.
+     */
     @Override
     public List<PartRegion> completePart() throws IOException {
         for (FileChannel ch : channels) ch.force(true);
-        return List.copyOf(written);
+        List<PartRegion> out = new ArrayList<>();
+        for (PartShard f : partShards) {
+            long crc = f.headerCrc(), at = f.headerLength();
+            for (OutputTensor t : f.tensors()) {
+                Long c = tensorCrcs.get(t.name());
+                if (c == null && t.byteSize() > 0) throw new IllegalStateException(t.name() + " was never completed");
+                crc = Crc32.combine(crc, c == null ? 0 : c, t.byteSize());
+                at += t.byteSize();
+            }
+            if (at != f.length()) throw new IllegalStateException(f.file() + ": tensors do not fill the planned length");
+            out.add(new PartRegion(f.file(), f.file(), 0, f.length(), true, crc));
+        }
+        return out;
     }
 
     /** The shards' sizes were checked against the parts' records; safetensors keeps no checksums to carry over. */

@@ -1,6 +1,6 @@
 package ckpt.convert.reshard;
 
-import ckpt.convert.exec.MegatronOutput;
+import ckpt.convert.exec.MegatronSaveOutput;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.format.pickle.PyDict;
 
@@ -27,7 +27,7 @@ import java.util.List;
  */
 public record ReshardSource(Path path, String iteration, String tracker, Long iterationNumber, Layout layout, Model model,
                             List<GlobalTensor> tensors, List<GlobalTensor> optimizer, PyDict common,
-                            List<MegatronOutput.RawItem> items, byte[] metadataJson, boolean commonPt, String sourceOptimizer) {
+                            List<MegatronSaveOutput.RawItem> items, byte[] metadataJson, boolean commonPt, String sourceOptimizer) {
     public ReshardSource {
         tensors = List.copyOf(tensors);
         optimizer = List.copyOf(optimizer);

@@ -3,7 +3,7 @@ package ckpt.convert.reshard;
 import ckpt.convert.exec.ConversionListener;
 import ckpt.convert.exec.Converter;
 import ckpt.convert.exec.InputCheck;
-import ckpt.convert.exec.MegatronOutput;
+import ckpt.convert.exec.MegatronSaveOutput;
 import ckpt.convert.exec.OutputDirGuard;
 import ckpt.convert.exec.PlanExecutor;
 import ckpt.convert.exec.StagingDir;
@@ -20,7 +20,7 @@ import java.util.List;
 
 /**
  * {@code ckpt reshard}: source → {@link ReshardSource} → {@link ReshardPlan} for the target layout → a Megatron
- * {@code torch_dist} save dir written through {@link MegatronOutput} into a staging directory and renamed into place.
+ * {@code torch_dist} save dir written through {@link MegatronSaveOutput} into a staging directory and renamed into place.
  * Other source readers hand their {@link ReshardSource} to {@link #write}.
  */
 public final class Resharder {
@@ -70,8 +70,8 @@ public final class Resharder {
             listener.planned(plan.plan());
             Converter.requireSpace(staging.dir(), plan.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> files;
-            MegatronOutput.Layout layout = new MegatronOutput.Layout(src.iteration(), src.tracker(), src.metadataJson(), src.commonPt());
-            try (MegatronOutput writer = new MegatronOutput(staging.dir(), layout, src.common(), plan.items())) {
+            MegatronSaveOutput.Layout layout = new MegatronSaveOutput.Layout(src.iteration(), src.tracker(), src.metadataJson(), src.commonPt());
+            try (MegatronSaveOutput writer = new MegatronSaveOutput(staging.dir(), layout, src.common(), plan.items())) {
                 executor.execute(plan.plan(), writer, listener);
                 files = writer.finish();
             } catch (InternalError e) {

@@ -2,6 +2,7 @@ package ckpt.convert.exec;
 
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
+import ckpt.convert.mapping.imports.MegatronArgs.Parallel;
 import ckpt.convert.plan.DtypeChoice;
 import ckpt.convert.plan.PartSpec;
 import ckpt.format.FormatException;
@@ -31,7 +32,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class PartedConvertTest {
     /** Small shards so the huggingface output has many files to divide (and some parts get none). */
     static final long SHARD = 64 << 10;
-    static final List<OutputFormat> PARTED = List.of(OutputFormat.PYTORCH, OutputFormat.HUGGINGFACE);
+    static final List<OutputFormat> PARTED = List.of(OutputFormat.PYTORCH, OutputFormat.HUGGINGFACE, OutputFormat.SAFETENSORS,
+            OutputFormat.MEGATRON);
 
     @TempDir
     Path tmp;
@@ -54,6 +56,7 @@ class PartedConvertTest {
         for (Path ckpt : checkpoints()) {
             try (CheckpointIndex index = Checkpoints.open(ckpt)) {
                 for (OutputFormat f : PARTED) {
+                    if (f == OutputFormat.MEGATRON) continue; // reads HF dirs: megatronOutputInNParts_equalsTheSingleProcessBytes
                     Path single = tmp.resolve(ckpt.getFileName() + "-" + ckpt.getParent().getFileName() + "-" + f.id());
                     try {
                         new Converter().convert(index, options(ckpt, f, single), ConversionListener.NONE);
@@ -86,7 +89,7 @@ class PartedConvertTest {
     void missingPart_isNamed_andNothingIsPublished() throws IOException {
         for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("missing-" + f.id());
-            ConvertOptions o = options(llama(), f, out);
+            ConvertOptions o = damageCase(f, out);
             runParts(o, 3, 1, 3);
             assertThatThrownBy(() -> new PartedConverter().finish(o, ConversionListener.NONE))
                     .isInstanceOf(FormatException.class).hasMessageContaining("part 2/3 has not completed")
@@ -99,7 +102,7 @@ class PartedConvertTest {
     void truncatedPart_isNamed_andNothingIsPublished() throws IOException {
         for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("truncated-" + f.id());
-            ConvertOptions o = options(llama(), f, out);
+            ConvertOptions o = damageCase(f, out);
             runParts(o, 3, 1, 2, 3);
             PartRegion r = firstRegionOf(out, 2, 3);
             Path file = PartedConverter.stagingDir(out).resolve("out").resolve(r.file());
@@ -112,11 +115,58 @@ class PartedConvertTest {
         }
     }
 
+    /**
+     * A part file damaged after its part completed (one byte changed inside a region the part wrote; the size is
+     * right) is found by --finish's read-back against the part's recorded CRC-32: one error naming the part and the
+     * file, nothing published; re-running that part repairs it. With --no-verify the sizes alone are checked.
+     */
+    @Test
+    void damagedPartFile_isNamedByItsCrc_andNothingIsPublished() throws IOException {
+        for (OutputFormat f : PARTED) {
+            Path out = tmp.resolve("damaged-" + f.id());
+            Map<String, byte[]> expected = single(f, out);
+            ConvertOptions o = damageCase(f, out);
+            runParts(o, 3, 1, 2, 3);
+            PartRegion r = firstRegionOf(out, 2, 3);
+            Path file = PartedConverter.stagingDir(out).resolve("out").resolve(r.file());
+            long at = r.offset() + r.length() / 2;
+            try (RandomAccessFile raf = new RandomAccessFile(file.toFile(), "rw")) {
+                raf.seek(at);
+                int b = raf.read();
+                raf.seek(at);
+                raf.write(b ^ 0x10);
+            }
+            assertThatThrownBy(() -> new PartedConverter().finish(o, ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class)
+                    .hasMessageContaining(file.toString()).hasMessageContaining("part 2/3 is damaged")
+                    .hasMessageContaining("nothing was published").hasMessageContaining("--part 2/3");
+            assertThat(out).doesNotExist();
+            runParts(o, 3, 2);
+            new PartedConverter().finish(o, ConversionListener.NONE);
+            assertSameFiles(expected, out, f.id() + " after re-running the damaged part");
+        }
+    }
+
+    @Test
+    void damagedPartFile_withNoVerify_onlySizesAreChecked() throws IOException {
+        Path out = tmp.resolve("unverified");
+        ConvertOptions o = options(llama(), OutputFormat.PYTORCH, out).withVerifyRecords(false);
+        runParts(o, 2, 1, 2);
+        PartRegion r = firstRegionOf(out, 1, 2);
+        try (RandomAccessFile raf = new RandomAccessFile(PartedConverter.stagingDir(out).resolve("out").resolve(r.file()).toFile(), "rw")) {
+            raf.seek(r.offset());
+            raf.write(~raf.read());
+        }
+        new PartedConverter().finish(o, ConversionListener.NONE);
+        assertThat(out.resolve(Converter.MODEL_PT)).exists();
+    }
+
     @Test
     void partsOfAnotherPlan_areRefused_atFinishAndAtStart() throws IOException {
         for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("foreign-" + f.id());
-            ConvertOptions o = options(llama(), f, out);
+            Map<String, byte[]> expected = single(f, out);
+            ConvertOptions o = damageCase(f, out);
             runParts(o, 3, 1, 2, 3);
             ConvertOptions other = o.withDtype(DtypeChoice.parse("fp32"));
             assertThatThrownBy(() -> new PartedConverter().finish(other, ConversionListener.NONE))
@@ -128,7 +178,7 @@ class PartedConvertTest {
                     .isInstanceOf(FormatException.class).hasMessageContaining("in 3 parts, this task asks for 4");
             // the refusals touched nothing: the original parts still finish
             new PartedConverter().finish(o, ConversionListener.NONE);
-            assertSameFiles(files(single(f)), out, f.id());
+            assertSameFiles(expected, out, f.id());
         }
     }
 
@@ -136,7 +186,8 @@ class PartedConvertTest {
     void partKilledMidWrite_thenReRun_givesTheSameBytes() throws IOException {
         for (OutputFormat f : PARTED) {
             Path out = tmp.resolve("killed-" + f.id());
-            ConvertOptions o = options(llama(), f, out);
+            Map<String, byte[]> expected = single(f, out);
+            ConvertOptions o = damageCase(f, out);
             runParts(o, 3, 1, 2, 3);
             // what a kill leaves: no marker, and the part's bytes half written (garbage in its regions)
             List<PartRegion> regions = regionsOf(out, 2, 3);
@@ -156,18 +207,42 @@ class PartedConvertTest {
             runParts(o, 3, 2);
             runParts(o, 3, 2); // idempotent: a second re-run changes nothing
             new PartedConverter().finish(o, ConversionListener.NONE);
-            assertSameFiles(files(single(f)), out, f.id() + " after re-running part 2");
+            assertSameFiles(expected, out, f.id() + " after re-running part 2");
         }
     }
 
+    /**
+     * HF → Megatron imports (ckpt's HF exports of the Llama and Qwen3 fixtures, which MegatronImportTest checks
+     * against Megatron's own tensors) at several layouts: N parts write the same rank files, {@code .metadata},
+     * {@code metadata.json} and tracker byte for byte as one process.
+     */
     @Test
-    void megatronOutputInParts_isRefusedBeforeAnythingIsWritten() throws IOException {
-        Path hf = single(OutputFormat.HUGGINGFACE);
-        Path out = tmp.resolve("mcore");
-        ConvertOptions o = ConvertOptions.of(hf, OutputFormat.MEGATRON, out);
-        assertThatThrownBy(() -> new PartedConverter().part(o, new PartSpec(1, 2), ConversionListener.NONE))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("not available for --format megatron");
-        assertThat(PartedConverter.stagingDir(out)).doesNotExist();
+    void megatronOutputInNParts_equalsTheSingleProcessBytes() throws IOException {
+        int compared = 0;
+        for (String fixture : List.of("megatron-llama-tp2", "megatron-qwen3-tp2")) {
+            Path hf = tmp.resolve("hf-" + fixture);
+            new Converter().convert(ConvertOptions.of(Fixtures.path(fixture, "checkpoint"), OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
+            for (Parallel layout : List.of(new Parallel(1, 1, 1), new Parallel(2, 1, 1), new Parallel(2, 2, 1))) {
+                Path single = tmp.resolve("mcore-" + fixture + "-" + layout.tp() + "x" + layout.pp());
+                ConvertOptions one = ConvertOptions.of(hf, OutputFormat.MEGATRON, single).withParallel(layout);
+                new Converter().convert(one, ConversionListener.NONE);
+                Map<String, byte[]> expected = files(single);
+                assertThat(expected).containsKeys("release/.metadata", "release/__0_0.distcp", "release/metadata.json",
+                        "latest_checkpointed_iteration.txt");
+                for (int n : new int[]{1, 2, 3, 4, 7}) {
+                    // the same target path as the one-process run: .metadata names it (storage_meta.checkpoint_id)
+                    Fixtures.deleteTree(single);
+                    ConvertOptions o = ConvertOptions.of(hf, OutputFormat.MEGATRON, single).withParallel(layout);
+                    for (int i = n; i >= 1; i--) new PartedConverter().part(o, new PartSpec(i, n), ConversionListener.NONE);
+                    assertThat(single).doesNotExist();
+                    ConvertResult r = new PartedConverter().finish(o, ConversionListener.NONE);
+                    assertThat(r.megatronFlags()).contains("--tensor-model-parallel-size");
+                    assertSameFiles(expected, single, fixture + " " + layout + " in " + n + " parts");
+                    compared++;
+                }
+            }
+        }
+        assertThat(compared).isEqualTo(2 * 3 * 5);
     }
 
     @Test
@@ -180,13 +255,14 @@ class PartedConvertTest {
     @Test
     void existingOutput_isRefusedByPartsAndFinish_unlessForced() throws IOException {
         Path out = tmp.resolve("exists");
+        Map<String, byte[]> expected = single(OutputFormat.PYTORCH, out);
         Files.createDirectory(out);
         ConvertOptions o = options(llama(), OutputFormat.PYTORCH, out);
         assertThatThrownBy(() -> new PartedConverter().part(o, new PartSpec(1, 2), ConversionListener.NONE))
                 .isInstanceOf(java.nio.file.FileAlreadyExistsException.class);
         runParts(o.withForce(true), 2, 1, 2);
         new PartedConverter().finish(o.withForce(true), ConversionListener.NONE);
-        assertSameFiles(files(single(OutputFormat.PYTORCH)), out, "forced");
+        assertSameFiles(expected, out, "forced");
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -195,10 +271,21 @@ class PartedConvertTest {
         return Fixtures.path("megatron-llama-tp2/checkpoint");
     }
 
-    private Path single(OutputFormat f) throws IOException {
-        Path p = tmp.resolve("single-" + f.id());
-        if (!Files.exists(p)) new Converter().convert(options(llama(), f, p), ConversionListener.NONE);
-        return p;
+    /** The Llama fixture as the format takes it: the Megatron save, or (megatron) ckpt's HF export of it, at TP 2. */
+    private ConvertOptions damageCase(OutputFormat f, Path out) throws IOException {
+        if (f != OutputFormat.MEGATRON) return options(llama(), f, out);
+        Path hf = tmp.resolve("llama-hf");
+        if (!Files.exists(hf)) new Converter().convert(ConvertOptions.of(llama(), OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
+        return ConvertOptions.of(hf, f, out).withParallel(new Parallel(2, 1, 1));
+    }
+
+    /** The one-process output of {@link #damageCase}, written to where {@code out} will be (.metadata names it). */
+    private Map<String, byte[]> single(OutputFormat f, Path out) throws IOException {
+        if (Files.exists(out)) Fixtures.deleteTree(out);
+        new Converter().convert(damageCase(f, out), ConversionListener.NONE);
+        Map<String, byte[]> m = files(out);
+        Fixtures.deleteTree(out);
+        return m;
     }
 
     private static void runParts(ConvertOptions o, int n, int... parts) throws IOException {

@@ -109,6 +109,23 @@ public final class DcpMetadataWriter {
         return n;
     }
 
+    /**
+     * Writes {@code dir/.metadata} through {@code .metadata.tmp}, forced, and an atomic rename: a directory without
+     * it is an incomplete save, so this goes last, after the data files are forced.
+     */
+    public void writeFile(java.nio.file.Path dir) throws java.io.IOException {
+        java.nio.file.Path tmp = dir.resolve(DcpMetadataReader.METADATA_FILE + ".tmp");
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE);
+             OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 20)) {
+            write(out);
+            out.flush();
+            ch.force(true);
+        }
+        java.nio.file.Files.move(tmp, dir.resolve(DcpMetadataReader.METADATA_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    }
+
     /** Checks completeness and streams the pickle to {@code out} (not closed; flushed). */
     public void write(OutputStream out) {
         validate();

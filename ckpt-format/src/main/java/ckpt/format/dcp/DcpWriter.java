@@ -4,15 +4,12 @@ import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
 import ckpt.format.torchsave.TorchSaveWriter;
 
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.lang.foreign.MemorySegment;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
@@ -136,15 +133,7 @@ public final class DcpWriter implements AutoCloseable {
             f.channel.truncate(f.end);
             f.channel.force(true);
         }
-        Path tmp = dir.resolve(DcpMetadataReader.METADATA_FILE + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE);
-             OutputStream out = new BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 20)) {
-            metadata.write(out);
-            out.flush();
-            ch.force(true);
-        }
-        Files.move(tmp, dir.resolve(DcpMetadataReader.METADATA_FILE), StandardCopyOption.ATOMIC_MOVE);
+        metadata.writeFile(dir);
         finished = true;
         closeFiles();
     }
@@ -167,11 +156,16 @@ public final class DcpWriter implements AutoCloseable {
         if (first != null) throw first;
     }
 
-    private RankFile file(int rank) throws IOException {
+    /** torch's file name for rank {@code rank}'s data ({@code single_file_per_rank}). */
+    public static String fileName(int rank) {
         if (rank < 0) throw new IllegalArgumentException("negative rank " + rank);
+        return "__" + rank + "_0.distcp";
+    }
+
+    private RankFile file(int rank) throws IOException {
         RankFile f = files.get(rank);
         if (f == null) {
-            String name = "__" + rank + "_0.distcp";
+            String name = fileName(rank);
             FileChannel ch = FileChannel.open(dir.resolve(name), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
                     StandardOpenOption.WRITE);
             f = new RankFile(name, ch);

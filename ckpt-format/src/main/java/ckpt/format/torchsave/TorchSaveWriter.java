@@ -122,6 +122,14 @@ public final class TorchSaveWriter implements AutoCloseable {
         this.zip = new TorchZipWriter(channel, offset, prefix);
     }
 
+    /** An archive at offset 0 of {@code sink} that is never mapped: measured, or built in memory. */
+    private TorchSaveWriter(TorchZipWriter.Sink sink) {
+        this.file = null;
+        this.channel = null;
+        this.ownsChannel = false;
+        this.zip = new TorchZipWriter(sink, 0, STREAM_PREFIX);
+    }
+
     /** Creates {@code file} (which must not exist yet) holding one archive; {@link #close} closes it. */
     public static TorchSaveWriter create(Path file) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
@@ -188,9 +196,57 @@ public final class TorchSaveWriter implements AutoCloseable {
      * {@link #writeStructure}) whose tensors are {@link SmallTensor}s. Returns the archive length.
      */
     public static long writeObject(Path file, FileChannel channel, long offset, Object value) throws IOException {
-        try (TorchSaveWriter w = at(file, channel, offset)) {
-            w.writeStructure(value);
-            return w.finish();
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(objectArchive(value));
+        long at = offset;
+        while (b.hasRemaining()) at += channel.write(b, at);
+        return b.capacity();
+    }
+
+    /**
+     * The bytes {@link #writeObject} writes for {@code value}. An archive's offsets are relative to its own start, so
+     * its bytes do not depend on where it is placed: a layout can be planned (and split among processes) first.
+     */
+    public static byte[] objectArchive(Object value) throws IOException {
+        Memory m = new Memory();
+        TorchSaveWriter w = new TorchSaveWriter(m);
+        w.writeStructure(value);
+        return Arrays.copyOf(m.bytes, Math.toIntExact(w.finish()));
+    }
+
+    /**
+     * The length of the archive {@link #writeTensor} writes for a {@code dtype} tensor of {@code shape}: it follows
+     * from dtype and shape alone (CRCs and the serialization id have fixed widths), so it is known before any byte is.
+     */
+    public static long tensorArchiveLength(DType dtype, long[] shape) {
+        return tensorArchive(dtype, shape).length();
+    }
+
+    /** Where {@link #writeTensor}'s archive keeps the tensor's bytes, and its length; both relative to its start. */
+    public record ArchivePlan(long dataOffset, long length) {
+    }
+
+    /** The layout of {@link #writeTensor}'s archive, from dtype and shape alone. */
+    public static ArchivePlan tensorArchive(DType dtype, long[] shape) {
+        try {
+            TorchSaveWriter w = new TorchSaveWriter((buf, at) -> buf.position(buf.limit()));
+            TensorRecord t = w.tensor(dtype, shape);
+            w.writeStructure(t);
+            w.complete(t, 0L);
+            return new ArchivePlan(w.offset(t), w.finish());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e); // a sink that discards cannot fail
+        }
+    }
+
+    /** A growing byte array written positionally (small archives only: objects, never tensor data). */
+    private static final class Memory implements TorchZipWriter.Sink {
+        byte[] bytes = new byte[4096];
+
+        @Override
+        public void write(java.nio.ByteBuffer buf, long at) {
+            int end = Math.toIntExact(Math.addExact(at, buf.remaining()));
+            if (end > bytes.length) bytes = Arrays.copyOf(bytes, Math.max(end, bytes.length * 2));
+            buf.get(bytes, (int) at, buf.remaining());
         }
     }
 

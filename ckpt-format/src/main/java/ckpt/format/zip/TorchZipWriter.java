@@ -61,7 +61,13 @@ public final class TorchZipWriter implements AutoCloseable {
         }
     }
 
-    private final FileChannel out;
+    /** Where the archive's bytes go: positional writes only (a file channel, or memory for a small archive). */
+    @FunctionalInterface
+    public interface Sink {
+        void write(ByteBuffer buf, long at) throws IOException;
+    }
+
+    private final Sink out;
     private final long startOffset;
     private final String prefix;
     private final List<Record> records = new ArrayList<>();
@@ -72,6 +78,13 @@ public final class TorchZipWriter implements AutoCloseable {
 
     /** Starts an archive at {@code startOffset} of {@code out} (0 for a file of its own, >0 for an item inside a {@code .distcp}). */
     public TorchZipWriter(FileChannel out, long startOffset, String prefix) {
+        this((buf, at) -> {
+            while (buf.hasRemaining()) at += out.write(buf, at);
+        }, startOffset, prefix);
+    }
+
+    /** Starts an archive at {@code startOffset} of {@code out}. */
+    public TorchZipWriter(Sink out, long startOffset, String prefix) {
         if (startOffset < 0) throw new IllegalArgumentException("negative start offset " + startOffset);
         if (prefix.isEmpty() || prefix.contains("/") || prefix.contains("\\") || prefix.equals(".") || prefix.equals("..") || prefix.indexOf('\0') >= 0)
             throw new IllegalArgumentException("bad archive prefix '" + prefix + "': need a plain folder name");
@@ -241,6 +254,6 @@ public final class TorchZipWriter implements AutoCloseable {
     }
 
     private void write(ByteBuffer buf, long at) throws IOException {
-        while (buf.hasRemaining()) at += out.write(buf, at);
+        out.write(buf, at);
     }
 }
