@@ -65,8 +65,13 @@ final class DiffCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        DiffOptions o = DiffOptions.defaults().withTolerances(atol, rtol).withFilter(KeyGlob.of(filter)).withOptimizer(optimizer);
-        if (threads != null) o = o.withThreads(threads);
+        DiffOptions o;
+        try {
+            o = DiffOptions.defaults().withTolerances(atol, rtol).withFilter(KeyGlob.of(filter)).withOptimizer(optimizer);
+            if (threads != null) o = o.withThreads(threads);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         VerifyProgress progress = json ? VerifyProgress.NONE : TerminalProgress.forTerminal("diff");
         DiffReport r = new CheckpointDiff(o).compare(a, b, progress);
         PrintWriter out = spec.commandLine().getOut();

@@ -13,8 +13,9 @@ import java.nio.file.NotDirectoryException;
 
 /**
  * Turns exceptions into one line on stderr and an exit code; a stack trace only with CKPT_DEBUG=1 or for a bug.
- * Bad input (a {@link FormatException}, an I/O error) is exit 1. Usage errors (exit 2) never get here: picocli
- * reports its parse errors itself, and commands turn bad option values into {@link CommandLine.ParameterException}.
+ * Bad input (a {@link FormatException}, an I/O error, a value check on input data) is exit 1. Usage errors (exit 2)
+ * never get here: picocli reports its parse errors itself, and commands turn bad option values into
+ * {@link CommandLine.ParameterException}.
  */
 final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     @Override
@@ -37,16 +38,29 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
             line = (fs.getFile() == null ? "" : fs.getFile() + ": ") + (fs.getReason() == null ? "file system error" : fs.getReason());
         } else if (t instanceof IOException io) {
             line = "I/O error: " + io.getMessage();
-        } else if (t instanceof IllegalArgumentException ia) {
-            // option values checked inside a command (diff, memory); data checks raise FormatException instead
-            line = ia.getMessage();
-            code = ExitCodes.USAGE;
+        } else if (t instanceof IllegalArgumentException || t instanceof ArithmeticException) {
+            // A value check that no reader turned into a FormatException: the values came from the input (option
+            // checks raise picocli's ParameterException, a usage error that never gets here), so it is bad input,
+            // named by the command's input path.
+            line = inputs(parseResult) + (t instanceof ArithmeticException ? "sizes in the input overflow 64 bits" : t.getMessage());
         } else {
             line = "internal error (a bug; CKPT_DEBUG=1 shows where): " + t.getMessage();
             code = ExitCodes.INTERNAL;
         }
-        cl.getErr().println("ckpt: " + TerminalText.escape(line));
+        cl.getErr().println("ckpt: " + TerminalText.escape(line.lines().findFirst().orElse("")));
         if (debug) t.printStackTrace(cl.getErr());
         return code;
+    }
+
+    /** "PATH: " (or "A, B: ") of the subcommand's positional inputs, to name what the error is about. */
+    private static String inputs(CommandLine.ParseResult parseResult) {
+        CommandLine.ParseResult sub = parseResult;
+        while (sub.subcommand() != null) sub = sub.subcommand();
+        java.util.List<String> paths = new java.util.ArrayList<>();
+        for (CommandLine.Model.PositionalParamSpec p : sub.matchedPositionals()) {
+            Object v = p.getValue();
+            if (v instanceof java.nio.file.Path path) paths.add(path.toString());
+        }
+        return paths.isEmpty() ? "" : String.join(", ", paths) + ": ";
     }
 }

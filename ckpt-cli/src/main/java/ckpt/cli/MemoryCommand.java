@@ -8,6 +8,8 @@ import ckpt.convert.memory.MemoryEstimator;
 import ckpt.convert.memory.MemoryInputs;
 import ckpt.convert.memory.MemoryJson;
 import ckpt.convert.memory.MemoryLine;
+import ckpt.convert.memory.RunOptionException;
+import ckpt.format.FormatException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -162,11 +164,25 @@ final class MemoryCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         Map<String, Object> o = overrides();
-        Double gpu = gpuMemory == null ? null : FitPlanner.parseSize(gpuMemory);
+        Double gpu;
+        try {
+            gpu = gpuMemory == null ? null : FitPlanner.parseSize(gpuMemory);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+        }
         try (CheckpointIndex index = Checkpoints.open(path)) {
-            MemoryEstimate e = MemoryEstimator.estimate(MemoryInputs.args(index, o));
-            FitPlanner.Fit fit = gpu == null ? null
-                    : FitPlanner.plan(o, x -> MemoryEstimator.estimate(MemoryInputs.args(index, x)), gpu);
+            MemoryEstimate e;
+            FitPlanner.Fit fit;
+            try {
+                e = MemoryEstimator.estimate(MemoryInputs.args(index, o));
+                fit = gpu == null ? null : FitPlanner.plan(o, x -> MemoryEstimator.estimate(MemoryInputs.args(index, x)), gpu);
+            } catch (RunOptionException bad) {
+                throw new CommandLine.ParameterException(spec.commandLine(), bad.getMessage());
+            } catch (IllegalArgumentException | ArithmeticException bad) {
+                // not the options: the checkpoint's saved args do not describe a run
+                throw new FormatException(index.path(), "its saved training args do not fit together: "
+                        + (bad instanceof ArithmeticException ? "sizes overflow 64 bits" : bad.getMessage()), bad);
+            }
             PrintWriter out = spec.commandLine().getOut();
             if (json) out.println(MemoryJson.write(index.path().toString(), index.iteration(), e, fit));
             else print(out, index, e, fit);

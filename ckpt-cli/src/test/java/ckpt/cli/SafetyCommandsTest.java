@@ -127,6 +127,37 @@ class SafetyCommandsTest {
         assertThat(r.out()).contains("hf.tmp-0123456789ab").contains("STALE").contains("pid " + p.pid());
     }
 
+    /**
+     * Item 5: a dimension of 2^62 or a chunk size near 2^63 in a real {@code .metadata} (the first tensor,
+     * model.gate of shape (1,), re-encoded as LONG1) is a format error naming the file and the key, exit 1 — not
+     * an ArithmeticException (exit 3) — for inspect, verify and convert.
+     */
+    @Test
+    void sizesThatOverflow64BitsAreAFormatErrorNamingFileAndKey() throws Exception {
+        byte[] md = Files.readAllBytes(Fixtures.path("dcp-fsdp2/checkpoint/.metadata"));
+        // torch.Size((1,)) of model.gate's properties: 'size', STACK_GLOBAL torch.Size, then BININT1 1
+        int sizeDim = indexOf(md, new byte[]{'S', 'i', 'z', 'e', (byte) 0x94, (byte) 0x93, (byte) 0x94, 'K', 1}) + 7;
+        // its one chunk's sizes: 'sizes', BINGET of torch.Size, BININT1 1
+        int chunkDim = indexOf(md, new byte[]{'s', 'i', 'z', 'e', 's', (byte) 0x94, 'h', 33, 'K', 1}) + 8;
+        for (Object[] c : List.of(new Object[]{sizeDim, 1L << 62}, new Object[]{chunkDim, Long.MAX_VALUE - 7})) {
+            int at = (int) c[0];
+            Path dir = Fixtures.copyTree(Fixtures.path("dcp-fsdp2/checkpoint"), tmp.resolve("dcp-" + at));
+            byte[] b = new byte[md.length + 8];
+            System.arraycopy(md, 0, b, 0, at);
+            java.nio.ByteBuffer.wrap(b, at, 10).order(java.nio.ByteOrder.LITTLE_ENDIAN).put((byte) 0x8a).put((byte) 8).putLong((long) c[1]);
+            System.arraycopy(md, at + 2, b, at + 10, md.length - at - 2);
+            Files.write(dir.resolve(".metadata"), b);
+            for (String cmd : List.of("inspect", "convert")) {
+                var r = cmd.equals("inspect") ? ckpt("inspect", dir) : ckpt("convert", dir, "--format", "pytorch", "--output-dir", tmp.resolve("o"));
+                assertOneLineError(r, dir.resolve(".metadata").toString());
+                assertThat(r.err()).contains("key model.gate").doesNotContain("overflow:").doesNotContain("internal error");
+            }
+            var v = ckpt("verify", dir);
+            assertThat(v.code()).isEqualTo(ExitCodes.PROBLEMS);
+            assertThat(v.out()).contains(dir.resolve(".metadata").toString()).contains("model.gate");
+        }
+    }
+
     private static int indexOf(byte[] hay, byte[] needle) {
         outer:
         for (int i = 0; i + needle.length <= hay.length; i++) {

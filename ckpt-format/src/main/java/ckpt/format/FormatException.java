@@ -46,6 +46,17 @@ public class FormatException extends RuntimeException {
         this.offset = offset;
     }
 
+    /**
+     * This error placed in a checkpoint at {@code dir} (a directory, or a single-file checkpoint): one raised where
+     * only the tensor was known (no file) names {@code dir}, one naming a file relative to the checkpoint names it
+     * under {@code dir}; one naming an absolute file is returned as it is.
+     */
+    public FormatException under(Path dir) {
+        if (file != null && file.isAbsolute()) return this;
+        Path named = file == null || !java.nio.file.Files.isDirectory(dir) ? dir : dir.resolve(file);
+        return new FormatException(named, where, key, offset, detail, this);
+    }
+
     /** Offset form: "at byte N". */
     public static FormatException atOffset(Path file, long offset, String detail) {
         return new FormatException(file, atByte(offset), null, offset, detail, null);

@@ -343,8 +343,10 @@ public final class Verifier {
             if (Files.isDirectory(checkpoint) && Files.isRegularFile(checkpoint.resolve(DcpMetadataReader.METADATA_FILE))) {
                 try {
                     index = DcpIndexer.plain(DcpCheckpoint.open(checkpoint));
+                    index.requireSizesFit();
                     index.checkRecords(false);
                 } catch (FormatException e) {
+                    if (index != null) index.close();
                     index = null;
                 }
             }

@@ -7,6 +7,7 @@ import ckpt.format.tensor.Box;
 import ckpt.format.tensor.StridedView;
 
 import java.lang.foreign.MemorySegment;
+import java.nio.file.Path;
 import java.util.Arrays;
 
 /**
@@ -40,8 +41,8 @@ public final class TensorAssembler {
             if (box.rank() == 0) part = box;
             StridedView src = p.source().open();
             if (src.dtype() != t.dtype())
-                throw FormatException.atKey(null, t.key(), "piece in " + p.source().file() + " holds " + src.dtype()
-                        + ", tensor is " + t.dtype());
+                throw FormatException.atKey(Path.of(p.source().file()), t.key(), "a piece holds " + src.dtype()
+                        + ", the tensor is " + t.dtype());
             long[] srcStart = new long[box.rank()];
             long[] dstStart = new long[box.rank()];
             long[] origin = p.sourceOrigin();
@@ -49,8 +50,8 @@ public final class TensorAssembler {
                 srcStart[i] = origin[i] + part.offset(i) - p.box().offset(i);
                 dstStart[i] = part.offset(i) - box.offset(i);
                 if (srcStart[i] + part.size(i) > src.shape()[i])
-                    throw FormatException.atKey(null, t.key(), "piece in " + p.source().file()
-                            + " is smaller than its box " + p.box());
+                    throw FormatException.atKey(Path.of(p.source().file()), t.key(), "a piece is smaller than the block "
+                            + describe(p.box()) + " the metadata gives it");
             }
             StridedCopy.copy(src, srcStart, part.sizes(), dst, box.sizes(), dstStart);
             covered += part.numel();
@@ -59,7 +60,12 @@ public final class TensorAssembler {
         }
         if (covered != box.numel())
             throw FormatException.atKey(null, t.key(), "pieces cover " + covered + " of " + box.numel()
-                    + " elements of " + box + ": the checkpoint is missing part of this tensor");
+                    + " elements of the block " + describe(box) + ": the checkpoint is missing part of this tensor");
+    }
+
+    /** A block in the words of an error message: "at offsets [o…] of size [s…]". */
+    static String describe(Box b) {
+        return "at offsets " + Arrays.toString(b.offsets()) + " of size " + Arrays.toString(b.sizes());
     }
 
     /** The whole tensor into a destination of its full size. */

@@ -69,6 +69,14 @@ public final class Converter {
 
     /** Converts an open index (the caller closes it); {@code o.checkpoint()} is not reopened. */
     public ConvertResult convert(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
+        try {
+            return convertIndex(index, o, listener);
+        } catch (FormatException e) {
+            throw e.under(index.path()); // an error about a tensor or a relative file names the checkpoint's path
+        }
+    }
+
+    private ConvertResult convertIndex(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
         InputCheck.requireDataFiles(index); // before planning: a plan would otherwise guess from what is missing
         index.checkRecords(o.verifyRecords());

@@ -1,5 +1,6 @@
 package ckpt.convert.index;
 
+import ckpt.format.FormatException;
 import ckpt.format.megatron.ModelConfig;
 import ckpt.format.megatron.ParallelLayout;
 
@@ -30,6 +31,34 @@ public record CheckpointIndex(Path path, CheckpointFormat format, String era, Lo
         files = List.copyOf(files);
         args = args == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(args));
         details = details == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(details));
+    }
+
+    /**
+     * Every size the metadata declares, and their sum, fits in 64 bits: everything downstream (inspect's totals,
+     * plans, offsets) then computes on checked values. A shape of 2^62 × 2^62 or a chunk near 2^63 elements is a
+     * corrupt or hostile file, named here by its tensor key.
+     */
+    public void requireSizesFit() {
+        // the file that declares the sizes: a DCP's .metadata, else the checkpoint itself
+        Path declared = path.resolve(".metadata");
+        if (!java.nio.file.Files.isRegularFile(declared)) declared = path;
+        long total = 0, stored = 0;
+        for (GlobalTensor t : tensors) {
+            try {
+                total = Math.addExact(total, t.byteSize());
+            } catch (ArithmeticException e) {
+                throw FormatException.atKey(declared, t.key(), "shape " + java.util.Arrays.toString(t.shape()) + " of "
+                        + t.dtype() + " declares more bytes than 64 bits can count, or the tensors together do");
+            }
+            for (TensorPiece p : t.pieces()) {
+                try {
+                    stored = Math.addExact(stored, Math.multiplyExact(p.box().numel(), (long) t.dtype().byteSize()));
+                } catch (ArithmeticException e) {
+                    throw FormatException.atKey(declared, t.key(), "a chunk of size " + java.util.Arrays.toString(p.box().sizes())
+                            + " in " + p.source().file() + " declares more bytes than 64 bits can count, or the chunks together do");
+                }
+            }
+        }
     }
 
     public Optional<GlobalTensor> tensor(String key) {

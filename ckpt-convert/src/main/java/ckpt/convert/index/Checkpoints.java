@@ -24,9 +24,20 @@ public final class Checkpoints {
     public static CheckpointIndex open(Path path) {
         if (!Files.exists(path)) throw new FormatException(path, "no such file or directory");
         try {
-            return openChecked(path);
-        } catch (IllegalArgumentException | ArithmeticException e) {
-            // every value reaching these checks came from the checkpoint's files
+            CheckpointIndex index = openChecked(path);
+            try {
+                index.requireSizesFit();
+            } catch (RuntimeException e) {
+                index.close();
+                throw e;
+            }
+            return index;
+        } catch (FormatException e) {
+            throw e.under(path); // a tensor-level error (no file) names the checkpoint
+        } catch (ArithmeticException e) {
+            // every value reaching this arithmetic came from the checkpoint's files
+            throw new FormatException(path, "sizes in the checkpoint's metadata overflow 64 bits", e);
+        } catch (IllegalArgumentException e) {
             throw new FormatException(path, "inconsistent checkpoint: " + e.getMessage(), e);
         }
     }

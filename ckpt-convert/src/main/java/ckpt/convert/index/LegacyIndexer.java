@@ -45,6 +45,11 @@ public final class LegacyIndexer {
         return index.resources() instanceof Resources r ? r.replicas : List.of();
     }
 
+    /** The legacy iteration a legacy index reads (open while the index is); empty for other formats. */
+    public static java.util.Optional<LegacyIteration> iteration(CheckpointIndex index) {
+        return index.resources() instanceof Resources r ? java.util.Optional.of(r.iteration) : java.util.Optional.empty();
+    }
+
     /** Builds the index; on success the index owns {@code it} (closing the index closes it). */
     public static CheckpointIndex index(LegacyIteration it) {
         try {
@@ -55,16 +60,23 @@ public final class LegacyIndexer {
         }
     }
 
+    /** What {@link LegacyMerge} needs to know about this iteration's model and split (from its args). */
+    public static LegacyMerge.Model mergeModel(LegacyIteration it) {
+        MegatronArgs a = it.args();
+        ModelConfig cfg = it.model();
+        boolean localSpec = a.getString("transformer_impl").orElse("transformer_engine").equals("local")
+                && !cfg.multiLatentAttention();
+        return new LegacyMerge.Model(cfg.numLayers(), cfg.numExperts() == null ? 0 : cfg.numExperts(),
+                cfg.gatedLinearUnit(), cfg.tiedEmbeddings(), homogeneous(a), localSpec, it.tensorParallel(),
+                it.expertParallel(), it.pipelineSplit(), a.raw("pipeline_model_parallel_layout") != null);
+    }
+
     private static CheckpointIndex build(LegacyIteration it) {
         MegatronArgs a = it.args();
         ModelConfig cfg = it.model();
         PipelineSplit split = it.pipelineSplit();
         int chunks = split.chunksPerStage();
-        boolean localSpec = a.getString("transformer_impl").orElse("transformer_engine").equals("local")
-                && !cfg.multiLatentAttention();
-        LegacyMerge.Model model = new LegacyMerge.Model(cfg.numLayers(), cfg.numExperts() == null ? 0 : cfg.numExperts(),
-                cfg.gatedLinearUnit(), cfg.tiedEmbeddings(), homogeneous(a), localSpec, it.tensorParallel(),
-                it.expertParallel(), split, a.raw("pipeline_model_parallel_layout") != null);
+        LegacyMerge.Model model = mergeModel(it);
 
         Map<LegacyRank, List<PyDict>> chunksOf = new LinkedHashMap<>();
         List<LegacyMerge.Shard> shards = new ArrayList<>();
@@ -115,7 +127,8 @@ public final class LegacyIndexer {
                 new Resources(it, List.copyOf(merged.replicas())));
     }
 
-    private static boolean isExtraState(String key) {
+    /** A Transformer Engine {@code _extra_state} entry of a model state dict: opaque bytes, not a parameter. */
+    public static boolean isExtraState(String key) {
         return key.endsWith("._extra_state") || key.equals("_extra_state") || key.contains("._extra_state.");
     }
 

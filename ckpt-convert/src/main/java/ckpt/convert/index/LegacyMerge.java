@@ -19,9 +19,11 @@ import java.util.function.IntFunction;
 /**
  * The merge at the heart of the legacy reader, independent of files: every rank's local model tensors (stage-local
  * layer numbers, EP-local expert numbers, TP shards) → global tensors under torch_dist keys, with pieces and
- * replicas. Layer offsets follow {@link PipelineSplit}; TP placement follows {@link TpSplit}.
+ * replicas. Layer offsets follow {@link PipelineSplit}; TP placement follows {@link TpSplit}. Public so that other
+ * per-parameter state saved in the model's local layout (the distributed optimizer's fp32 main params and moments,
+ * {@code ckpt.convert.reshard.LegacyOptimizerIndexer}) is placed by exactly the same rules as the weights.
  */
-final class LegacyMerge {
+public final class LegacyMerge {
     private LegacyMerge() {
     }
 
@@ -32,10 +34,10 @@ final class LegacyMerge {
      * @param localSpecNames rename local-spec norms to the TE fused names
      * @param customLayout   a {@code pipeline_model_parallel_layout} decides the layer counts (offsets = running sums)
      */
-    record Model(long numLayers, long numExperts, boolean gatedLinearUnit, boolean tiedEmbeddings, boolean stacked,
+    public record Model(long numLayers, long numExperts, boolean gatedLinearUnit, boolean tiedEmbeddings, boolean stacked,
                  boolean localSpecNames, int tensorParallel, int expertParallel, PipelineSplit split,
                  boolean customLayout) {
-        int pipelineParallel() {
+        public int pipelineParallel() {
             return split.pipelineSize();
         }
     }
@@ -45,14 +47,14 @@ final class LegacyMerge {
      *
      * @param source the stored tensor seen with {@code n} singleton axes prepended, for {@code n} = the argument
      */
-    record Shard(RankId rank, String rankName, int chunk, String key, DType dtype, long[] shape,
+    public record Shard(RankId rank, String rankName, int chunk, String key, DType dtype, long[] shape,
                  IntFunction<PieceSource> source) {
     }
 
-    record Result(List<GlobalTensor> tensors, List<LegacyReplica> replicas, long[][] layerOffsets) {
+    public record Result(List<GlobalTensor> tensors, List<LegacyReplica> replicas, long[][] layerOffsets) {
     }
 
-    static Result merge(Path dir, Model m, List<Shard> shards) {
+    public static Result merge(Path dir, Model m, List<Shard> shards) {
         long[][] offsets = layerOffsets(dir, m, shards);
         Map<String, Builder> built = new LinkedHashMap<>();
         List<LegacyReplica> replicas = new ArrayList<>();

@@ -17,10 +17,10 @@ import java.util.Arrays;
  * @param offset  first byte of the storage record in that file
  * @param length  bytes of the storage record
  */
-record TorchSavePieceSource(String file, TorchSaveArchive archive, TensorRef tensor, int prepend, long offset,
+public record TorchSavePieceSource(String file, TorchSaveArchive archive, TensorRef tensor, int prepend, long offset,
                             long length) implements PieceSource {
 
-    static TorchSavePieceSource of(String file, TorchSaveArchive archive, TensorRef tensor, int prepend) {
+    public static TorchSavePieceSource of(String file, TorchSaveArchive archive, TensorRef tensor, int prepend) {
         if (tensor.isMeta()) throw new FormatException(archive.file(), "meta tensor " + tensor + " has no data");
         String name = archive.zip().prefix() + "/data/" + tensor.storage().key();
         ZipEntryInfo e = archive.zip().entry(name).orElseThrow(() ->

@@ -16,10 +16,17 @@ public final class MemoryEstimator {
     private MemoryEstimator() {
     }
 
+    /** A value that does not describe a run: the options' fault when they set one of {@code keys}, else the checkpoint's. */
+    private static IllegalArgumentException invalid(TrainingArgs a, String message, String... keys) {
+        return a.fromOptions(keys) ? new RunOptionException(message) : new IllegalArgumentException("saved args: " + message);
+    }
+
     public static MemoryEstimate estimate(TrainingArgs a) {
         long dp = a.getLong("data_parallel_size"), mbs = a.getLong("micro_batch_size"), gbs = a.getLong("global_batch_size");
-        if (gbs % (mbs * dp) != 0)
-            throw new IllegalArgumentException("global batch " + gbs + " is not a multiple of micro batch " + mbs + " × DP " + dp);
+        if (gbs % Math.multiplyExact(mbs, dp) != 0)
+            throw invalid(a, "global batch " + gbs + " is not a multiple of micro batch " + mbs + " × DP " + dp,
+                    "global_batch_size", "micro_batch_size", "data_parallel_size", "tensor_model_parallel_size",
+                    "pipeline_model_parallel_size", "context_parallel_size");
         long nmb = gbs / (mbs * dp);
         List<String> notes = new ArrayList<>();
         MegatronFormulas.Shard shard = MegatronFormulas.weightAndOptimizer(a);
@@ -75,7 +82,7 @@ public final class MemoryEstimator {
         } else if (g.equals("full")) {
             r = full(a, nmb, notes);
         } else {
-            throw new IllegalArgumentException("--recompute-granularity must be none, selective or full, not " + g);
+            throw invalid(a, "--recompute-granularity must be none, selective or full, not " + g, "recompute_granularity");
         }
         if (cp > 1) r = new Activations(r.bytes / cp, "(" + r.formula + ") / CP", r.source, r.model, false, r.host / cp);
         return r;
@@ -94,7 +101,7 @@ public final class MemoryEstimator {
         boolean sp = a.flag("sequence_parallel");
         String method = a.string("recompute_method").orElse("uniform");
         long n = a.optLong("recompute_num_layers").orElse(1L);
-        if (n < 1) throw new IllegalArgumentException("--recompute-num-layers must be at least 1");
+        if (n < 1) throw invalid(a, "--recompute-num-layers must be at least 1", "recompute_num_layers");
         long perStage = Math.ceilDiv(L, p);
         boolean partition = a.flag("distribute_saved_activations") || a.flag("deepspeed_partition_activations");
         boolean cpu = a.flag("deepspeed_cpu_checkpointing");
@@ -115,7 +122,7 @@ public final class MemoryEstimator {
             working = units > 0 ? layerFull : 0;
             unitText = "N = " + units + " checkpointed inputs + (L/p − N) = " + (perStage - units) + " layers stored whole + 1 layer rematerialized";
         } else {
-            throw new IllegalArgumentException("--recompute-method must be uniform or block, not " + method);
+            throw invalid(a, "--recompute-method must be uniform or block, not " + method, "recompute_method");
         }
         // In-flight microbatches on the first stage, as Megatron counts them: p, × the interleaving penalty, or
         // fewer when the step has fewer microbatches than stages.

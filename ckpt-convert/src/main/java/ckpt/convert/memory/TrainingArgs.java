@@ -93,9 +93,17 @@ public final class TrainingArgs {
     }
 
     private final Map<String, Object> values;
+    private final java.util.Set<String> fromOptions;
 
-    private TrainingArgs(Map<String, Object> values) {
+    private TrainingArgs(Map<String, Object> values, java.util.Set<String> fromOptions) {
         this.values = values;
+        this.fromOptions = fromOptions;
+    }
+
+    /** Whether any of these args was set by the planned run's options (not the checkpoint): decides usage error or bad input. */
+    public boolean fromOptions(String... keys) {
+        for (String k : keys) if (fromOptions.contains(k)) return true;
+        return false;
     }
 
     /**
@@ -126,17 +134,21 @@ public final class TrainingArgs {
         java.util.List<String> missing = new java.util.ArrayList<>();
         for (var e : REQUIRED.entrySet()) if (v.get(e.getKey()) == null) missing.add(e.getValue());
         if (!missing.isEmpty())
-            throw new IllegalArgumentException("the checkpoint's args do not say " + String.join(", ", missing)
+            throw new RunOptionException("the checkpoint's args do not say " + String.join(", ", missing)
                     + ": give " + (missing.size() == 1 ? "it" : "them") + " as option" + (missing.size() == 1 ? "" : "s"));
         for (var e : POSITIVE.entrySet()) {
             Object val = v.get(e.getKey());
             if (val == null) continue;
             Long l = asLong(val);
-            if (l == null || l < 1) throw new IllegalArgumentException(e.getValue() + " must be a whole number of at least 1, not " + val);
+            if (l == null || l < 1) {
+                if (overrides.containsKey(e.getKey()))
+                    throw new RunOptionException(e.getValue() + " must be a whole number of at least 1, not " + val);
+                throw new IllegalArgumentException("saved arg " + e.getKey() + " must be a whole number of at least 1, not " + val);
+            }
         }
         v.put("world_size", lng(v, "tensor_model_parallel_size") * lng(v, "pipeline_model_parallel_size")
                 * lng(v, "context_parallel_size") * lng(v, "data_parallel_size"));
-        return new TrainingArgs(v);
+        return new TrainingArgs(v, java.util.Set.copyOf(overrides.keySet()));
     }
 
     private static long lng(Map<String, Object> v, String k) {
@@ -156,7 +168,7 @@ public final class TrainingArgs {
     TrainingArgs with(String k, Object v) {
         Map<String, Object> copy = new LinkedHashMap<>(values);
         copy.put(k, v);
-        return new TrainingArgs(copy);
+        return new TrainingArgs(copy, fromOptions);
     }
 
     public long getLong(String k) {

@@ -18,7 +18,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A {@link ReshardSource} cut into the chunks each rank of a target TP × PP job saves, as Megatron's
+ * A {@link ReshardInput} cut into the chunks each rank of a target TP × PP job saves, as Megatron's
  * {@code torch_dist} would: every model tensor and its optimizer tensors with the same TP split (the optimizer's
  * ShardedTensors reuse the model's sharding, {@code distrib_optimizer.py} {@code sharded_param_state_fully_reshardable});
  * stacked layers by stage; replicated chunks once, by TP rank 0; DP rank 0 writes (rank = tp + TP·stage). A plan item
@@ -30,7 +30,7 @@ public record ReshardPlan(ConversionPlan plan, List<MegatronSaveOutput.RawItem> 
                           int optimizerTensors) {
     private static final Pattern EXTRA = Pattern.compile("(.+)/shard_(\\d+)(?:\\.\\d+)*_(\\d+)(?:\\.\\d+)*");
 
-    public static ReshardPlan of(ReshardSource src, int tp, int pp) {
+    public static ReshardPlan of(ReshardInput src, int tp, int pp) {
         if (tp < 1 || pp < 1) throw new IllegalArgumentException("--tp and --pp must be ≥ 1");
         long layers = src.model().layers();
         if (layers % pp != 0)
@@ -49,8 +49,8 @@ public record ReshardPlan(ConversionPlan plan, List<MegatronSaveOutput.RawItem> 
     }
 
     /** What Megatron itself requires of a TP size for this model (it could not load the output otherwise). */
-    private static void checkTp(ReshardSource src, int tp) {
-        ReshardSource.Model m = src.model();
+    private static void checkTp(ReshardInput src, int tp) {
+        ReshardInput.Model m = src.model();
         if (m.heads() % tp != 0 || m.queryGroups() % tp != 0)
             throw new FormatException(src.path(), m.heads() + " attention heads / " + m.queryGroups()
                     + " query groups do not split evenly over --tp " + tp);
@@ -79,7 +79,7 @@ public record ReshardPlan(ConversionPlan plan, List<MegatronSaveOutput.RawItem> 
         return it.rank() < tp * pp ? it.rank() : 0;
     }
 
-    private static void chunks(ReshardSource src, GlobalTensor t, String modelKey, int tp, int pp, List<OutputTensor> out) {
+    private static void chunks(ReshardInput src, GlobalTensor t, String modelKey, int tp, int pp, List<OutputTensor> out) {
         long layers = src.model().layers();
         boolean stacked = MegatronKeys.isStackedLayerKey(modelKey);
         if (MegatronKeys.isStackedExpertKey(modelKey))

@@ -10,8 +10,8 @@ import java.util.List;
  * @param sourceOptimizer the source's optimizer format (null: none)
  * @param optimizer       the output's ({@code fully_reshardable}) or null when none was written
  */
-public record ReshardResult(Path output, String iteration, Long iterationNumber, ReshardSource.Layout source,
-                            ReshardSource.Layout target, String sourceOptimizer, String optimizer, int modelTensors,
+public record ReshardResult(Path output, String iteration, Long iterationNumber, ReshardInput.Layout source,
+                            ReshardInput.Layout target, String sourceOptimizer, String optimizer, int modelTensors,
                             int optimizerTensors, int chunks, long bytes, List<String> files, Duration elapsed) {
     public ReshardResult {
         files = List.copyOf(files);

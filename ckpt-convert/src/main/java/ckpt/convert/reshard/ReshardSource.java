@@ -1,50 +1,48 @@
 package ckpt.convert.reshard;
 
-import ckpt.convert.exec.MegatronSaveOutput;
+import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.GlobalTensor;
-import ckpt.format.pickle.PyDict;
+import ckpt.format.megatron.KeyCategory;
 
-import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
- * What {@code ckpt reshard} writes, whatever the source format: a Megatron GPT model as global tensors (layers stacked,
- * global shapes as torch_dist saves them), optionally the distributed optimizer's per-parameter state in Megatron's
- * {@code fully_reshardable} form ({@code optimizer.state.<state>.<model key>}, fp32, each the global shape of its
- * model key), the common state to save (args, iteration, scheduler, {@code optimizer} param groups and
- * {@code param_state_sharding_type}, content metadata), and ShardedObjects copied as they are. Readers of other
- * sources (dp_reshardable buckets, legacy {@code distrib_optim.pt}) produce one; {@link ReshardPlan} chunks it for a
- * target layout.
+ * A training checkpoint as a resharding writer consumes it, whatever its on-disk format: the model, the optimizer's
+ * per-parameter state in Megatron's {@code fully_reshardable} form, and the optimizer's non-tensor state. All tensors
+ * are views (pieces over the source files); nothing is read until a writer assembles them.
  *
- * @param path        the source, named in errors
- * @param iteration   the iteration directory name to write ({@code iter_0000004} or {@code release})
- * @param tracker     the tracker file's text ({@code 4} or {@code release})
- * @param layout      the saving job's TP/PP (the default target)
- * @param optimizer   per-parameter optimizer tensors; empty when none is written
- * @param items       ShardedObjects ({@code _extra_state}, RNG and rerun state…) to copy, with the rank that wrote them
- * @param commonPt    write the common state as {@code common.pt} (core ≤ 0.18 sources) rather than the DCP item
- * @param sourceOptimizer the source's optimizer format (null when it has none), for the summary
+ * @param model           the model as an index: weights under torch_dist keys with torch_dist global shapes (stacked
+ *                        layers, experts), category {@link KeyCategory#MODEL_WEIGHT} (see {@link #modelTensors()});
+ *                        the index may list other entries (RNG state, the source's raw optimizer buffers) a writer
+ *                        skips
+ * @param optimizerState  {@code optimizer.state.<name>.<model key>} for each optimizer state {@code name}
+ *                        ({@code param} = the fp32 main weights, {@code exp_avg}, {@code exp_avg_sq} for Adam), fp32,
+ *                        each exactly the model key's global shape; empty when the optimizer state is dropped
+ * @param optimizerCommon non-tensor state of the source's training job, as the inert pickle values it holds
+ *                        ({@code PyDict}, {@code PyTuple}, {@code Long}, {@code Double}, {@code String}…;
+ *                        {@code ckpt.format.megatron.Plain#of} makes them JSON-friendly): {@code iteration},
+ *                        {@code checkpoint_version}, {@code optimizer} ({@code {"optimizer": {"param_groups": […]}}}
+ *                        with {@code step}, {@code lr}… per group; the inner dict is what torch_dist stores as the
+ *                        ShardedObject {@code optimizer.distributed.dp_group_idx_<m>.optimizer}),
+ *                        {@code opt_param_scheduler}, {@code num_floating_point_operations_so_far}, {@code args},
+ *                        whichever the source has
  */
-public record ReshardSource(Path path, String iteration, String tracker, Long iterationNumber, Layout layout, Model model,
-                            List<GlobalTensor> tensors, List<GlobalTensor> optimizer, PyDict common,
-                            List<MegatronSaveOutput.RawItem> items, byte[] metadataJson, boolean commonPt, String sourceOptimizer) {
+public record ReshardSource(CheckpointIndex model, List<GlobalTensor> optimizerState, Map<String, Object> optimizerCommon)
+        implements AutoCloseable {
     public ReshardSource {
-        tensors = List.copyOf(tensors);
-        optimizer = List.copyOf(optimizer);
-        items = List.copyOf(items);
+        optimizerState = List.copyOf(optimizerState);
+        optimizerCommon = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(optimizerCommon));
     }
 
-    /** Tensor/pipeline parallel sizes. */
-    public record Layout(int tp, int pp) {
+    /** The model weights only. */
+    public List<GlobalTensor> modelTensors() {
+        return model.tensors().stream().filter(t -> t.category() == KeyCategory.MODEL_WEIGHT).toList();
     }
 
-    /**
-     * What the chunking needs to know of the architecture.
-     *
-     * @param vocabSize        the tokenizer's vocab (null: unknown, padding not checked)
-     * @param vocabDivisibleBy {@code make_vocab_size_divisible_by} (null: unknown)
-     */
-    public record Model(long layers, boolean gatedLinearUnit, boolean tiedEmbeddings, long heads, long queryGroups,
-                        Long vocabSize, Long vocabDivisibleBy) {
+    /** Closes the source files. */
+    @Override
+    public void close() {
+        model.close();
     }
 }

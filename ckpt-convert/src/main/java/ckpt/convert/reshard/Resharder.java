@@ -19,9 +19,9 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * {@code ckpt reshard}: source → {@link ReshardSource} → {@link ReshardPlan} for the target layout → a Megatron
+ * {@code ckpt reshard}: source → {@link ReshardInput} → {@link ReshardPlan} for the target layout → a Megatron
  * {@code torch_dist} save dir written through {@link MegatronSaveOutput} into a staging directory and renamed into place.
- * Other source readers hand their {@link ReshardSource} to {@link #write}.
+ * Other source readers hand their {@link ReshardInput} to {@link #write}.
  */
 public final class Resharder {
     private final PlanExecutor executor;
@@ -58,7 +58,7 @@ public final class Resharder {
      * Writes a source read by any reader (dp_reshardable buckets, legacy {@code distrib_optim.pt}, …); the caller
      * closes what it opened. The output-dir rules are checked here too, so every reader's output obeys them.
      */
-    public ReshardResult write(ReshardSource src, ReshardOptions o, ConversionListener listener) throws IOException {
+    public ReshardResult write(ReshardInput src, ReshardOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
         OutputDirGuard.check(o.source(), o.outputDir(), o.force());
         if (o.ep() != null && o.ep() > 1)
@@ -80,7 +80,7 @@ public final class Resharder {
             }
             staging.commit();
             return new ReshardResult(staging.target(), src.iteration(), src.iterationNumber(), src.layout(),
-                    new ReshardSource.Layout(tp, pp), src.sourceOptimizer(), src.optimizer().isEmpty() ? null : "fully_reshardable",
+                    new ReshardInput.Layout(tp, pp), src.sourceOptimizer(), src.optimizer().isEmpty() ? null : "fully_reshardable",
                     plan.modelTensors(), plan.optimizerTensors(), plan.plan().tensors().size(), plan.plan().totalBytes(),
                     files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start));
         }

@@ -30,7 +30,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * A Megatron {@code torch_dist} iteration as a {@link ReshardSource}: its model tensors; its optimizer state as
+ * A Megatron {@code torch_dist} iteration as a {@link ReshardInput}: its model tensors; its optimizer state as
  * per-parameter {@code fully_reshardable} tensors (rebuilt from {@code dp_reshardable} buckets by
  * {@link DpReshardable}, or taken as they are from a {@code fully_reshardable} save); its common state with the
  * optimizer entries a {@code fully_reshardable} save holds; and its other ShardedObjects unchanged.
@@ -43,7 +43,7 @@ public final class TorchDistSource {
     private TorchDistSource() {
     }
 
-    public static ReshardSource read(CheckpointIndex index, OptimizerChoice choice) throws IOException {
+    public static ReshardInput read(CheckpointIndex index, OptimizerChoice choice) throws IOException {
         if (index.format() != CheckpointFormat.MEGATRON_TORCH_DIST || !(index.resources() instanceof MegatronCheckpoint mc))
             throw new FormatException(index.path(), "ckpt reshard reads Megatron torch_dist checkpoints; this is a " + index.format().title());
         Path file = index.path();
@@ -56,7 +56,7 @@ public final class TorchDistSource {
             throw new FormatException(file, "virtual pipeline stages (" + pl.virtualPipeline() + ") are not supported by ckpt reshard yet");
         int tp = Math.toIntExact(pl.tensorParallel()), pp = Math.toIntExact(pl.pipelineParallel());
         String impl = mc.args().getString("transformer_impl").orElse("transformer_engine");
-        ReshardSource.Model model = new ReshardSource.Model(c.numLayers(), c.gatedLinearUnit(), c.tiedEmbeddings(),
+        ReshardInput.Model model = new ReshardInput.Model(c.numLayers(), c.gatedLinearUnit(), c.tiedEmbeddings(),
                 c.numAttentionHeads(), c.numQueryGroups(), c.vocabSize(), c.makeVocabSizeDivisibleBy());
 
         Map<String, GlobalTensor> weights = new LinkedHashMap<>();
@@ -137,7 +137,7 @@ public final class TorchDistSource {
         String tracker = iterName.equals("release") ? "release" : String.valueOf(it);
         byte[] metadataJson = Files.readAllBytes(iterDir.resolve(CheckpointingConfig.FILE));
         boolean commonPt = MegatronCheckpoint.COMMON_PT.equals(mc.commonSource());
-        return new ReshardSource(file, iterName, tracker, it, new ReshardSource.Layout(tp, pp), model,
+        return new ReshardInput(file, iterName, tracker, it, new ReshardInput.Layout(tp, pp), model,
                 new ArrayList<>(weights.values()), optimizer, common, items, metadataJson, commonPt, format);
     }
 

@@ -153,7 +153,7 @@ class ReshardTest {
         for (int[] l : new int[][]{{2, 2}, {1, 4}}) {
             Path out = tmp.resolve("tp" + l[0] + "pp" + l[1]);
             ReshardResult r = reshard(tp1.resolve("iter_0000004"), out, l[0], l[1]); // a fully_reshardable source: re-chunked
-            assertThat(r.target()).isEqualTo(new ReshardSource.Layout(l[0], l[1]));
+            assertThat(r.target()).isEqualTo(new ReshardInput.Layout(l[0], l[1]));
             assertThat(globalSha(out)).as("TP %d PP %d", l[0], l[1]).isEqualTo(want);
             try (MegatronCheckpoint mc = MegatronCheckpoint.open(out.resolve("iter_0000004"))) {
                 try (var files = Files.list(out.resolve("iter_0000004"))) {

@@ -1,0 +1,37 @@
+package ckpt.format;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * {@link FormatException#under}: an error raised where only the tensor was known (found by the fuzzer: "pieces
+ * cover 0 of … elements" with no file) names the checkpoint, and keeps its key and detail.
+ */
+class FormatExceptionTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void anErrorWithoutAFileNamesTheCheckpointAndKeepsItsKey() {
+        FormatException e = FormatException.atKey(null, "decoder.w", "pieces cover 0 of 8 elements");
+        FormatException placed = e.under(tmp);
+        assertThat(placed.file()).isEqualTo(tmp);
+        assertThat(placed.key()).isEqualTo("decoder.w");
+        assertThat(placed.getMessage()).isEqualTo(tmp + ": pieces cover 0 of 8 elements (key decoder.w)");
+    }
+
+    @Test
+    void aRelativeFileIsResolvedInADirectoryAndAFileCheckpointNamesItself() throws Exception {
+        FormatException e = FormatException.atKey(Path.of("__0_0.distcp"), "w", "a piece holds BF16, the tensor is F32");
+        assertThat(e.under(tmp).file()).isEqualTo(tmp.resolve("__0_0.distcp"));
+        Path pt = Files.writeString(tmp.resolve("model.pt"), "x");
+        assertThat(e.under(pt).file()).isEqualTo(pt);
+        FormatException absolute = new FormatException(tmp.resolve("a"), "detail");
+        assertThat(absolute.under(tmp)).isSameAs(absolute);
+    }
+}
