@@ -8,7 +8,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = VersionProvider.class,
         description = "Inspect, verify, convert and prune ML training checkpoints (Megatron torch_dist and legacy torch, PyTorch DCP, torch.save, safetensors).",
-        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, VerifyCommand.class, ConvertCommand.class,
+        subcommands = {CommandLine.HelpCommand.class, InspectCommand.class, VerifyCommand.class, ConvertCommand.class, ReshardCommand.class,
                 ListCommand.class, RotateCommand.class, DiffCommand.class, MemoryCommand.class, CompletionCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

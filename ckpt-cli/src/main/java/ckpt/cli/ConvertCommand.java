@@ -225,18 +225,24 @@ final class ConvertCommand implements Callable<Integer> {
     /** Terminal progress: bytes written with rate and ETA, tensors done as the extra message. */
     static final class Progress implements ConversionListener, AutoCloseable {
         private final PrintStream stream;
+        private final String task;
         private ProgressBar bar;
         private int total;
         private int done;
 
         Progress(PrintStream stream) {
+            this(stream, "convert");
+        }
+
+        Progress(PrintStream stream, String task) {
             this.stream = stream;
+            this.task = task;
         }
 
         @Override
         public void planned(ConversionPlan plan) {
             total = plan.tensors().size();
-            bar = new ProgressBarBuilder().setTaskName("convert").setInitialMax(plan.totalBytes())
+            bar = new ProgressBarBuilder().setTaskName(task).setInitialMax(plan.totalBytes())
                     .setUnit("MiB", 1L << 20).showSpeed().setStyle(ProgressBarStyle.ASCII)
                     .setConsumer(new ConsoleProgressBarConsumer(stream)).setUpdateIntervalMillis(250).build();
             bar.setExtraMessage("0/" + total + " tensors");

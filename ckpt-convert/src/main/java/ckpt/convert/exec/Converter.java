@@ -132,7 +132,7 @@ public final class Converter {
      * Refuses to start when the output cannot fit: mapped writes into sparse files would otherwise fail midway with
      * SIGBUS. Headers, indexes and configs are small: 1 MiB + 0.1% of slack covers them.
      */
-    static void requireSpace(Path dir, long tensorBytes, long usable) {
+    public static void requireSpace(Path dir, long tensorBytes, long usable) {
         long need = tensorBytes + (1L << 20) + tensorBytes / 1000;
         if (usable < need)
             throw new FormatException(dir.getParent(), "not enough free space for the output: it needs about "

@@ -12,7 +12,7 @@ import java.nio.ByteOrder;
  * → fp16 through {@link Float#floatToFloat16}; bf16/fp16 → the other goes through the exact fp32 value. Equal
  * dtypes copy the raw bits.
  */
-final class ElementCast {
+public final class ElementCast {
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -52,7 +52,7 @@ final class ElementCast {
     }
 
     /** {@code count} contiguous elements of {@code src} into {@code dst}. */
-    static void convert(MemorySegment src, DType sd, MemorySegment dst, DType dd, long count) {
+    public static void convert(MemorySegment src, DType sd, MemorySegment dst, DType dd, long count) {
         if (sd == dd) {
             MemorySegment.copy(src, 0, dst, 0, count * sd.byteSize());
             return;

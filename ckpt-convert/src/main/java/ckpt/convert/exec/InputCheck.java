@@ -20,12 +20,12 @@ import java.util.Map;
  * converted fails at once with one line saying why — not after minutes of work, and not with a message about what
  * the missing files would have told (layer counts, activations).
  */
-final class InputCheck {
+public final class InputCheck {
     private InputCheck() {
     }
 
     /** Every data file the checkpoint's metadata references must be on disk (a metadata-only copy has none). */
-    static void requireDataFiles(CheckpointIndex index) {
+    public static void requireDataFiles(CheckpointIndex index) {
         List<FileEntry> missing = index.files().stream().filter(f -> f.referenced() && !f.present()).toList();
         if (missing.isEmpty()) return;
         long referenced = index.files().stream().filter(FileEntry::referenced).count();

@@ -19,7 +19,7 @@ import java.util.HexFormat;
  * refused unless replacing was asked for; then it is moved aside, the new one renamed in, and the old one deleted.
  * A shutdown hook deletes the staging dir if the JVM exits (Ctrl-C) before the commit.
  */
-final class StagingDir implements AutoCloseable {
+public final class StagingDir implements AutoCloseable {
     private final Path target;
     private final Path staging;
     private final Thread hook;
@@ -35,7 +35,7 @@ final class StagingDir implements AutoCloseable {
     }
 
     /** Checks the target and creates the staging dir. */
-    static StagingDir create(Path target, boolean replace) throws IOException {
+    public static StagingDir create(Path target, boolean replace) throws IOException {
         Path t = checkTarget(target, replace);
         Path parent = t.getParent();
         if (parent == null) throw new IOException("cannot write to the file system root");
@@ -55,7 +55,7 @@ final class StagingDir implements AutoCloseable {
     }
 
     /** The absolute target, if it may be written: absent, or a directory that may be replaced. */
-    static Path checkTarget(Path target, boolean replace) throws IOException {
+    public static Path checkTarget(Path target, boolean replace) throws IOException {
         Path t = target.toAbsolutePath().normalize();
         if (Files.exists(t, LinkOption.NOFOLLOW_LINKS)) {
             if (!replace) throw new FileAlreadyExistsException(t.toString(), null, "output directory exists (use --force to replace it)");
@@ -70,16 +70,16 @@ final class StagingDir implements AutoCloseable {
         return HexFormat.of().formatHex(b);
     }
 
-    Path dir() {
+    public Path dir() {
         return staging;
     }
 
-    Path target() {
+    public Path target() {
         return target;
     }
 
     /** Renames the staging dir to the target (moving an existing target aside, then deleting it). */
-    void commit() throws IOException {
+    public void commit() throws IOException {
         synchronized (lock) {
             if (aborted) throw new IOException("conversion interrupted");
             publish(staging, target, () -> committed = true);

@@ -306,15 +306,7 @@ public final class DeepSpeedIndexer {
             if (at < 0 || at + length > t.numel())
                 throw s.file().error("partition too short: needs elements [" + at + ", " + (at + length) + ") of a flat tensor of "
                         + t.numel());
-            List<TensorPiece> out = new ArrayList<>();
-            long[] strides = Shapes.contiguousStrides(shape);
-            for (Box b : FlatRanges.boxes(shape, paramStart, paramStart + length)) {
-                long flatStart = 0;
-                for (int i = 0; i < b.rank(); i++) flatStart += b.offset(i) * strides[i];
-                long viewOffset = t.storageOffset() + at + (flatStart - paramStart);
-                out.add(new TensorPiece(b, new FlatSource(s, viewOffset, b.sizes(), strides)));
-            }
-            return out;
+            return FlatViewSource.pieces(shape, paramStart, paramStart + length, new ViewSource(s), at);
         }
 
         private void whole(String key, KeyCategory c, StoredTensor s) {

@@ -12,7 +12,7 @@ import java.util.List;
  * the stored tensor is seen through a view with singleton axes prepended, so a piece's source origin has a zero
  * for each of them.
  */
-enum TpSplit {
+public enum TpSplit {
     /** Same values on every TP rank (norms, row-parallel biases, router): rank 0's copy is the piece. */
     REPLICATED,
     /** Split on the module's dim 0 (vocab-parallel embedding, output layer, QKV, fc1 without GLU). */
@@ -25,12 +25,29 @@ enum TpSplit {
      */
     GLU_COLUMN;
 
+    /**
+     * The split of a Megatron model key ({@code decoder.layers.…} names included), or null when ckpt knows none:
+     * callers refuse such keys rather than guess.
+     */
+    public static TpSplit forKey(String key, boolean gatedLinearUnit) {
+        return LegacyKeys.split(key, gatedLinearUnit);
+    }
+
+    /** The module axis this split cuts (after any stacking axes), or -1 when replicated. */
+    public int axis() {
+        return switch (this) {
+            case REPLICATED -> -1;
+            case COLUMN, GLU_COLUMN -> 0;
+            case ROW -> 1;
+        };
+    }
+
     /** One piece: global box, and where it starts inside the (prefix-expanded) stored tensor. */
-    record Part(Box box, long[] sourceOrigin) {
+    public record Part(Box box, long[] sourceOrigin) {
     }
 
     /** The global shape and this rank's parts. */
-    record Placement(long[] globalShape, List<Part> parts) {
+    public record Placement(long[] globalShape, List<Part> parts) {
     }
 
     /**
@@ -40,7 +57,7 @@ enum TpSplit {
      * @param prefixSizes sizes of those axes (e.g. {num_layers, num_experts})
      * @throws IllegalArgumentException when the local shape cannot be split this way (says why)
      */
-    Placement place(long[] prefixIndex, long[] prefixSizes, long[] local, int tpRank, int tpSize) {
+    public Placement place(long[] prefixIndex, long[] prefixSizes, long[] local, int tpRank, int tpSize) {
         if (prefixIndex.length != prefixSizes.length) throw new IllegalArgumentException("prefix index/size ranks differ");
         for (int i = 0; i < prefixIndex.length; i++)
             if (prefixIndex[i] < 0 || prefixIndex[i] >= prefixSizes[i])

@@ -66,4 +66,38 @@ public record BucketLayout(List<Slot> slots, long numel) {
                     + " split, another model layout or another Megatron release)");
         return new BucketLayout(slots, savedNumel);
     }
+
+    /**
+     * Lays out the parameters of one gradient buffer over its buckets ({@code --ddp-bucket-size}, or Megatron's own
+     * bucketing with overlapped gradient reduction): walking in bucket order, a bucket ends after the parameter that
+     * ends exactly at its saved size — Megatron closes a bucket right after a parameter, and the saved size is the
+     * bucket's unpadded size. Every bucket must end exactly on a parameter and every parameter must be used.
+     *
+     * @param savedNumels the saved size of bucket 0, 1, … in order
+     * @throws FormatException when a bucket boundary falls inside a parameter or sizes are left over
+     */
+    public static List<BucketLayout> across(List<Param> registrationOrder, List<Long> savedNumels, Path file, String what) {
+        List<BucketLayout> out = new ArrayList<>(savedNumels.size());
+        int next = registrationOrder.size() - 1;
+        for (int b = 0; b < savedNumels.size(); b++) {
+            long saved = savedNumels.get(b);
+            List<Param> inBucket = new ArrayList<>();
+            long at = 0;
+            while (at < saved && next >= 0) {
+                Param p = registrationOrder.get(next--);
+                at = Math.addExact(Math.ceilDiv(at, PARAM_ALIGNMENT) * PARAM_ALIGNMENT, p.localNumel());
+                inBucket.addFirst(p);
+            }
+            if (at != saved)
+                throw new FormatException(file, what + " bucket " + b + ": holds " + saved + " elements but the parameters"
+                        + " laid out by Megatron's rules (reverse registration order, 64-element aligned starts) "
+                        + (at > saved ? "cross its end at " + at : "end at " + at)
+                        + "; cannot map the buckets back to parameters (another model layout, bucketing or Megatron release)");
+            out.add(of(inBucket, saved, file, what + " bucket " + b));
+        }
+        if (next >= 0)
+            throw new FormatException(file, what + ": " + (next + 1) + " parameters (" + registrationOrder.get(next).key()
+                    + " …) lie in no saved bucket; cannot map the buckets back to parameters");
+        return out;
+    }
 }

@@ -15,7 +15,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -43,23 +42,13 @@ class BucketLayoutTest {
         return 0;
     }
 
-    /** GPT registration order with the local transformer implementation (TransformerLayer / Attention __init__). */
+    /** The registration order {@link RegistrationOrder} rebuilds from the checkpoint's keys (local spec, as saved). */
     private static List<BucketLayout.Param> order(CheckpointIndex idx) {
-        List<BucketLayout.Param> params = new ArrayList<>();
-        add(params, idx, "embedding.word_embeddings.weight", -1);
-        for (int l = 0; l < LAYERS; l++)
-            for (String k : new String[]{"self_attention.linear_qkv.layer_norm_weight", "self_attention.linear_proj.weight",
-                    "self_attention.linear_qkv.weight", "mlp.linear_fc1.layer_norm_weight", "mlp.linear_fc1.weight", "mlp.linear_fc2.weight"})
-                add(params, idx, "decoder.layers." + k, l);
-        add(params, idx, "decoder.final_layernorm.weight", -1);
-        add(params, idx, "output_layer.weight", -1);
-        return params;
-    }
-
-    private static void add(List<BucketLayout.Param> params, CheckpointIndex idx, String key, int layer) {
-        GlobalTensor t = idx.tensor(key).orElseThrow();
-        long n = t.numel() / (layer >= 0 ? LAYERS : 1);
-        params.add(new BucketLayout.Param(key, layer, splitAxis(key) < 0 ? n : n / TP));
+        java.util.Map<String, GlobalTensor> model = new java.util.LinkedHashMap<>();
+        for (GlobalTensor t : idx.tensors()) if (t.category() == ckpt.format.megatron.KeyCategory.MODEL_WEIGHT) model.put(t.key(), t);
+        assertThat(idx.args().get("transformer_impl")).isEqualTo("local");
+        return RegistrationOrder.of(Path.of(FIXTURE), model, LAYERS, true, false, "local", TP, 1, 0).stream()
+                .map(RegistrationOrder.Entry::param).toList();
     }
 
     @Test
@@ -96,6 +85,26 @@ class BucketLayoutTest {
             assertThatThrownBy(() -> BucketLayout.of(order.subList(1, order.size()), numel, Path.of(FIXTURE), "bucket 0"))
                     .isInstanceOf(FormatException.class).hasMessageContaining("cannot map the bucket back to parameters");
         }
+    }
+
+    /**
+     * Several buckets (--ddp-bucket-size): walking the reversed order, each bucket ends exactly after a parameter and
+     * restarts its 64-element alignment; a boundary inside a parameter, or parameters left over, are refused.
+     */
+    @Test
+    void bucketsEndOnParameters() {
+        List<BucketLayout.Param> order = List.of(new BucketLayout.Param("a", -1, 100), new BucketLayout.Param("b", 0, 50),
+                new BucketLayout.Param("c", 1, 64), new BucketLayout.Param("d", -1, 30));
+        // reversed: d [0,30) c [64,128) | b [0,50) a [64,164)
+        List<BucketLayout> buckets = BucketLayout.across(order, List.of(128L, 164L), Path.of("x"), "rank 0");
+        assertThat(buckets).hasSize(2);
+        assertThat(buckets.get(0).slots()).extracting(s -> s.param().key() + "@" + s.start()).containsExactly("d@0", "c@64");
+        assertThat(buckets.get(1).slots()).extracting(s -> s.param().key() + "@" + s.start()).containsExactly("b@0", "a@64");
+        assertThatThrownBy(() -> BucketLayout.across(order, List.of(100L, 164L), Path.of("x"), "rank 0"))
+                .isInstanceOf(FormatException.class).hasMessageContaining("bucket 0").hasMessageContaining("cross its end at 128");
+        assertThatThrownBy(() -> BucketLayout.across(order, List.of(128L), Path.of("x"), "rank 0"))
+                .isInstanceOf(FormatException.class).hasMessageContaining("2 parameters (b …) lie in no saved bucket");
+        assertThat(BucketLayout.across(order, List.of(292L), Path.of("x"), "rank 0").getFirst().slots()).hasSize(4);
     }
 
     /** TP rank {@code m}'s local tensor of the bf16 model weight, in the local layout the bucket uses. */

@@ -1,0 +1,165 @@
+package ckpt.convert.reshard;
+
+import ckpt.convert.exec.MegatronSaveOutput;
+import ckpt.convert.index.CheckpointFormat;
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.GlobalTensor;
+import ckpt.format.FormatException;
+import ckpt.format.dcp.DcpCheckpoint;
+import ckpt.format.dcp.StorageInfo;
+import ckpt.format.megatron.CheckpointingConfig;
+import ckpt.format.megatron.KeyCategory;
+import ckpt.format.megatron.MegatronCheckpoint;
+import ckpt.format.megatron.MegatronKeys;
+import ckpt.format.megatron.ModelConfig;
+import ckpt.format.megatron.ParallelLayout;
+import ckpt.format.pickle.PyDict;
+import ckpt.format.pickle.PyObject;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A Megatron {@code torch_dist} iteration as a {@link ReshardInput}: its model tensors; its optimizer state as
+ * per-parameter {@code fully_reshardable} tensors (rebuilt from {@code dp_reshardable} buckets by
+ * {@link DpReshardable}, or taken as they are from a {@code fully_reshardable} save); its common state with the
+ * optimizer entries a {@code fully_reshardable} save holds; and its other ShardedObjects unchanged.
+ */
+public final class TorchDistSource {
+    /** ShardedObjects of dp_reshardable optimizer state (param groups, bucket sizes): rebuilt, not copied. */
+    private static final String DISTRIBUTED = "optimizer.distributed.";
+    private static final Pattern RANK_FILE = Pattern.compile("__(\\d+)_\\d+\\.distcp");
+
+    private TorchDistSource() {
+    }
+
+    public static ReshardInput read(CheckpointIndex index, OptimizerChoice choice) throws IOException {
+        if (index.format() != CheckpointFormat.MEGATRON_TORCH_DIST || !(index.resources() instanceof MegatronCheckpoint mc))
+            throw new FormatException(index.path(), "ckpt reshard reads Megatron torch_dist checkpoints; this is a " + index.format().title());
+        Path file = index.path();
+        ModelConfig c = index.config();
+        if (c == null || c.numLayers() <= 0)
+            throw new FormatException(file, "the common state has no args: the model's layers are unknown");
+        if (c.isMoe()) throw new FormatException(file, "mixture-of-experts models are not supported by ckpt reshard yet");
+        ParallelLayout pl = index.parallelism();
+        if (pl.virtualPipeline() != null && pl.virtualPipeline() > 1)
+            throw new FormatException(file, "virtual pipeline stages (" + pl.virtualPipeline() + ") are not supported by ckpt reshard yet");
+        int tp = Math.toIntExact(pl.tensorParallel()), pp = Math.toIntExact(pl.pipelineParallel());
+        String impl = mc.args().getString("transformer_impl").orElse("transformer_engine");
+        ReshardInput.Model model = new ReshardInput.Model(c.numLayers(), c.gatedLinearUnit(), c.tiedEmbeddings(),
+                c.numAttentionHeads(), c.numQueryGroups(), c.vocabSize(), c.makeVocabSizeDivisibleBy());
+
+        Map<String, GlobalTensor> weights = new LinkedHashMap<>();
+        List<GlobalTensor> optimizerTensors = new ArrayList<>();
+        for (GlobalTensor t : index.tensors()) {
+            if (t.category() == KeyCategory.MODEL_WEIGHT) weights.put(t.key(), t);
+            else if (isOptimizer(t.category())) optimizerTensors.add(t);
+            else throw new FormatException(file, "tensor " + t.key() + " is neither a model weight nor optimizer state: ckpt cannot re-chunk it");
+        }
+        String format = optimizerTensors.isEmpty() ? null : mc.optimizerFormat();
+        List<GlobalTensor> optimizer = List.of();
+        PyDict common = copy(mc.common());
+        if (format != null && choice == OptimizerChoice.FULLY_RESHARDABLE) {
+            PyDict optimizerEntry;
+            switch (format) {
+                case "dp_reshardable" -> {
+                    optimizer = DpReshardable.perParameter(file, weights, index.tensors(), c.numLayers(), c.gatedLinearUnit(),
+                            c.tiedEmbeddings(), impl, tp, pp);
+                    optimizerEntry = new PyDict();
+                    // state_dict() of DistributedOptimizer: 'optimizer' (param groups) and 'grad_scaler', saved per
+                    // model-parallel rank in dp_reshardable; a fully_reshardable save holds rank 0's in the common state.
+                    for (String k : List.of("optimizer", "grad_scaler")) {
+                        String item = DISTRIBUTED + "dp_group_idx_0." + k + "/shard_0_1";
+                        if (mc.dcp().metadata().bytesItems().contains(item)) optimizerEntry.put(k, shardedObject(mc.dcp(), item));
+                    }
+                    if (!optimizerEntry.containsKey("optimizer"))
+                        throw new FormatException(file, "no " + DISTRIBUTED + "dp_group_idx_0.optimizer item: the optimizer's param groups are missing");
+                }
+                case "fully_reshardable" -> {
+                    for (GlobalTensor t : optimizerTensors) {
+                        String key = MegatronKeys.optimizerModelKey(t.key()).orElse(null);
+                        GlobalTensor w = key == null ? null : weights.get(key);
+                        if (w == null || !Arrays.equals(w.shape(), t.shape()) || !t.key().startsWith("optimizer.state."))
+                            throw new FormatException(file, "optimizer tensor " + t.key() + " does not match a model key's global shape");
+                    }
+                    optimizer = optimizerTensors;
+                    if (!(mc.common().get("optimizer") instanceof PyDict o))
+                        throw new FormatException(file, "the common state has no optimizer entry (param groups)");
+                    optimizerEntry = copy(o);
+                }
+                default -> throw new FormatException(file, "optimizer state in '" + format + "' form cannot be resharded by ckpt"
+                        + " yet (dp_reshardable and fully_reshardable can); pass --optimizer drop to reshard the model only");
+            }
+            optimizerEntry.put("param_state_sharding_type", "fully_reshardable");
+            common.put("optimizer", optimizerEntry);
+            PyDict content = common.get("content_metadata") instanceof PyDict cm ? copy(cm) : new PyDict();
+            content.put("distrib_optim_sharding_type", "fully_reshardable");
+            content.put("distrib_optim_fully_reshardable_mem_efficient", false);
+            if (!content.containsKey("singleton_local_shards")) content.put("singleton_local_shards", false);
+            if (!content.containsKey("chained_optim_avoid_prefix")) content.put("chained_optim_avoid_prefix", true);
+            common.put("content_metadata", content);
+        } else if (format != null || mc.common().containsKey("optimizer")) {
+            // Dropped: say so in the args too, so that Megatron does not look for optimizer state (no_save_optim).
+            common = copy(common, "optimizer");
+            if (common.get("content_metadata") instanceof PyDict cm)
+                common.put("content_metadata", copy(cm, "distrib_optim_sharding_type", "distrib_optim_fully_reshardable_mem_efficient"));
+            if (common.get("args") instanceof PyObject ns && ns.state() instanceof PyDict attrs) {
+                PyObject args = new PyObject(ns.type(), ns.args(), ns.kwargs(), ns.origin());
+                PyDict a = copy(attrs);
+                a.put("no_save_optim", true);
+                args.setState(a);
+                common.put("args", args);
+            }
+        }
+
+        List<MegatronSaveOutput.RawItem> items = new ArrayList<>();
+        for (String key : mc.dcp().metadata().bytesItems()) {
+            if (key.equals(MegatronCheckpoint.COMMON_ITEM) || key.startsWith(DISTRIBUTED) || key.contains("." + DISTRIBUTED)) continue;
+            StorageInfo info = mc.dcp().metadata().storageOf(key);
+            MemorySegment bytes = mc.dcp().itemBytes(key, info);
+            Matcher m = RANK_FILE.matcher(info.relativePath());
+            int rank = m.matches() ? Integer.parseInt(m.group(1)) : 0;
+            items.add(new MegatronSaveOutput.RawItem(key, rank, bytes.toArray(ValueLayout.JAVA_BYTE)));
+        }
+        Path iterDir = mc.dir();
+        String iterName = iterDir.getFileName().toString();
+        Long it = index.iteration();
+        String tracker = iterName.equals("release") ? "release" : String.valueOf(it);
+        byte[] metadataJson = Files.readAllBytes(iterDir.resolve(CheckpointingConfig.FILE));
+        boolean commonPt = MegatronCheckpoint.COMMON_PT.equals(mc.commonSource());
+        return new ReshardInput(file, iterName, tracker, it, new ReshardInput.Layout(tp, pp), model,
+                new ArrayList<>(weights.values()), optimizer, common, items, metadataJson, commonPt, format);
+    }
+
+    private static boolean isOptimizer(KeyCategory c) {
+        return c == KeyCategory.OPTIMIZER_MASTER || c == KeyCategory.OPTIMIZER_EXP_AVG || c == KeyCategory.OPTIMIZER_EXP_AVG_SQ
+                || c == KeyCategory.OPTIMIZER_OTHER;
+    }
+
+    private static Object shardedObject(DcpCheckpoint dcp, String key) {
+        Object payload = dcp.readObject(key);
+        // A ShardedObject is saved as torch.save([value]) (FORMATS.md §4.3).
+        if (payload instanceof List<?> l && l.size() == 1) return l.getFirst();
+        throw FormatException.atKey(dcp.dir(), key, "ShardedObject payload is not a one-element list");
+    }
+
+    /** A shallow copy of {@code d} without {@code leaveOut} (the source's objects are never changed). */
+    private static PyDict copy(PyDict d, String... leaveOut) {
+        PyDict out = d.type() == null ? new PyDict() : new PyDict(d.type());
+        List<String> skip = List.of(leaveOut);
+        d.items().forEach((k, v) -> {
+            if (!skip.contains(k)) out.put(k, v);
+        });
+        return out;
+    }
+}
