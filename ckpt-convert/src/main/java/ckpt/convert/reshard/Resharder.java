@@ -9,6 +9,7 @@ import ckpt.convert.exec.PlanExecutor;
 import ckpt.convert.exec.StagingDir;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
+import ckpt.convert.index.LegacyIndexer;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.SaveDir;
 
@@ -19,7 +20,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * {@code ckpt reshard}: source → {@link ReshardInput} → {@link ReshardPlan} for the target layout → a Megatron
+ * {@code ckpt reshard}: source (torch_dist: {@link TorchDistSource}; legacy {@code mp_rank_*}: {@link LegacySource}) →
+ * {@link ReshardInput} → {@link ReshardPlan} for the target layout → a Megatron
  * {@code torch_dist} save dir written through {@link MegatronSaveOutput} into a staging directory and renamed into place.
  * Other source readers hand their {@link ReshardInput} to {@link #write}.
  */
@@ -37,9 +39,20 @@ public final class Resharder {
     public ReshardResult reshard(ReshardOptions o, ConversionListener listener) throws IOException {
         OutputDirGuard.check(o.source(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
-        try (CheckpointIndex index = Checkpoints.open(iterationPath(o))) {
+        CheckpointIndex index = Checkpoints.open(iterationPath(o));
+        try {
             InputCheck.requireDataFiles(index);
             index.checkRecords(o.verifyRecords());
+        } catch (RuntimeException e) {
+            index.close();
+            throw e;
+        }
+        if (LegacyIndexer.iteration(index).isPresent()) {
+            try (ReshardSource legacy = LegacySource.open(index, o.optimizer())) { // owns the index from here
+                return write(LegacySource.read(legacy), o, listener);
+            }
+        }
+        try (index) {
             return write(TorchDistSource.read(index, o.optimizer()), o, listener);
         }
     }

@@ -14,7 +14,6 @@ import ckpt.format.megatron.MegatronKeys;
 import ckpt.format.megatron.ModelConfig;
 import ckpt.format.megatron.ParallelLayout;
 import ckpt.format.pickle.PyDict;
-import ckpt.format.pickle.PyObject;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -68,7 +67,7 @@ public final class TorchDistSource {
         }
         String format = optimizerTensors.isEmpty() ? null : mc.optimizerFormat();
         List<GlobalTensor> optimizer = List.of();
-        PyDict common = copy(mc.common());
+        PyDict common = CommonState.copy(mc.common());
         if (format != null && choice == OptimizerChoice.FULLY_RESHARDABLE) {
             PyDict optimizerEntry;
             switch (format) {
@@ -95,31 +94,14 @@ public final class TorchDistSource {
                     optimizer = optimizerTensors;
                     if (!(mc.common().get("optimizer") instanceof PyDict o))
                         throw new FormatException(file, "the common state has no optimizer entry (param groups)");
-                    optimizerEntry = copy(o);
+                    optimizerEntry = CommonState.copy(o);
                 }
                 default -> throw new FormatException(file, "optimizer state in '" + format + "' form cannot be resharded by ckpt"
                         + " yet (dp_reshardable and fully_reshardable can); pass --optimizer drop to reshard the model only");
             }
-            optimizerEntry.put("param_state_sharding_type", "fully_reshardable");
-            common.put("optimizer", optimizerEntry);
-            PyDict content = common.get("content_metadata") instanceof PyDict cm ? copy(cm) : new PyDict();
-            content.put("distrib_optim_sharding_type", "fully_reshardable");
-            content.put("distrib_optim_fully_reshardable_mem_efficient", false);
-            if (!content.containsKey("singleton_local_shards")) content.put("singleton_local_shards", false);
-            if (!content.containsKey("chained_optim_avoid_prefix")) content.put("chained_optim_avoid_prefix", true);
-            common.put("content_metadata", content);
+            common = CommonState.fullyReshardable(common, optimizerEntry);
         } else if (format != null || mc.common().containsKey("optimizer")) {
-            // Dropped: say so in the args too, so that Megatron does not look for optimizer state (no_save_optim).
-            common = copy(common, "optimizer");
-            if (common.get("content_metadata") instanceof PyDict cm)
-                common.put("content_metadata", copy(cm, "distrib_optim_sharding_type", "distrib_optim_fully_reshardable_mem_efficient"));
-            if (common.get("args") instanceof PyObject ns && ns.state() instanceof PyDict attrs) {
-                PyObject args = new PyObject(ns.type(), ns.args(), ns.kwargs(), ns.origin());
-                PyDict a = copy(attrs);
-                a.put("no_save_optim", true);
-                args.setState(a);
-                common.put("args", args);
-            }
+            common = CommonState.withoutOptimizer(common);
         }
 
         List<MegatronSaveOutput.RawItem> items = new ArrayList<>();
@@ -151,15 +133,5 @@ public final class TorchDistSource {
         // A ShardedObject is saved as torch.save([value]) (FORMATS.md §4.3).
         if (payload instanceof List<?> l && l.size() == 1) return l.getFirst();
         throw FormatException.atKey(dcp.dir(), key, "ShardedObject payload is not a one-element list");
-    }
-
-    /** A shallow copy of {@code d} without {@code leaveOut} (the source's objects are never changed). */
-    private static PyDict copy(PyDict d, String... leaveOut) {
-        PyDict out = d.type() == null ? new PyDict() : new PyDict(d.type());
-        List<String> skip = List.of(leaveOut);
-        d.items().forEach((k, v) -> {
-            if (!skip.contains(k)) out.put(k, v);
-        });
-        return out;
     }
 }

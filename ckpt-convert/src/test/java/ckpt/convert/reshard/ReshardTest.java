@@ -231,7 +231,7 @@ class ReshardTest {
         }
     }
 
-    private static Map<String, String> globalSha(Path dir) {
+    static Map<String, String> globalSha(Path dir) {
         Map<String, String> out = new java.util.TreeMap<>();
         try (CheckpointIndex idx = Checkpoints.open(dir); Arena arena = Arena.ofConfined()) {
             for (GlobalTensor t : idx.tensors()) {

@@ -1,0 +1,92 @@
+package ckpt.convert.reshard;
+
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.LegacyIndexer;
+import ckpt.format.FormatException;
+import ckpt.format.megatron.ModelConfig;
+import ckpt.format.megatron.ParallelLayout;
+import ckpt.format.megatron.legacy.LegacyIteration;
+import ckpt.format.pickle.PyDict;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A legacy Megatron {@code --ckpt-format torch} iteration ({@code mp_rank_*}) as a {@link ReshardInput}: the model and
+ * the per-parameter optimizer state {@link LegacyOptimizerIndexer} rebuilds, and the common state of a
+ * {@code torch_dist} save built from rank 0's {@code model_optim_rng.pt} (args, iteration, checkpoint version, LR
+ * scheduler, FLOPs so far, the optimizer's param groups as {@code fully_reshardable}).
+ *
+ * <p>The RNG state is not carried over: legacy files keep it per rank as a pickled list, and Megatron ignores it anyway
+ * at another TP/PP. The args say {@code no_save_rng}, which is how Megatron itself marks a save without RNG state, so
+ * that a resume at the same layout does not look for it.
+ */
+public final class LegacySource {
+    /** What core ≥ 0.19 writes next to a torch_dist iteration (the backend, not the source's format). */
+    private static final byte[] METADATA_JSON = "{\"sharded_backend\": \"torch_dist\", \"sharded_backend_version\": 1}"
+            .getBytes(StandardCharsets.UTF_8);
+    /** The summary's name for the source's optimizer format. */
+    static final String FORMAT = "distrib_optim.pt";
+
+    private LegacySource() {
+    }
+
+    /**
+     * Opens {@code legacy} (an index {@code Checkpoints.open} built for a legacy iteration; the returned source owns it
+     * and it is closed here if this fails) as a {@link ReshardSource}: with optimizer state unless {@code choice} drops
+     * it or the save has none ({@code --no-save-optim}).
+     */
+    public static ReshardSource open(CheckpointIndex legacy, OptimizerChoice choice) {
+        LegacyIteration it;
+        try {
+            it = LegacyIndexer.iteration(legacy).orElseThrow(() -> new IllegalArgumentException(
+                    legacy.path() + " is " + legacy.format() + ", not a legacy torch-format checkpoint"));
+        } catch (RuntimeException e) {
+            legacy.close();
+            throw e;
+        }
+        // A save without optimizer state (no_save_optim) has neither distrib_optim.pt nor an 'optimizer' entry; one
+        // saved without the distributed optimizer has the entry, and the indexer refuses it with a clear line.
+        boolean has = it.hasDistributedOptimizerState() || it.ranks().getFirst().state().containsKey("optimizer");
+        return LegacyOptimizerIndexer.of(legacy, choice == OptimizerChoice.FULLY_RESHARDABLE && has);
+    }
+
+    /** The input {@link Resharder#write} takes; {@code src} stays open (its tensors are views over its files). */
+    public static ReshardInput read(ReshardSource src) {
+        CheckpointIndex index = src.model();
+        LegacyIteration it = LegacyIndexer.iteration(index).orElseThrow();
+        Path dir = it.dir();
+        ModelConfig c = it.model();
+        if (c == null || c.numLayers() <= 0)
+            throw new FormatException(dir, "the saved args name no layers: the model cannot be resharded");
+        if (c.isMoe()) throw new FormatException(dir, "mixture-of-experts models are not supported by ckpt reshard yet");
+        ParallelLayout pl = it.parallelism();
+        if (pl.virtualPipeline() != null && pl.virtualPipeline() > 1)
+            throw new FormatException(dir, "virtual pipeline stages (" + pl.virtualPipeline() + ") are not supported by ckpt reshard yet");
+        ReshardInput.Model model = new ReshardInput.Model(c.numLayers(), c.gatedLinearUnit(), c.tiedEmbeddings(),
+                c.numAttentionHeads(), c.numQueryGroups(), c.vocabSize(), c.makeVocabSizeDivisibleBy());
+
+        PyDict common = new PyDict();
+        for (Map.Entry<String, Object> e : src.optimizerCommon().entrySet())
+            if (!e.getKey().equals("optimizer")) common.put(e.getKey(), e.getValue());
+        boolean withOptimizer = !src.optimizerState().isEmpty();
+        if (withOptimizer) {
+            if (!(src.optimizerCommon().get("optimizer") instanceof PyDict o) || !o.containsKey("optimizer"))
+                throw new FormatException(dir.resolve(it.ranks().getFirst().modelFileName()),
+                        "has no optimizer entry with param groups next to its distrib_optim.pt");
+            common = CommonState.fullyReshardable(common, CommonState.copy(o, "param_state_sharding_type"));
+        } else {
+            common = CommonState.withoutOptimizer(common);
+        }
+        common = CommonState.withArg(common, "no_save_rng", true);
+
+        String name = dir.getFileName().toString();
+        Long iteration = it.iteration();
+        String tracker = name.equals("release") || iteration == null ? "release" : String.valueOf(iteration);
+        return new ReshardInput(dir, name, tracker, iteration,
+                new ReshardInput.Layout(it.tensorParallel(), it.pipelineParallel()), model, src.modelTensors(),
+                src.optimizerState(), common, List.of(), METADATA_JSON, false, withOptimizer ? FORMAT : null);
+    }
+}
