@@ -22,17 +22,20 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 
 /**
- * {@code ckpt reshard SRC --output-dir DST [--tp N] [--pp N] [--optimizer fully_reshardable|drop]}: a Megatron
- * torch_dist training checkpoint re-chunked for another layout, its distributed-optimizer state turned into the
- * per-parameter {@code fully_reshardable} form so the run resumes at any TP/PP/DP.
+ * {@code ckpt reshard SRC --output-dir DST [--tp N] [--pp N] [--optimizer fully_reshardable|drop] [--engine E]}: a
+ * Megatron training checkpoint (torch_dist, or legacy {@code --ckpt-format torch}) written as torch_dist for another
+ * layout, its distributed-optimizer state turned into the per-parameter {@code fully_reshardable} form so the run
+ * resumes at any TP/PP/DP.
  */
 @Command(name = "reshard",
         mixinStandardHelpOptions = true,
-        description = {"Re-chunk a Megatron torch_dist training checkpoint for another tensor/pipeline-parallel layout, "
+        description = {"Re-chunk a Megatron training checkpoint (torch_dist, or legacy --ckpt-format torch mp_rank_* dirs "
+                + "with distrib_optim.pt) into a torch_dist save for another tensor/pipeline-parallel layout, "
                 + "model and optimizer state. A dp_reshardable distributed-optimizer state (Megatron's default, which resumes "
                 + "only at the saved TP/PP) becomes fully_reshardable per-parameter state (optimizer.state.{param,exp_avg,"
                 + "exp_avg_sq}.<model key>, fp32, the model key's global shape), which Megatron loads at any TP/PP/DP; step, "
-                + "param groups, LR scheduler, iteration and args are kept. The output is a save dir (tracker + the source's "
+                + "param groups, LR scheduler, iteration and args are kept (from a legacy source the per-rank RNG state is "
+                + "not carried over: its args say no_save_rng). The output is a save dir (tracker + the source's "
                 + "iter_* dir) that Megatron resumes with --load DIR; it appears under its name only when complete. "
                 + "Dense GPT models (local or Transformer Engine spec); MoE, virtual pipelines and multiple gradient buffers are refused."},
         exitCodeListHeading = "%nExit codes:%n",
@@ -43,7 +46,7 @@ final class ReshardCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    @Parameters(index = "0", paramLabel = "SRC", description = "a Megatron torch_dist save dir (the tracker's iteration, or --iteration) or iter_* dir")
+    @Parameters(index = "0", paramLabel = "SRC", description = "a Megatron torch_dist or legacy torch save dir (the tracker's iteration, or --iteration) or iter_* dir")
     Path source;
 
     @Option(names = "--output-dir", required = true, paramLabel = "DIR", description = "save dir to create")
@@ -74,6 +77,9 @@ final class ReshardCommand implements Callable<Integer> {
     @Option(names = "--no-verify", description = "skip the CRC-32 check of every source record")
     boolean noVerify;
 
+    @CommandLine.Mixin
+    EngineOption engineOption = new EngineOption();
+
     @Option(names = "--quiet", description = "no progress bar and no summary")
     boolean quiet;
 
@@ -93,17 +99,21 @@ final class ReshardCommand implements Callable<Integer> {
         PlanExecutor executor = new PlanExecutor().withThreads(threads == null ? PlanExecutor.defaultThreads() : threads);
         boolean progress = !quiet && !json && System.console() != null;
         ReshardResult r;
-        try (ConvertCommand.Progress p = progress ? new ConvertCommand.Progress(System.err, "reshard") : null) {
-            r = new Resharder(executor).reshard(options, p == null ? ConversionListener.NONE : p);
+        EngineOption.Opened engine = engineOption.open(spec, executor.threads());
+        try (engine; ConvertCommand.Progress p = progress ? new ConvertCommand.Progress(System.err, "reshard") : null) {
+            r = new Resharder(executor.withKernels(engine.kernels())).reshard(options, p == null ? ConversionListener.NONE : p);
         }
         PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         if (json) {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(toJson(r)));
+            Map<String, Object> m = toJson(r);
+            m.putAll(engine.json());
+            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
             out.printf(Locale.ROOT, "resharded %s TP %d × PP %d → %s TP %d × PP %d: %d model tensors, %s, %d chunks, %s in %.1fs%n",
                     r.iteration(), r.source().tp(), r.source().pp(), r.output(), r.target().tp(), r.target().pp(), r.modelTensors(),
                     optimizerLine(r), r.chunks(), Units.bytes(r.bytes()), s);
+            for (String line : engine.summaryLines()) out.println(line);
             out.println("resume with Megatron: --load " + r.output() + " --tensor-model-parallel-size " + r.target().tp()
                     + " --pipeline-model-parallel-size " + r.target().pp()
                     + (r.optimizer() != null ? " --use-distributed-optimizer (optimizer state: fully_reshardable)" : " --no-load-optim"));

@@ -58,4 +58,30 @@ class ReshardCommandTest {
         assertThat(inside.code()).isEqualTo(ExitCodes.PROBLEMS);
         assertThat(inside.err()).contains("inside the input checkpoint");
     }
+
+    @Test
+    void legacySourceWithAnExplicitEngine() throws Exception {
+        Path legacy = Fixtures.path("megatron-llama-tp2-legacy-torch/checkpoint");
+        Path out = tmp.resolve("legacy-tp1");
+        RotationCommandsTest.Run r = ckpt("reshard", legacy, "--output-dir", out, "--tp", "1", "--engine", "java", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("engine").asText()).isEqualTo("java");
+        assertThat(j.get("engine_requested").asText()).isEqualTo("java");
+        assertThat(j.get("engine_notes")).isEmpty();
+        assertThat(j.get("source_layout").toString()).isEqualTo("{\"tp\":2,\"pp\":1}");
+        assertThat(j.get("source_optimizer").asText()).isEqualTo("distrib_optim.pt");
+        assertThat(j.get("optimizer").asText()).isEqualTo("fully_reshardable");
+        assertThat(j.get("optimizer_tensors").asInt()).isEqualTo(27);
+        assertThat(ckpt("verify", out, "--deep").code()).isZero();
+
+        RotationCommandsTest.Run human = ckpt("reshard", legacy, "--output-dir", tmp.resolve("drop"), "--optimizer", "drop");
+        assertThat(human.code()).as(human.err()).isZero();
+        assertThat(human.out()).contains("TP 2 × PP 1", "optimizer state dropped", "\nengine: java (Java ", "--no-load-optim");
+
+        RotationCommandsTest.Run missing = ckpt("reshard", legacy, "--output-dir", tmp.resolve("nd4j"), "--engine", "nd4j");
+        assertThat(missing.code()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(missing.err().strip()).doesNotContain("\n").startsWith("ckpt: engine 'nd4j' is not installed");
+        assertThat(tmp.resolve("nd4j")).doesNotExist();
+    }
 }

@@ -87,6 +87,6 @@ public final class LegacySource {
         String tracker = name.equals("release") || iteration == null ? "release" : String.valueOf(iteration);
         return new ReshardInput(dir, name, tracker, iteration,
                 new ReshardInput.Layout(it.tensorParallel(), it.pipelineParallel()), model, src.modelTensors(),
-                src.optimizerState(), common, List.of(), METADATA_JSON, false, withOptimizer ? FORMAT : null);
+                src.optimizerState(), common, List.of(), METADATA_JSON, false, it.hasDistributedOptimizerState() ? FORMAT : null);
     }
 }
