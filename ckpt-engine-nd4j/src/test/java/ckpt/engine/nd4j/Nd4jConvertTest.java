@@ -1,6 +1,10 @@
 package ckpt.engine.nd4j;
 
 import ckpt.cli.CkptCommand;
+import ckpt.convert.assembly.TensorAssembler;
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.Checkpoints;
+import ckpt.convert.index.GlobalTensor;
 import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -12,17 +16,21 @@ import picocli.CommandLine;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
- * {@code ckpt convert --engine nd4j} writes the same bytes as {@code --engine java}: real fixtures into every output
- * format, with and without casts. The nd4j engine is on this module's test class path, where ServiceLoader finds it.
+ * {@code ckpt convert} and {@code ckpt reshard} with {@code --engine nd4j} write the same bytes as {@code --engine java}:
+ * real fixtures into every output format, with and without casts. The nd4j engine is on this module's test class path, where ServiceLoader finds it.
  */
 class Nd4jConvertTest {
     @TempDir
@@ -60,6 +68,45 @@ class Nd4jConvertTest {
         assertThat(b).isEqualTo(a).isNotEmpty();
         for (Path rel : a)
             assertThat(Files.mismatch(java.resolve(rel), nd4j.resolve(rel))).as(rel.toString()).isEqualTo(-1L);
+    }
+
+    /**
+     * {@code ckpt reshard --engine nd4j} writes the same bytes as {@code --engine java}: every file but {@code .metadata}
+     * (whose storage_meta names the staging directory and a random save id, as torch's does) byte for byte, and the
+     * {@code .metadata} of both mapping the same global tensors.
+     */
+    @ParameterizedTest(name = "reshard {0} --tp {1}")
+    @CsvSource({"megatron-llama-tp2/checkpoint, 1", "megatron-llama-tp2-legacy-torch/checkpoint, 1",
+            "megatron-llama-tp2-legacy-torch/checkpoint, 2"})
+    void nd4jReshardsToTheJavaEnginesBytes(String fixture, int tp) throws IOException {
+        Path[] outs = new Path[2];
+        String[] engines = {"java", "nd4j"};
+        for (int i = 0; i < 2; i++) {
+            outs[i] = tmp.resolve("reshard-" + engines[i]);
+            Run r = ckpt("reshard", Fixtures.path(fixture), "--output-dir", outs[i], "--tp", tp, "--engine", engines[i],
+                    "--json", "--threads", "2");
+            assertThat(r.code()).as(r.err()).isZero();
+            assertThat(new ObjectMapper().readTree(r.out()).get("engine").asText()).isEqualTo(engines[i]);
+        }
+        List<Path> a = files(outs[0]), b = files(outs[1]);
+        assertThat(b).isEqualTo(a).isNotEmpty();
+        for (Path rel : a)
+            if (!rel.getFileName().toString().equals(".metadata"))
+                assertThat(Files.mismatch(outs[0].resolve(rel), outs[1].resolve(rel))).as(rel.toString()).isEqualTo(-1L);
+        assertThat(globalSha(outs[1])).isEqualTo(globalSha(outs[0])).isNotEmpty();
+    }
+
+    private static Map<String, String> globalSha(Path dir) {
+        Map<String, String> out = new TreeMap<>();
+        try (CheckpointIndex idx = Checkpoints.open(dir);
+             Arena arena = Arena.ofConfined()) {
+            for (GlobalTensor t : idx.tensors()) {
+                MemorySegment s = arena.allocate(t.byteSize());
+                TensorAssembler.assemble(t, s);
+                out.put(t.key(), Fixtures.sha256(s));
+            }
+        }
+        return out;
     }
 
     private Path convert(String fixture, String format, String dtype, String config, String engine) throws IOException {
