@@ -8,10 +8,22 @@ import ckpt.format.megatron.ParallelLayout;
 import ckpt.format.megatron.legacy.LegacyIteration;
 import ckpt.format.pickle.PyDict;
 
+import ckpt.convert.exec.MegatronSaveOutput;
+import ckpt.format.megatron.legacy.LegacyRank;
+import ckpt.format.torchsave.TensorRef;
+import ckpt.format.torchsave.TorchSaveWriter;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * A legacy Megatron {@code --ckpt-format torch} iteration ({@code mp_rank_*}) as a {@link ReshardInput}: the model and
@@ -22,6 +34,11 @@ import java.util.Map;
  * <p>The RNG state is not carried over: legacy files keep it per rank as a pickled list, and Megatron ignores it anyway
  * at another TP/PP. The args say {@code no_save_rng}, which is how Megatron itself marks a save without RNG state, so
  * that a resume at the same layout does not look for it.
+ *
+ * <p>Each layer's {@code _extra_state} (Transformer Engine's FP8 metadata; {@code None} or an empty tensor without
+ * FP8) becomes the ShardedObject torch_dist saves for it, {@code decoder.layers.<module>._extra_state/shard_<layer>_<layers>},
+ * from TP rank 0 (Megatron saves it replicated over TP). Extra state that holds data (FP8 scaling history) is refused
+ * in one line rather than dropped; the output layer's, which Megatron keeps local, is left out as Megatron does.
  */
 public final class LegacySource {
     /** What core ≥ 0.19 writes next to a torch_dist iteration (the backend, not the source's format). */
@@ -87,6 +104,44 @@ public final class LegacySource {
         String tracker = name.equals("release") || iteration == null ? "release" : String.valueOf(iteration);
         return new ReshardInput(dir, name, tracker, iteration,
                 new ReshardInput.Layout(it.tensorParallel(), it.pipelineParallel()), model, src.modelTensors(),
-                src.optimizerState(), common, List.of(), METADATA_JSON, false, it.hasDistributedOptimizerState() ? FORMAT : null);
+                src.optimizerState(), common, extraStates(it, c.numLayers()), METADATA_JSON, false, it.hasDistributedOptimizerState() ? FORMAT : null);
+    }
+
+    private static final Pattern LAYER_EXTRA = Pattern.compile("decoder\\.layers\\.(\\d+)\\.(.+\\._extra_state)");
+
+    private static List<MegatronSaveOutput.RawItem> extraStates(LegacyIteration it, long layers) {
+        int chunks = it.pipelineSplit().chunksPerStage();
+        Map<String, MegatronSaveOutput.RawItem> out = new TreeMap<>();
+        for (LegacyRank r : it.ranks()) {
+            if (r.id().tp() != 0 || r.id().ep() != 0) continue;
+            List<PyDict> sds = r.modelChunks(chunks);
+            for (int v = 0; v < sds.size(); v++) {
+                long offset = it.pipelineSplit().offset(r.id().pp(), v);
+                for (Map.Entry<Object, Object> e : sds.get(v).items().entrySet()) {
+                    String key = String.valueOf(e.getKey());
+                    if (!LegacyIndexer.isExtraState(key)) continue;
+                    Object value = extraState(it.dir().resolve(r.modelFileName()), key, e.getValue());
+                    Matcher m = LAYER_EXTRA.matcher(key);
+                    if (!m.matches()) continue; // output_layer's: local in Megatron's own saves
+                    long layer = offset + Long.parseLong(m.group(1));
+                    String item = "decoder.layers." + m.group(2) + "/shard_" + layer + "_" + layers;
+                    try {
+                        out.put(item, new MegatronSaveOutput.RawItem(item, 0, TorchSaveWriter.objectArchive(Collections.singletonList(value))));
+                    } catch (IOException ex) {
+                        throw new UncheckedIOException(ex);
+                    }
+                }
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
+    /** The value to save for an {@code _extra_state} entry: None, or an empty tensor; refused when it holds data. */
+    private static Object extraState(Path file, String key, Object value) {
+        if (value == null) return null;
+        if (value instanceof TensorRef t && !t.isMeta() && t.numel() == 0)
+            return new TorchSaveWriter.SmallTensor(t.dtype(), t.shape(), new byte[0]);
+        throw new FormatException(file, key + " holds Transformer Engine extra state with data (FP8 scaling state?), "
+                + "which ckpt reshard does not carry over yet");
     }
 }
