@@ -46,6 +46,8 @@ public final class LegacySource {
             .getBytes(StandardCharsets.UTF_8);
     /** The summary's name for the source's optimizer format. */
     static final String FORMAT = "distrib_optim.pt";
+    /** A layer's extra state in a rank's model state dict: local layer number, module path. */
+    private static final Pattern LAYER_EXTRA = Pattern.compile("decoder\\.layers\\.(\\d+)\\.(.+\\._extra_state)");
 
     private LegacySource() {
     }
@@ -106,8 +108,6 @@ public final class LegacySource {
                 new ReshardInput.Layout(it.tensorParallel(), it.pipelineParallel()), model, src.modelTensors(),
                 src.optimizerState(), common, extraStates(it, c.numLayers()), METADATA_JSON, false, it.hasDistributedOptimizerState() ? FORMAT : null);
     }
-
-    private static final Pattern LAYER_EXTRA = Pattern.compile("decoder\\.layers\\.(\\d+)\\.(.+\\._extra_state)");
 
     private static List<MegatronSaveOutput.RawItem> extraStates(LegacyIteration it, long layers) {
         int chunks = it.pipelineSplit().chunksPerStage();
