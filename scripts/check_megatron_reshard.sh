@@ -5,6 +5,8 @@
 # Needs: python3 with torch (2.11) + numpy, Megatron-LM d98e8a64 unpacked at $MLM (default /tmp/mlm), g++/pybind11 for
 # Megatron's dataset helper (Megatron compiles it at start), and ckpt: CKPT=path/to/bin/ckpt.
 #   CKPT=... scripts/check_megatron_reshard.sh WORK_DIR
+# RESHARD_SRC=testdata/megatron-llama-tp2-legacy-torch/checkpoint reshards the legacy (--ckpt-format torch) twin instead;
+# the reference stays the torch_dist fixture's buckets, which the legacy files equal bit for bit (LegacyOptimizerIndexerTest).
 # Prints PASS/FAIL lines and ALL PASS / SOME FAILED; exit 0 only when all pass. ~1–2 minutes.
 set -uo pipefail
 work=${1:?usage: CKPT=... check_megatron_reshard.sh WORK_DIR}
@@ -13,6 +15,7 @@ ckpt=${CKPT:?set CKPT to the ckpt command}
 export MLM=${MLM:-/tmp/mlm}
 export PYTHONPATH=$MLM${PYTHONPATH:+:$PYTHONPATH} CUDA_DEVICE_MAX_CONNECTIONS=1 TORCH_COMPILE_DISABLE=1 NCCL_NVLS_ENABLE=0
 src="$root/testdata/megatron-llama-tp2/checkpoint"
+reshard_src=${RESHARD_SRC:-$src}
 out="$work/resharded-tp1"
 mkdir -p "$work"
 [ -f "$MLM/pretrain_gpt.py" ] || { echo "FAIL no Megatron-LM at MLM=$MLM"; exit 1; }
@@ -20,7 +23,7 @@ mkdir -p "$work"
 # 1. the reference, straight from the source buckets through torch DCP (no ckpt code)
 python3 "$root/scripts/check_megatron_reshard.py" expected "$src/iter_0000004" "$work/expected.npz" || { echo "FAIL reference"; exit 1; }
 # 2. ckpt: TP=2 dp_reshardable -> TP=1 fully_reshardable
-$ckpt reshard "$src" --output-dir "$out" --tp 1 --pp 1 --optimizer fully_reshardable --force || { echo "FAIL ckpt reshard"; exit 1; }
+$ckpt reshard "$reshard_src" --output-dir "$out" --tp 1 --pp 1 --optimizer fully_reshardable --force || { echo "FAIL ckpt reshard"; exit 1; }
 $ckpt verify --deep "$out" >/dev/null 2>&1 || echo "note: ckpt verify --deep did not pass (see: $ckpt verify --deep $out)"
 # 3. Megatron: the fixture's model args (README), TP=1, load WITH optimizer, iterations 5 and 6
 flags=(--num-layers 4 --hidden-size 64 --num-attention-heads 8 --seq-length 128 --max-position-embeddings 128
