@@ -174,8 +174,19 @@ def dump_after_load(path):
         return "decoder.layers." + rest, int(m.group(1))
 
     def wrapped(model, optimizer, opt_param_scheduler, *a, **kw):
-        res = orig(model, optimizer, opt_param_scheduler, *a, **kw)
         subs = getattr(optimizer, "chained_optimizers", None) or [optimizer]
+        import megatron.core.optimizer.distrib_optimizer as D
+        if not D.HAVE_APEX_OR_TE:
+            # Megatron 0.20's DistributedOptimizer.state_dict() reads the Adam 'step' of existing state when it builds
+            # the sharded state dict to load into; with torch's Adam fallback (no Apex/TE, as here) a fresh optimizer
+            # has none and resuming ANY distributed-optimizer checkpoint fails (`assert len(steps) == 1`), Megatron's
+            # own saves included. Initialize the state as Megatron's fsdp_dtensor load path does
+            # (_init_optimizer_states_with_dummy_values); the load then overwrites every value.
+            for o in subs:
+                if hasattr(o, "_init_optimizer_states_with_dummy_values") and len(o.optimizer.state) == 0:
+                    o._init_optimizer_states_with_dummy_values()
+                    print("initialized empty Adam state before the load (torch Adam fallback)", flush=True)
+        res = orig(model, optimizer, opt_param_scheduler, *a, **kw)
         out = {}
         for name, p in model[0].named_parameters():
             key, layer = name_to_key(name)
