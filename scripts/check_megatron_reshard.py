@@ -186,6 +186,20 @@ def dump_after_load(path):
                 if hasattr(o, "_init_optimizer_states_with_dummy_values") and len(o.optimizer.state) == 0:
                     o._init_optimizer_states_with_dummy_values()
                     print("initialized empty Adam state before the load (torch Adam fallback)", flush=True)
+            # The same fallback keeps Adam's 'step' as a tensor in each parameter's state, and Megatron's
+            # fully_reshardable copy (_set_main_param_and_optimizer_states) expects a source for every state tensor
+            # (KeyError: 'step', seen on the GPU box). Step is restored from the param groups; keep it as it is.
+            orig_set = D.DistributedOptimizer._set_main_param_and_optimizer_states
+
+            def set_keeping_step(self, model_param, tensors):
+                if "step" not in tensors:
+                    gi, go = self.model_param_group_index_map[model_param]
+                    st = self.optimizer.state[self.optimizer.param_groups[gi]["params"][go]].get("step")
+                    if isinstance(st, torch.Tensor):
+                        tensors = {**tensors, "step": st.clone()}
+                return orig_set(self, model_param, tensors)
+
+            D.DistributedOptimizer._set_main_param_and_optimizer_states = set_keeping_step
         res = orig(model, optimizer, opt_param_scheduler, *a, **kw)
         out = {}
         for name, p in model[0].named_parameters():
