@@ -1,6 +1,7 @@
 package ckpt.convert.reshard;
 
 import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.FlatViewSource;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.convert.index.LegacyIndexer;
 import ckpt.convert.index.LegacyMerge;
@@ -13,6 +14,7 @@ import ckpt.format.megatron.legacy.LegacyRank;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.tensor.DType;
+import ckpt.format.tensor.Shapes;
 import ckpt.format.torchsave.TensorRef;
 import ckpt.format.torchsave.TorchSaveArchive;
 
@@ -224,7 +226,7 @@ public final class LegacyOptimizerIndexer {
                 long[] shape = p.tensor.shape();
                 long start = s.start();
                 shards.add(new LegacyMerge.Shard(r.id(), r.dirName(), chunk, p.key, DType.FLOAT32, shape,
-                        prepend -> new FlatRangeSource(flat, start, shape, prepend)));
+                        prepend -> flatView(flat, start, shape, prepend)));
             }
         }
     }
@@ -277,5 +279,16 @@ public final class LegacyOptimizerIndexer {
 
     private static String pair(List<DType> pair) {
         return "(torch." + pair.get(0).torchName() + ", torch." + pair.get(1).torchName() + ")";
+    }
+
+    /**
+     * The parameter's elements {@code [start, start + numel)} of a flat optimizer buffer, as a contiguous tensor of
+     * its local shape with {@code prepend} singleton axes in front (the rank of the stacked global tensor it fills).
+     */
+    private static FlatViewSource flatView(TorchSavePieceSource flat, long start, long[] shape, int prepend) {
+        long[] s = new long[prepend + shape.length];
+        java.util.Arrays.fill(s, 0, prepend, 1);
+        System.arraycopy(shape, 0, s, prepend, shape.length);
+        return new FlatViewSource(flat, start, s, Shapes.contiguousStrides(s));
     }
 }
