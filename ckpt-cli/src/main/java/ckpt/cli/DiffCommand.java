@@ -14,7 +14,11 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -81,11 +85,18 @@ final class DiffCommand implements Callable<Integer> {
         try (EngineOption.Opened engine = engineOption.open(spec, o.threads())) {
             DiffReport r = new CheckpointDiff(o.withKernels(engine.kernels())).compare(a, b, progress);
             PrintWriter out = spec.commandLine().getOut();
+            // Engines have no reductions: say that the numbers came from the JVM, as convert names its fallbacks.
+            String statsNote = "statistics computed on the JVM in double precision (the engine read the blocks)";
             if (json) {
-                out.println(DiffJson.write(r, engine.json()));
+                Map<String, Object> e = new LinkedHashMap<>(engine.json());
+                List<String> notes = new ArrayList<>(engine.kernels().notes());
+                if (!engine.name().equals("java")) notes.add(statsNote);
+                e.put("engine_notes", notes);
+                out.println(DiffJson.write(r, e));
             } else {
                 print(r, out, all);
                 for (String line : engine.summaryLines()) out.println(line);
+                if (!engine.name().equals("java")) out.println("engine " + engine.name() + ": " + statsNote);
             }
             out.flush();
             return r.identical() ? ExitCodes.OK : ExitCodes.PROBLEMS;

@@ -41,6 +41,7 @@ class Nd4jDiffTest {
         assertThat(nd4j.get("engine").asText()).isEqualTo("nd4j");
         assertThat(java.get("engine").asText()).isEqualTo("java");
         assertThat(withoutEngine(nd4j)).isEqualTo(withoutEngine(java));
+        assertThat(nd4j.get("engine_notes").toString()).contains("statistics computed on the JVM");
         // the pair really compares values (not only names and shapes)
         assertThat(java.get("tensors")).anySatisfy(t -> assertThat(t.get("norm_a").isNumber()).isTrue());
     }
