@@ -63,7 +63,7 @@ public final class SyntheticCheckpoint {
     }
 
     static final String USAGE = """
-            usage: SyntheticCheckpoint --out DIR [--shape tiny|llama3-8b|llama3-70b|llama3-405b] [--layers N | --bytes SIZE]
+            usage: SyntheticCheckpoint --out DIR [--shape tiny|tinyllama-1.1b|llama3-8b|llama3-70b|llama3-405b] [--layers N | --bytes SIZE]
                      [--tp N] [--pp N] [--dp N] [--optimizer dp_reshardable|fully_reshardable|none]
                      [--bucket-size ELEMENTS] [--iteration N] [--seed N] [--metadata-only] [--no-sha]
                      [--weights bf16|fp32] [--plain-dcp]
