@@ -3,12 +3,13 @@
 #
 #  1. Reshard: a synthetic Megatron torch_dist checkpoint of >= SIZE bytes WITH dp_reshardable distributed-optimizer
 #     state (TinyLlama-1.1B shape, TP2 PP2 DP2, Megatron's default 40M-element buckets) -> fully_reshardable, timed as
-#       cp -r of the same bytes | ckpt reshard --engine java --threads 1 | --engine java (all cores) | --engine nd4j
+#       cp -r of the same bytes (and cp -r + fsync: ckpt fsyncs its output) | ckpt reshard --engine java --threads 1 | --engine java (all cores) | --engine nd4j
 #       | --engine cuda | --engine cuda with every copy forced through the GPU (-Dckpt.cuda.offload=all)
 #  2. Casts (`--dtype`): reshard has no --dtype (it moves bytes; the cast is convert's), so the cast rows are
 #     `ckpt convert --format huggingface --dtype bf16` of a synthetic fp32 Megatron checkpoint of >= SIZE bytes (the
 #     Llama-3-8B shape, TP2, model only: the input check_cuda_engine.sh's benchmark uses), timed as
 #       cp -r | --engine java --threads 1 | --engine java | --engine nd4j | --engine cuda --threads 1 | --engine cuda
+#  The java rows are also run with the full JIT (C2): the release launcher stops at C1 for start-up.
 #  For every run: the input is read once before it (cat > /dev/null: page-cached the same way for each), the previous
 #  output is deleted and synced, wall time and peak RSS come from /usr/bin/time -v (Python's resource module when
 #  absent), and the output goes to the same path each time so that its files' sha256 (computed in parallel, all but
@@ -74,6 +75,9 @@ else echo "skip cuda: no CUDA_ENGINE_DIR with ckpt-engine-cuda*.jar"; fi
 CKPT_ENGINE_PATH="$(IFS=:; echo "${engine_path[*]:-}")"
 export CKPT_ENGINE_PATH
 export CKPT_JAVA_OPTS="$JAVACPP_OPTS"
+# The release's bin/ckpt runs the JVM with -XX:TieredStopAtLevel=1 (C1 only: the fastest start-up); a later flag in
+# CKPT_JAVA_OPTS wins, so the "full JIT" rows show what C2 gives the long, cast-bound runs.
+FULL_JIT="-XX:TieredStopAtLevel=4"
 
 # --- inputs --------------------------------------------------------------------------------------------------------
 gen() { # dir, generator options...
@@ -115,11 +119,14 @@ PY
 
 # sha256 of every output file but .metadata, relative names sorted; then .metadata's alone.
 digest() { # dir, file
-  (cd "$1" && find . -type f ! -name .metadata -print0 | xargs -0 -r -P "$NPROC" -n 4 sha256sum | sort -k2) > "$2"
+  (cd "$1" && find . -type f ! -name .metadata -print0 | xargs -0 -r -P "$NPROC" -n 1 sha256sum | sort -k2) > "$2"
   (cd "$1" && find . -type f -name .metadata -print0 | sort -z | xargs -0 -r sha256sum) > "$2.metadata"
 }
 
-table=""
+# ckpt fsyncs every output file before it publishes the output (nothing half-written survives a crash); cp does not,
+# so the copy is timed both ways: as cp leaves it (in the page cache) and flushed to disk like ckpt's.
+CP_SYNC="cp -r, then fsync of every copied file"
+cp_sync='cp -r "$1" "$2" && find "$2" -type f -exec sync {} +'
 row() { # table file, label, input bytes, check text
   awk -v l="$2" -v w="$WALL" -v b="$3" -v r="$RSS" -v c="$4" \
     'BEGIN { printf "| %s | %.2f | %.2f | %d | %s |\n", l, w, b / w / 1e9, r / 1024, c }' | tee -a "$1"
@@ -135,7 +142,7 @@ run() {
     fail "$label: $(grep -v '^\s*$' "$work/run.log" | tail -1)"; return 1
   fi
   local check="-"
-  if [ "$label" != "cp -r (same bytes)" ]; then
+  if [ "$label" != "cp -r (same bytes)" ] && [ "$label" != "$CP_SYNC" ]; then
     digest "$out" "$work/digest"
     local files; files=$(wc -l < "$work/digest")
     if [ -z "$ref" ]; then
@@ -164,8 +171,11 @@ t1="$work/reshard.md"
 header "$t1" "Reshard dp_reshardable → fully_reshardable, $(numfmt --to=iec "$src_bytes") ($src_bytes bytes) TinyLlama-1.1B-shape save, TP2 PP2 DP2, 40M-element buckets; $NPROC cores"
 reshard=("$CKPT" reshard "$src" --output-dir "$out")
 run "cp -r (same bytes)" "$t1" "$src" "$src_bytes" "" cp -r "$src" "$out"
+run "$CP_SYNC" "$t1" "$src" "$src_bytes" "" sh -c "$cp_sync" _ "$src" "$out"
 run "reshard --engine java --threads $NPROC" "$t1" "$src" "$src_bytes" "" "${reshard[@]}" --engine java
 run "reshard --engine java --threads 1" "$t1" "$src" "$src_bytes" "$work/ref" "${reshard[@]}" --engine java --threads 1
+run "reshard --engine java --threads $NPROC, full JIT ($FULL_JIT)" "$t1" "$src" "$src_bytes" "$work/ref" \
+  env CKPT_JAVA_OPTS="$JAVACPP_OPTS $FULL_JIT" "${reshard[@]}" --engine java
 [ "$have_nd4j" = 1 ] && run "reshard --engine nd4j --threads $NPROC" "$t1" "$src" "$src_bytes" "$work/ref" "${reshard[@]}" --engine nd4j
 if [ "$have_cuda" = 1 ]; then
   run "reshard --engine cuda --threads $NPROC" "$t1" "$src" "$src_bytes" "$work/ref" "${reshard[@]}" --engine cuda
@@ -185,8 +195,13 @@ if [ "$CASTS" = 1 ]; then
   header "$t2" "Casts: convert --format huggingface --dtype bf16 of a $(numfmt --to=iec "$mg_bytes") ($mg_bytes bytes) fp32 $CAST_SHAPE-shape Megatron save, TP2, model only; $NPROC cores"
   conv=("$CKPT" convert "$mg" --format huggingface --dtype bf16 --output-dir "$out")
   run "cp -r (same bytes)" "$t2" "$mg" "$mg_bytes" "" cp -r "$mg" "$out"
+  run "$CP_SYNC" "$t2" "$mg" "$mg_bytes" "" sh -c "$cp_sync" _ "$mg" "$out"
   run "convert --engine java --threads $NPROC" "$t2" "$mg" "$mg_bytes" "" "${conv[@]}" --engine java
   run "convert --engine java --threads 1" "$t2" "$mg" "$mg_bytes" "$work/ref" "${conv[@]}" --engine java --threads 1
+  run "convert --engine java --threads 1, full JIT ($FULL_JIT)" "$t2" "$mg" "$mg_bytes" "$work/ref" \
+    env CKPT_JAVA_OPTS="$JAVACPP_OPTS $FULL_JIT" "${conv[@]}" --engine java --threads 1
+  run "convert --engine java --threads $NPROC, full JIT ($FULL_JIT)" "$t2" "$mg" "$mg_bytes" "$work/ref" \
+    env CKPT_JAVA_OPTS="$JAVACPP_OPTS $FULL_JIT" "${conv[@]}" --engine java
   [ "$have_nd4j" = 1 ] && run "convert --engine nd4j --threads $NPROC" "$t2" "$mg" "$mg_bytes" "$work/ref" "${conv[@]}" --engine nd4j
   if [ "$have_cuda" = 1 ]; then
     run "convert --engine cuda --threads 1" "$t2" "$mg" "$mg_bytes" "$work/ref" "${conv[@]}" --engine cuda --threads 1
