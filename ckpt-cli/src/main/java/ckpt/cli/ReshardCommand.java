@@ -68,8 +68,8 @@ final class ReshardCommand implements Callable<Integer> {
     @Option(names = "--iteration", paramLabel = "N", description = "reshard iter_N of the save dir instead of the tracker's")
     Long iteration;
 
-    @Option(names = "--threads", paramLabel = "N", description = "workers copying in parallel (default: the number of cores); output bytes do not depend on it")
-    Integer threads;
+    @CommandLine.Mixin
+    ThreadsOption threads = new ThreadsOption();
 
     @Option(names = "--force", description = "replace an existing output directory (only one ckpt wrote, or an empty one)")
     boolean force;
@@ -88,15 +88,14 @@ final class ReshardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        PlanExecutor executor = threads.executor(spec);
         ReshardOptions options;
         try {
-            if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
             options = new ReshardOptions(source, outputDir, tp, pp, ep, optimizer == null ? null : OptimizerChoice.of(optimizer),
                     iteration, force, !noVerify);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        PlanExecutor executor = new PlanExecutor().withThreads(threads == null ? PlanExecutor.defaultThreads() : threads);
         boolean progress = !quiet && !json && System.console() != null;
         ReshardResult r;
         EngineOption.Opened engine = engineOption.open(spec, executor.threads());
