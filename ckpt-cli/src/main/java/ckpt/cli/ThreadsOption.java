@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
 /** {@code --threads N}, a mixin for the commands whose work runs on a {@link PlanExecutor} (convert, reshard). */
 final class ThreadsOption {
     @Option(names = "--threads", paramLabel = "N",
-            description = "workers copying and casting in parallel (default: the number of cores); output bytes do not depend on it")
+            description = "workers copying (and casting) in parallel (default: the number of cores); output bytes do not depend on it")
     Integer threads;
 
     /** An executor with that many workers; N < 1 is a usage error. */
