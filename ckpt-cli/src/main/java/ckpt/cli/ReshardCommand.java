@@ -38,7 +38,9 @@ import java.util.concurrent.Callable;
                 + "param groups, LR scheduler, iteration and args are kept (from a legacy source the per-rank RNG state is "
                 + "not carried over: its args say no_save_rng). The output is a save dir (tracker + the source's "
                 + "iter_* dir) that Megatron resumes with --load DIR; it appears under its name only when complete. "
-                + "Dense GPT models (local or Transformer Engine spec); MoE, virtual pipelines and multiple gradient buffers are refused."},
+                + "Dense GPT models (local or Transformer Engine spec); MoE, virtual pipelines and multiple gradient buffers are refused. "
+                + "With --part I/N and then --finish, the tasks of a job array divide the work (docs/SLURM.md); the result is "
+                + "byte-identical to one process."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:resharded (or, with --part, the part written)",
                 "1:bad or unsupported input (one line names the file and the problem), the output directory exists (see --force), "
