@@ -139,6 +139,16 @@ public final class Fixtures {
         }
     }
 
+    /** Every regular file under {@code dir} (relative path → SHA-256), sorted: two outputs compared file for file. */
+    public static java.util.SortedMap<String, String> treeSha256(Path dir) throws IOException {
+        java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)).toList())
+                out.put(dir.relativize(p).toString(), sha256(p));
+        }
+        return out;
+    }
+
     /** Lower-case hex SHA-256 of the segment's bytes. */
     public static String sha256(MemorySegment seg) {
         MessageDigest md = sha256();
