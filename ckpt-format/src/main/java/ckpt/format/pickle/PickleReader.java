@@ -39,6 +39,7 @@ public final class PickleReader {
     private final PersistentLoader persistentLoader;
     private final Map<PyGlobal, Reducer> reducers;
     private final boolean shareEqualValues;
+    private final boolean memoOnlyWhatIsRead;
 
     private PickleReader(Builder b) {
         this.file = b.file;
@@ -46,6 +47,7 @@ public final class PickleReader {
         this.persistentLoader = b.persistentLoader;
         this.reducers = Map.copyOf(b.reducers);
         this.shareEqualValues = b.shareEqualValues;
+        this.memoOnlyWhatIsRead = b.memoOnlyWhatIsRead;
     }
 
     public static Builder builder() {
@@ -58,6 +60,7 @@ public final class PickleReader {
         private PersistentLoader persistentLoader;
         private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
         private boolean shareEqualValues;
+        private boolean memoOnlyWhatIsRead;
 
         private Builder() {
             BuiltinReducers.registerAll(reducers);
@@ -96,6 +99,16 @@ public final class PickleReader {
          */
         public Builder shareEqualValues(boolean share) {
             this.shareEqualValues = share;
+            return this;
+        }
+
+        /**
+         * Keeps in the memo only the entries the pickle reads back ({@link MemoReads}: one extra pass over the
+         * opcodes). For large pickles whose memo would otherwise hold every object (protocol 4 memoizes all);
+         * results, errors and limits are the same as without it.
+         */
+        public Builder memoOnlyWhatIsRead(boolean only) {
+            this.memoOnlyWhatIsRead = only;
             return this;
         }
 
@@ -152,12 +165,18 @@ public final class PickleReader {
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
+        /** Memo indices the pickle reads back, or null to keep every entry. */
+        private final java.util.BitSet reads;
+        /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
+        private final java.util.BitSet dropped;
 
         Machine(MemorySegment seg, long start) {
             this.seg = seg;
             this.size = seg.byteSize();
             this.pos = start;
             Arrays.fill(memo, UNSET);
+            this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
+            this.dropped = reads == null ? null : new java.util.BitSet();
         }
 
         Result run() {
@@ -448,6 +467,13 @@ public final class PickleReader {
             if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
             Object top = peek();
             int i = (int) index;
+            if (reads != null && !reads.get(i)) { // never read back: only counted
+                if (!dropped.get(i)) {
+                    dropped.set(i);
+                    memoCount++;
+                }
+                return;
+            }
             if (i >= memo.length) {
                 // Dense indices (what picklers write) grow the array; a far jump goes to a map, so one hostile
                 // index cannot make us allocate a huge array.
