@@ -22,10 +22,10 @@ final class MemoReads {
     }
 
     /**
-     * The indices read from the pickle at {@code start} up to its STOP, those below {@code maxIndex} only (a read of
-     * a higher one fails in the reader anyway); null when the opcodes cannot be walked.
+     * The indices read from the pickle at {@code start} up to its STOP, ascending, those below {@code maxIndex} only
+     * (a read of a higher one fails in the reader anyway); null when the opcodes cannot be walked.
      */
-    static BitSet scan(MemorySegment seg, long start, int maxIndex) {
+    static int[] scan(MemorySegment seg, long start, int maxIndex) {
         long size = seg.byteSize();
         long pos = start;
         BitSet reads = new BitSet();
@@ -35,7 +35,7 @@ final class MemoReads {
             int lines = 0;
             switch (op) {
                 case STOP -> {
-                    return reads;
+                    return reads.stream().toArray();
                 }
                 case MARK, POP, POP_MARK, DUP, NONE, NEWTRUE, NEWFALSE, BINPERSID, REDUCE, APPEND, APPENDS, BUILD,
                      DICT, EMPTY_DICT, LIST, EMPTY_LIST, OBJ, SETITEM, SETITEMS, TUPLE, EMPTY_TUPLE, TUPLE1, TUPLE2,

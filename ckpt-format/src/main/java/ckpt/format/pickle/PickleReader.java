@@ -165,8 +165,11 @@ public final class PickleReader {
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
-        /** Memo indices the pickle reads back, or null to keep every entry. */
-        private final java.util.BitSet reads;
+        /**
+         * Memo indices the pickle reads back, ascending, or null to keep every entry. When set, the memo array holds
+         * entry {@code reads[s]} at slot s (a binary search: ~25 k indices read among ~20 M memoized).
+         */
+        private final int[] reads;
         /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
         private final java.util.BitSet dropped;
 
@@ -177,6 +180,10 @@ public final class PickleReader {
             Arrays.fill(memo, UNSET);
             this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
             this.dropped = reads == null ? null : new java.util.BitSet();
+            if (reads != null) {
+                memo = new Object[reads.length];
+                Arrays.fill(memo, UNSET);
+            }
         }
 
         Result run() {
@@ -467,11 +474,18 @@ public final class PickleReader {
             if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
             Object top = peek();
             int i = (int) index;
-            if (reads != null && !reads.get(i)) { // never read back: only counted
-                if (!dropped.get(i)) {
-                    dropped.set(i);
-                    memoCount++;
+            if (reads != null) {
+                int s = Arrays.binarySearch(reads, i);
+                if (s < 0) { // never read back: only counted
+                    if (!dropped.get(i)) {
+                        dropped.set(i);
+                        memoCount++;
+                    }
+                    return;
                 }
+                if (memo[s] == UNSET) memoCount++;
+                memo[s] = top;
+                if (top instanceof PyDict d) d.memoSlot = s;
                 return;
             }
             if (i >= memo.length) {
@@ -493,6 +507,13 @@ public final class PickleReader {
         }
 
         private Object memoGet(long index) {
+            if (reads != null) {
+                int s = index < limits.maxMemoEntries() ? Arrays.binarySearch(reads, (int) index) : -1;
+                if (s >= 0 && memo[s] == CONSUMED)
+                    throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
+                if (s >= 0 && memo[s] != UNSET) return memo[s];
+                throw fail("memo has no entry " + index);
+            }
             if (index < memo.length && memo[(int) index] == CONSUMED)
                 throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
             if (index < memo.length && memo[(int) index] != UNSET) return memo[(int) index];
