@@ -171,7 +171,7 @@ public final class PickleReader {
          */
         private final int[] reads;
         /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
-        private final java.util.BitSet dropped;
+        private long[] dropped;
 
         Machine(MemorySegment seg, long start) {
             this.seg = seg;
@@ -179,7 +179,7 @@ public final class PickleReader {
             this.pos = start;
             Arrays.fill(memo, UNSET);
             this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
-            this.dropped = reads == null ? null : new java.util.BitSet();
+            this.dropped = reads == null ? null : new long[1024];
             if (reads != null) {
                 memo = new Object[reads.length];
                 Arrays.fill(memo, UNSET);
@@ -476,9 +476,11 @@ public final class PickleReader {
             int i = (int) index;
             if (reads != null) {
                 int s = Arrays.binarySearch(reads, i);
-                if (s < 0) { // never read back: only counted
-                    if (!dropped.get(i)) {
-                        dropped.set(i);
+                if (s < 0) { // never read back: only counted (a bit per index; i < maxMemoEntries bounds the words)
+                    int w = i >>> 6;
+                    if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));
+                    if ((dropped[w] & (1L << i)) == 0) {
+                        dropped[w] |= 1L << i;
                         memoCount++;
                     }
                     return;
