@@ -187,6 +187,13 @@ final class DcpColumns {
         return paths;
     }
 
+    private int objects;
+
+    /** A well-spread hash for the next pickled key object of this read (keys compare by identity). */
+    int nextObjectHash() {
+        return ++objects * 0x9E3779B9;
+    }
+
     // ---- growth ----
 
     private static int grow(int n) {

@@ -90,6 +90,20 @@ final class PickledRecords {
 
         Index(DcpColumns columns) {
             this.columns = columns;
+            this.hash = columns.nextObjectHash(); // distinct per object, as identity: no identity-hash inflation of 1.4 M keys
+        }
+
+        private final int hash;
+
+        /** Keys stay distinct objects in the pickled dict (the decoder merges equal ones); only the hash is cheaper. */
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return this == o;
         }
 
         @Override

@@ -4,7 +4,6 @@ import static ckpt.format.pickle.Opcodes.*;
 
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
 import java.util.BitSet;
 
 /**
@@ -15,8 +14,6 @@ import java.util.BitSet;
  * the end) it answers null, and the reader keeps every memo entry and reports the problem itself.
  */
 final class MemoReads {
-    private static final ValueLayout.OfInt I32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
-    private static final ValueLayout.OfLong I64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
     private MemoReads() {
     }
@@ -52,7 +49,7 @@ final class MemoReads {
                 }
                 case LONG_BINGET -> {
                     if (pos + 4 > size) return null;
-                    mark(reads, seg.get(I32, pos) & 0xFFFF_FFFFL, maxIndex);
+                    mark(reads, u32(seg, pos), maxIndex);
                     skip = 4;
                 }
                 case LONG1, SHORT_BINSTRING, SHORT_BINUNICODE, SHORT_BINBYTES -> {
@@ -61,11 +58,11 @@ final class MemoReads {
                 }
                 case LONG4, BINSTRING, BINUNICODE, BINBYTES -> {
                     if (pos + 4 > size) return null;
-                    skip = 4 + (seg.get(I32, pos) & 0xFFFF_FFFFL);
+                    skip = 4 + (u32(seg, pos));
                 }
                 case BINUNICODE8, BINBYTES8, BYTEARRAY8 -> {
                     if (pos + 8 > size) return null;
-                    long n = seg.get(I64, pos);
+                    long n = u32(seg, pos) | u32(seg, pos + 4) << 32;
                     if (n < 0) return null;
                     skip = 8 + n;
                 }
@@ -102,6 +99,15 @@ final class MemoReads {
             }
         }
         return null; // no STOP: the reader reports the truncation
+    }
+
+    /**
+     * Little-endian u32 from single bytes: the scan runs before the JIT has warmed up, and there a byte read is much
+     * cheaper than a multi-byte layout access (which resolved its var handle on every call under C1).
+     */
+    private static long u32(MemorySegment seg, long at) {
+        return (seg.get(ValueLayout.JAVA_BYTE, at) & 0xFFL) | (seg.get(ValueLayout.JAVA_BYTE, at + 1) & 0xFFL) << 8
+                | (seg.get(ValueLayout.JAVA_BYTE, at + 2) & 0xFFL) << 16 | (seg.get(ValueLayout.JAVA_BYTE, at + 3) & 0xFFL) << 24;
     }
 
     private static void mark(BitSet reads, long index, int maxIndex) {

@@ -172,6 +172,8 @@ public final class PickleReader {
         private final int[] reads;
         /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
         private long[] dropped;
+        private int readCursor;
+        private int lastPut = -1;
 
         Machine(MemorySegment seg, long start) {
             this.seg = seg;
@@ -475,7 +477,14 @@ public final class PickleReader {
             Object top = peek();
             int i = (int) index;
             if (reads != null) {
-                int s = Arrays.binarySearch(reads, i);
+                int s;
+                if (i > lastPut) { // MEMOIZE counts up: walk a cursor instead of searching
+                    while (readCursor < reads.length && reads[readCursor] < i) readCursor++;
+                    s = readCursor < reads.length && reads[readCursor] == i ? readCursor : -1;
+                    lastPut = i;
+                } else {
+                    s = Arrays.binarySearch(reads, i);
+                }
                 if (s < 0) { // never read back: only counted (a bit per index; i < maxMemoEntries bounds the words)
                     int w = i >>> 6;
                     if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));

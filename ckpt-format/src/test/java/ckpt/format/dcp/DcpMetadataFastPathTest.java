@@ -43,7 +43,7 @@ class DcpMetadataFastPathTest {
         }
     }
 
-    private static void assertSame(Path file, DcpMetadata expected, DcpMetadata actual) {
+    static void assertSame(Path file, DcpMetadata expected, DcpMetadata actual) {
         String f = file.toString();
         assertEquals(expected.metadataClass(), actual.metadataClass(), f);
         assertEquals(List.copyOf(expected.tensors().keySet()), List.copyOf(actual.tensors().keySet()), f);
