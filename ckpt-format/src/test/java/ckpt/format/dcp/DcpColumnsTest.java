@@ -60,6 +60,7 @@ class DcpColumnsTest {
         DcpMetadata generic = DcpMetadataReader.decode(file, TorchGlobals.reader(file).build().read(Files.readAllBytes(file)));
         DcpMetadataFastPathTest.assertSame(file, generic, fast);
         assertThat(fast.storage()).hasSize(2400 + 20_000 + 300);
+        assertThat(List.copyOf(fast.storage().values())).isEqualTo(fast.storage().entrySet().stream().map(java.util.Map.Entry::getValue).toList());
         TensorStorageMetadata bucket = fast.tensors().get("optimizer.exp_avg.bucket");
         assertThat(bucket.chunks()).hasSize(20_000);
         ChunkStorageMetadata c = bucket.chunks().get(12_345);
