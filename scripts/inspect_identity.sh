@@ -8,8 +8,8 @@ jar=${1:?ckpt jar}; shift
 java=${CKPT_JAVA:-java}
 for t in "$@"; do
   for mode in "--json" "--json --summary" "--tensors" "--files" ""; do
-    # shellcheck disable=SC2086
     # the JSON names the build (ckpt_version): blanked so two builds of the same output hash alike
+    # shellcheck disable=SC2086
     out=$("$java" --enable-native-access=ALL-UNNAMED -jar "$jar" inspect $mode "$t" 2>&1 \
           | sed -E 's/("ckpt_version" *: *)"[^"]*"/\1"-"/' | sha256sum | cut -c1-64; echo "${PIPESTATUS[0]}")
     echo "$(echo "$out" | head -1) rc=$(echo "$out" | tail -1) [${mode:-human}] $t"
