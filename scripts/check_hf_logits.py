@@ -2,7 +2,8 @@
 """Run a `ckpt convert --format huggingface` output with transformers and compare with Megatron's own logits.
 
 Usage: check_hf_logits.py HF_DIR LOGITS_SAFETENSORS [TOLERANCE]
-  LOGITS_SAFETENSORS: e.g. testdata/megatron-llama-tp2/reference/iter_0000004/logits.safetensors, holding
+  LOGITS_SAFETENSORS: e.g. device-refs/megatron-llama-tp2/reference/iter_0000004/logits.safetensors (not in git:
+  device-refs/README.md; carried to the box), holding
   input_ids and position_ids [batch, seq] and logits_fp32 [batch, seq, padded_vocab] from Megatron's forward pass.
 
 Loads AutoModelForCausalLM.from_pretrained(HF_DIR) in float32 (TF32 off), runs input_ids with position_ids, and

@@ -2,7 +2,8 @@
 # Runs the interoperability checks that need PyTorch/transformers/DeepSpeed on the GPU box, with ckpt from the
 # release tarball (the box has no JDK). Usage, from the repository root on the box:
 #   scripts/gpu_box_checks.sh RELEASE_TAR(.gz|.xz) BENCH_THIN_JAR DEEPSPEED_BUNDLE PHASE...
-# Phases: deepspeed (fixture logits + torch.load), deepspeed-synthetic (≥ 8 GB ZeRO-3 vs zero_to_fp32.py),
+# Phases: megatron-logits (HF export of the Megatron fixtures vs Megatron's logits, from device-refs/: carry it),
+#         deepspeed (fixture logits + torch.load), deepspeed-synthetic (≥ 8 GB ZeRO-3 vs zero_to_fp32.py),
 #         read-metadata (8B and synthetic 405B .metadata: ckpt inspect vs torch's read_metadata), diff-stats.
 set -uo pipefail
 rel=${1:?release tarball}; bench=${2:?bench jar}; dsb=${3:?deepspeed bundle}; shift 3
@@ -19,6 +20,15 @@ sys.exit(r.returncode)' "$@"; }
 step() { echo "== $*"; "$@" || { echo "FAILED: $*"; fail=1; }; }
 for phase in "$@"; do
   case $phase in
+    megatron-logits)
+      # Megatron's own logits are not in git (device-refs/README.md): check they are the recorded bytes first.
+      if ! (cd device-refs && sha256sum -c --quiet SHA256SUMS); then
+        echo "FAILED: device-refs/ missing or not the recorded bytes (carry device-refs)"; fail=1; continue
+      fi
+      for f in megatron-llama-tp2 megatron-qwen3-tp2; do
+        step "$ckpt" convert "testdata/$f/checkpoint" --format huggingface --output-dir "$w/$f-hf" --force --quiet
+        step python3 scripts/check_hf_logits.py "$w/$f-hf" "device-refs/$f/reference/iter_0000004/logits.safetensors"
+      done ;;
     deepspeed)
       args=()
       for f in deepspeed-zero1-gpt2-fp16 deepspeed-zero3-llama-dp2; do

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Integration test on a real Slurm: installs Debian's slurm-wlm and munge when absent, starts a one-node cluster
 # (munged as the munge user with a generated key, slurmctld, slurmd — all in a private work dir, on free ports),
-# submits an array conversion of the bundled sample (3 parts; huggingface and pytorch) and a dependent --finish job
-# with sbatch, waits (bounded), compares the published output byte for byte with a single-process conversion, and
-# stops every daemon it started by its PID. Needs root (daemons, apt) and the CLI jar (mvn -B package / verify).
+# submits array jobs over the bundled sample (3 parts each: convert to huggingface and to pytorch, reshard to TP 1)
+# and a dependent --finish job for each with sbatch, waits (bounded), compares every published output byte for byte
+# with a single-process run to the same DIR, and stops every daemon it started by its PID. Needs root (daemons, apt)
+# and the CLI jar (mvn -B package / verify).
 #   scripts/slurm-it.sh [CKPT_JAR]
-# Exit 0: both formats byte-identical; 1: a step failed (the reason and the daemons' logs are printed).
+# Exit 0: all three byte-identical; 1: a step failed (the reason and the daemons' logs are printed).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 jar=$(readlink -f "${1:-$root/ckpt-cli/target/ckpt.jar}")
@@ -138,8 +139,18 @@ done
 ckpt="$java_bin -Xmx256m --enable-native-access=ALL-UNNAMED -jar $jar"
 shard=${SLURM_IT_SHARD:-200KB}  # small shards, so that the huggingface output has several files to divide
 start=$SECONDS
+# what each job divides: two conversions, and a reshard (TP 2 dp_reshardable → TP 1 fully_reshardable)
+declare -A args=(
+  [huggingface]="convert $sample --format huggingface --max-shard-size $shard"
+  [pytorch]="convert $sample --format pytorch --max-shard-size $shard"
+  [reshard]="reshard $sample --tp 1"
+)
+# a Megatron save's .metadata names its published dir: the single-process reshard is written to the very DIR the
+# array will write, then moved aside before the array starts
+$ckpt ${args[reshard]} --output-dir "$work/out/reshard" --quiet 2>/dev/null || fail "single-process reshard failed"
+mv "$work/out/reshard" "$work/out/reshard-single"
 jobs=()
-for fmt in huggingface pytorch; do
+for fmt in huggingface pytorch reshard; do
   out="$work/out/$fmt"
   cat > "$work/jobs/$fmt-part.sbatch" <<JOB
 #!/bin/bash
@@ -148,7 +159,7 @@ for fmt in huggingface pytorch; do
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
 #SBATCH --output=$work/jobs/$fmt-part-%a.out
-exec $ckpt convert $sample --format $fmt --max-shard-size $shard --output-dir $out --part slurm --quiet
+exec $ckpt ${args[$fmt]} --output-dir $out --part slurm --quiet
 JOB
   cat > "$work/jobs/$fmt-finish.sbatch" <<JOB
 #!/bin/bash
@@ -156,7 +167,7 @@ JOB
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
 #SBATCH --output=$work/jobs/$fmt-finish.out
-exec $ckpt convert $sample --format $fmt --max-shard-size $shard --output-dir $out --finish
+exec $ckpt ${args[$fmt]} --output-dir $out --finish
 JOB
   array=$(timeout 30 sbatch --parsable "$work/jobs/$fmt-part.sbatch") || fail "sbatch of the $fmt array failed"
   array=${array%%;*}
@@ -183,8 +194,8 @@ for j in "${jobs[@]}"; do
   [ "$st" = JobState=COMPLETED ] || fail "$fmt finish job $id: ${st:-no state}"
   [ -d "$work/out/$fmt" ] || fail "$fmt: nothing published"
   [ ! -e "$work/out/$fmt.parts" ] || fail "$fmt: staging dir left behind"
-  diff -r "$work/out/$fmt-single" "$work/out/$fmt" >/dev/null || fail "$fmt: output differs from the single-process conversion"
+  diff -r "$work/out/$fmt-single" "$work/out/$fmt" >/dev/null || fail "$fmt: output differs from the single-process run"
   n=$(find "$work/out/$fmt" -type f | wc -l)
-  log "$fmt: 3 array tasks + finish → $n files, byte-identical to the single-process conversion"
+  log "$fmt: 3 array tasks + finish → $n files, byte-identical to the single-process run"
 done
 log "PASS in $((SECONDS - start))s"

@@ -94,9 +94,8 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = "--exclude", paramLabel = "GLOB", description = "pytorch/safetensors: leave out tensors whose key matches (repeatable)")
     List<String> exclude = new ArrayList<>();
 
-    @Option(names = "--threads", paramLabel = "N",
-            description = "workers copying and casting in parallel (default: the number of cores); output bytes do not depend on it")
-    Integer threads;
+    @CommandLine.Mixin
+    ThreadsOption threads = new ThreadsOption();
 
     @Option(names = "--config", paramLabel = "DIR",
             description = "DeepSpeed, huggingface: the model's config.json (or its dir); default: beside the checkpoint")
@@ -149,9 +148,7 @@ final class ConvertCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        if (threads != null && threads < 1)
-            throw new CommandLine.ParameterException(spec.commandLine(), "--threads must be at least 1, got " + threads);
-        PlanExecutor executor = new PlanExecutor().withThreads(threads == null ? PlanExecutor.defaultThreads() : threads);
+        PlanExecutor executor = threads.executor(spec);
         PartSpec partSpec = null;
         try {
             if (part != null && finish) throw new IllegalArgumentException("--part and --finish are separate steps: run the parts, then --finish once");

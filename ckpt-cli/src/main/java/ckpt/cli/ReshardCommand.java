@@ -7,6 +7,7 @@ import ckpt.convert.reshard.OptimizerChoice;
 import ckpt.convert.reshard.ReshardOptions;
 import ckpt.convert.reshard.ReshardResult;
 import ckpt.convert.reshard.Resharder;
+import ckpt.convert.plan.PartSpec;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import picocli.CommandLine;
@@ -37,10 +38,13 @@ import java.util.concurrent.Callable;
                 + "param groups, LR scheduler, iteration and args are kept (from a legacy source the per-rank RNG state is "
                 + "not carried over: its args say no_save_rng). The output is a save dir (tracker + the source's "
                 + "iter_* dir) that Megatron resumes with --load DIR; it appears under its name only when complete. "
-                + "Dense GPT models (local or Transformer Engine spec); MoE, virtual pipelines and multiple gradient buffers are refused."},
+                + "Dense GPT models (local or Transformer Engine spec); MoE, virtual pipelines and multiple gradient buffers are refused. "
+                + "With --part I/N and then --finish, the tasks of a job array divide the work (docs/SLURM.md); the result is "
+                + "byte-identical to one process."},
         exitCodeListHeading = "%nExit codes:%n",
-        exitCodeList = {"0:resharded",
-                "1:bad or unsupported input (one line names the file and the problem), or the output directory exists (see --force)",
+        exitCodeList = {"0:resharded (or, with --part, the part written)",
+                "1:bad or unsupported input (one line names the file and the problem), the output directory exists (see --force), "
+                        + "or --finish found a part missing, incomplete, damaged or of another plan, or another --finish at work (nothing published)",
                 "2:usage error"})
 final class ReshardCommand implements Callable<Integer> {
     @CommandLine.Spec
@@ -68,14 +72,26 @@ final class ReshardCommand implements Callable<Integer> {
     @Option(names = "--iteration", paramLabel = "N", description = "reshard iter_N of the save dir instead of the tracker's")
     Long iteration;
 
-    @Option(names = "--threads", paramLabel = "N", description = "workers copying in parallel (default: the number of cores); output bytes do not depend on it")
-    Integer threads;
+    @CommandLine.Mixin
+    ThreadsOption threads = new ThreadsOption();
 
     @Option(names = "--force", description = "replace an existing output directory (only one ckpt wrote, or an empty one)")
     boolean force;
 
-    @Option(names = "--no-verify", description = "skip the CRC-32 check of every source record")
+    @Option(names = "--no-verify", description = "skip the CRC-32 check of every source record; with --finish, skip reading the "
+            + "parts' bytes back against their recorded CRC-32s (sizes are still checked)")
     boolean noVerify;
+
+    @Option(names = "--part", paramLabel = "I/N|slurm",
+            description = "write only part I of N (1-based) into the shared staging dir DIR.parts (every task computes the same plan; "
+                    + "parts are balanced by bytes); 'slurm' takes I and N from the job array (SLURM_ARRAY_TASK_ID/MIN/MAX) or an "
+                    + "srun step (SLURM_PROCID/SLURM_NTASKS). Then run --finish once. docs/SLURM.md")
+    String part;
+
+    @Option(names = "--finish", description = "after every --part has completed: check that each part is present and complete, write "
+            + ".metadata, metadata.json, common state and tracker, and publish DIR atomically; every part's bytes are read back against the "
+            + "CRC-32s it recorded (--no-verify: sizes only); a missing, incomplete or damaged part is named and nothing is published")
+    boolean finish;
 
     @CommandLine.Mixin
     EngineOption engineOption = new EngineOption();
@@ -88,26 +104,43 @@ final class ReshardCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        PlanExecutor executor = threads.executor(spec);
         ReshardOptions options;
+        PartSpec partSpec = null;
         try {
-            if (threads != null && threads < 1) throw new IllegalArgumentException("--threads must be at least 1, got " + threads);
             options = new ReshardOptions(source, outputDir, tp, pp, ep, optimizer == null ? null : OptimizerChoice.of(optimizer),
                     iteration, force, !noVerify);
+            if (part != null && finish) throw new IllegalArgumentException("--part and --finish are separate steps: run the parts, then --finish once");
+            if (part != null) partSpec = PartSpec.parse(part, System.getenv());
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
-        PlanExecutor executor = new PlanExecutor().withThreads(threads == null ? PlanExecutor.defaultThreads() : threads);
         boolean progress = !quiet && !json && System.console() != null;
         ReshardResult r;
         EngineOption.Opened engine = engineOption.open(spec, executor.threads());
         try (engine; ConvertCommand.Progress p = progress ? new ConvertCommand.Progress(System.err, "reshard") : null) {
-            r = new Resharder(executor.withKernels(engine.kernels())).reshard(options, p == null ? ConversionListener.NONE : p);
+            Resharder resharder = new Resharder(executor.withKernels(engine.kernels()));
+            ConversionListener l = p == null ? ConversionListener.NONE : p;
+            if (partSpec != null) r = resharder.part(options, partSpec, l);
+            else if (finish) r = resharder.finish(options, l);
+            else r = resharder.reshard(options, l);
         }
         PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
         if (json) {
             Map<String, Object> m = toJson(r);
             m.putAll(engine.json());
+            if (partSpec != null) {
+                m.put("part", partSpec.index());
+                m.put("parts", partSpec.count());
+            }
+            if (finish) m.put("finished_parts", true);
             out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(m));
+        } else if (!quiet && partSpec != null) {
+            double s = r.elapsed().toNanos() / 1e9;
+            out.printf(Locale.ROOT, "part %s of reshard %s TP %d × PP %d → TP %d × PP %d, into %s: %d chunks, %s in %.1fs; "
+                            + "run --finish after the last part%n", partSpec, r.iteration(), r.source().tp(), r.source().pp(),
+                    r.target().tp(), r.target().pp(), r.output(), r.chunks(), Units.bytes(r.bytes()), s);
+            for (String line : engine.summaryLines()) out.println(line);
         } else if (!quiet) {
             double s = r.elapsed().toNanos() / 1e9;
             out.printf(Locale.ROOT, "resharded %s TP %d × PP %d → %s TP %d × PP %d: %d model tensors, %s, %d chunks, %s in %.1fs%n",

@@ -72,6 +72,19 @@ class CliUsabilityTest {
     }
 
     @Test
+    void threadsBelowOneIsAUsageErrorBeforeAnyWork() {
+        for (String command : List.of("convert", "reshard")) {
+            Path out = tmp.resolve(command);
+            var r = command.equals("convert") ? ckpt("convert", TP2, "--format", "pytorch", "--output-dir", out, "--threads", "0")
+                    : ckpt("reshard", TP2, "--output-dir", out, "--threads", "0");
+            assertThat(r.code()).as(command).isEqualTo(ExitCodes.USAGE);
+            assertThat(r.err().lines().toList()).as(command).containsExactly(
+                    "ckpt: --threads must be at least 1, got 0", "See 'ckpt " + command + " --help'.");
+            assertThat(out).as(command).doesNotExist();
+        }
+    }
+
+    @Test
     void bareCkptPrintsTheHelp() {
         var r = ckpt();
         assertThat(r.code()).isZero();

@@ -52,7 +52,9 @@ public class FormatException extends RuntimeException {
      * under {@code dir}; one naming an absolute file is returned as it is.
      */
     public FormatException under(Path dir) {
-        if (file != null && file.isAbsolute()) return this;
+        // a file already named by a path under dir (the reader opened dir.resolve(name)) stays as it is: resolving it
+        // again would name dir twice when dir itself is relative (ckpt verify leg/iter_0000004)
+        if (file != null && (file.isAbsolute() || file.startsWith(dir))) return this;
         Path named = file == null || !java.nio.file.Files.isDirectory(dir) ? dir : dir.resolve(file);
         return new FormatException(named, where, key, offset, detail, this);
     }

@@ -34,4 +34,14 @@ class FormatExceptionTest {
         FormatException absolute = new FormatException(tmp.resolve("a"), "detail");
         assertThat(absolute.under(tmp)).isSameAs(absolute);
     }
+
+    /** {@code ckpt verify leg/iter_4}: a reader that opened {@code leg/iter_4/mp_rank_01/x.pt} is named once, not twice. */
+    @Test
+    void aRelativeFileAlreadyUnderARelativeDirIsNotResolvedTwice() throws Exception {
+        Path cwd = Path.of("").toAbsolutePath();
+        Path dir = cwd.relativize(Files.createDirectories(tmp.resolve("leg/iter_4")));
+        FormatException e = new FormatException(dir.resolve("mp_rank_01/x.pt"), "storage record x holds 8 bytes");
+        assertThat(e.under(dir)).isSameAs(e);
+        assertThat(e.under(dir).getMessage()).startsWith(dir.resolve("mp_rank_01/x.pt") + ": ");
+    }
 }

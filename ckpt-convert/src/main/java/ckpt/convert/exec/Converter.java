@@ -124,7 +124,7 @@ public final class Converter {
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
                 yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
             }
-            case MEGATRON -> new MegatronOutput(dir, p.megatron(), share, target, PartedConverter.fingerprint(index, o, p));
+            case MEGATRON -> new MegatronOutput(dir, MegatronOutput.save(p.megatron(), PartedConverter.fingerprint(index, o, p)), share, target);
         };
     }
 

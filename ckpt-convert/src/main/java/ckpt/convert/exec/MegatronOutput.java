@@ -29,57 +29,51 @@ import java.util.UUID;
 import java.util.zip.CRC32;
 
 /**
- * {@code --format megatron}: a Megatron-core {@code torch_dist} save dir — {@code latest_checkpointed_iteration.txt}
- * naming {@code release}, and {@code release/} with one {@code __<rank>_0.distcp} per rank (each holding the chunks
- * that rank owns), {@code .metadata}, {@code metadata.json}, and the common state as the {@code common_state/shard_0_1}
- * bytes item (core ≥ 0.19): {@code args} Namespace, {@code checkpoint_version} 3.0, {@code iteration} 0. A
- * {@code release} checkpoint is what {@code --finetune} and fresh runs load: Megatron resets the iteration and skips
- * optimizer, scheduler and RNG state for it.
+ * A Megatron-core {@code torch_dist} save dir ({@link MegatronSave}) written by one process or in parts: what
+ * {@code convert --format megatron} imports (a {@code release} save, see {@link #save(MegatronImport, String)}) and what
+ * {@code reshard} writes (the source's {@code iter_*} save).
  *
  * <p>The rank files are laid out from the plan before any byte moves ({@link DcpLayout}): every chunk is a
  * self-contained {@code torch.save} archive at a fixed offset, so workers fill chunks in place and in parallel, and
  * the parts of {@code --part} write disjoint items of the same files ({@link Share}); {@code .metadata} and the small
  * files follow from the layout alone, so {@code --finish} writes them without reading the data. Its
- * {@code storage_meta} names the published release dir and a save id derived from the plan (torch draws a random
- * one per save; nothing reads it back), so the same conversion gives the same bytes in one process or in parts.
+ * {@code storage_meta} names the published iteration dir and the save's plan-derived id, so the same job gives the
+ * same bytes in one process or in parts.
  */
-final class MegatronOutput implements PartWriter {
+public final class MegatronOutput implements PartWriter {
     static final String TRACKER = "latest_checkpointed_iteration.txt";
     static final String RELEASE = "release";
-
+    static final String COMMON_PT = "common.pt";
 
     private final Path dir;
     private final Share share;
+    private final MegatronSave save;
     private final DcpLayout layout;
     private final String checkpointId;
-    private final String saveId;
     private final Map<String, DcpLayout.Item> byUnit = new HashMap<>();
     private final Map<String, FileChannel> channels = new HashMap<>();
     /** The chunks this process writes, by planned tensor name (their archives are written whole once filled). */
     private final Map<String, DcpLayout.Chunk> mine = new HashMap<>();
     private final List<PartRegion> written = new ArrayList<>();
 
-    /**
-     * @param target the published output dir: its {@code release} dir is the save's {@code checkpoint_id}
-     * @param planId what identifies the plan (its fingerprint): the save id is derived from it
-     */
-    MegatronOutput(Path dir, MegatronImport plan, Share share, Path target, String planId) throws IOException {
+    /** @param target the published output dir: its iteration dir is the save's {@code checkpoint_id} */
+    public MegatronOutput(Path dir, MegatronSave save, Share share, Path target) throws IOException {
         this.dir = dir;
         this.share = share;
-        this.layout = layout(plan);
-        this.checkpointId = target.toAbsolutePath().normalize().resolve(RELEASE).toString();
-        this.saveId = UUID.nameUUIDFromBytes(("ckpt convert --format megatron " + planId).getBytes(StandardCharsets.UTF_8)).toString();
-        Path release = dir.resolve(RELEASE);
-        Files.createDirectories(release);
+        this.save = save;
+        this.layout = layout(save);
+        this.checkpointId = target.toAbsolutePath().normalize().resolve(save.iteration()).toString();
+        Path iter = dir.resolve(save.iteration());
+        Files.createDirectories(iter);
         try {
             List<DcpLayout.Item> items = layout.items();
-            List<String> names = unitNames(layout, plan);
+            List<String> names = unitNames(layout, save);
             for (int i = 0; i < items.size(); i++) {
                 DcpLayout.Item it = items.get(i);
                 String unit = names.get(i);
                 byUnit.put(unit, it);
                 if (!share.writes(unit)) continue;
-                FileChannel ch = channel(release, it.at().relativePath());
+                FileChannel ch = channel(iter, it.at().relativePath());
                 switch (it) {
                     case DcpLayout.Bytes b -> {
                         ByteBuffer buf = ByteBuffer.wrap(b.archive());
@@ -96,13 +90,33 @@ final class MegatronOutput implements PartWriter {
         }
     }
 
-    /** The save's items: the common state, then the plan's bytes items, then every tensor chunk in plan order. */
-    static DcpLayout layout(MegatronImport plan) throws IOException {
+    /**
+     * The {@code release} save of an import: the common state item first (core ≥ 0.19: {@code args} Namespace,
+     * {@code checkpoint_version} 3.0, {@code iteration} 0 — what {@code --finetune} and fresh runs load; Megatron
+     * skips optimizer, scheduler and RNG state for a release), then the import's bytes items, then its tensors.
+     *
+     * @param planId what identifies the plan (its fingerprint): the save id is derived from it
+     */
+    static MegatronSave save(MegatronImport plan, String planId) throws IOException {
+        List<MegatronSave.RawItem> items = new ArrayList<>();
+        // a ShardedObject's value is saved in a one-item list
+        items.add(new MegatronSave.RawItem("common_state/shard_0_1", 0, TorchSaveWriter.objectArchive(List.of(commonState(plan.args())))));
+        for (MegatronImport.BytesItem it : plan.items())
+            items.add(new MegatronSave.RawItem(it.key(), it.rank(), TorchSaveWriter.objectArchive(it.value())));
+        return new MegatronSave(RELEASE, RELEASE, "{\"sharded_backend\": \"torch_dist\", \"sharded_backend_version\": 1}"
+                .getBytes(StandardCharsets.UTF_8), null, items, plan.plan(), saveId("ckpt convert --format megatron " + planId));
+    }
+
+    /** A save id (UUID form, as torch's) derived from what identifies the job. */
+    public static String saveId(String seed) {
+        return UUID.nameUUIDFromBytes(seed.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /** The save's items: the bytes items, then every tensor chunk in plan order. */
+    static DcpLayout layout(MegatronSave save) {
         DcpLayout l = new DcpLayout();
-        // torch writes a rank's bytes items before its tensors; a ShardedObject's value is saved in a one-item list
-        l.addObject("common_state/shard_0_1", 0, List.of(commonState(plan.args())));
-        for (MegatronImport.BytesItem it : plan.items()) l.addObject(it.key(), it.rank(), it.value());
-        for (OutputTensor t : plan.plan().tensors()) {
+        for (MegatronSave.RawItem it : save.items()) l.addBytes(it.key(), it.rank(), it.payload());
+        for (OutputTensor t : save.plan().tensors()) {
             OutputTensor.Chunk c = t.chunk();
             if (c == null) throw new IllegalArgumentException(t.name() + ": a Megatron output tensor needs a chunk placement");
             l.addTensorChunk(c.key(), t.dtype(), c.globalShape(), c.box(), c.file());
@@ -114,19 +128,19 @@ final class MegatronOutput implements PartWriter {
      * The units of {@code --part}: every item of every rank file (a chunk is named as its planned tensor, a bytes
      * item by its key), in file and offset order, so that a part writes contiguous ranges of few files.
      */
-    static List<PartedConverter.Unit> units(MegatronImport plan) throws IOException {
-        DcpLayout l = layout(plan);
-        List<String> names = unitNames(l, plan);
-        List<PartedConverter.Unit> out = new ArrayList<>(names.size());
+    public static List<PartRun.Unit> units(MegatronSave save) {
+        DcpLayout l = layout(save);
+        List<String> names = unitNames(l, save);
+        List<PartRun.Unit> out = new ArrayList<>(names.size());
         List<DcpLayout.Item> items = l.items();
         for (int i = 0; i < items.size(); i++) {
             DcpLayout.Item it = items.get(i);
-            out.add(new PartedConverter.Unit(names.get(i), it instanceof DcpLayout.Chunk ? List.of(names.get(i)) : List.of(), it.at().length()));
+            out.add(new PartRun.Unit(names.get(i), it instanceof DcpLayout.Chunk ? List.of(names.get(i)) : List.of(), it.at().length()));
         }
         // file, then offset: a part writes contiguous ranges of few files
         Map<String, DcpLayout.Item> at = new HashMap<>();
         for (int i = 0; i < items.size(); i++) at.put(names.get(i), items.get(i));
-        out.sort(Comparator.comparingInt((PartedConverter.Unit u) -> at.get(u.name()).rank()).thenComparingLong(u -> at.get(u.name()).at().offset()));
+        out.sort(Comparator.comparingInt((PartRun.Unit u) -> at.get(u.name()).rank()).thenComparingLong(u -> at.get(u.name()).at().offset()));
         return out;
     }
 
@@ -134,11 +148,11 @@ final class MegatronOutput implements PartWriter {
      * Each item's unit name, in layout order: a bytes item's key, a chunk's planned tensor name (chunk k of the layout
      * is tensor k of the plan: they are added in plan order).
      */
-    private static List<String> unitNames(DcpLayout l, MegatronImport plan) {
+    private static List<String> unitNames(DcpLayout l, MegatronSave save) {
         List<String> out = new ArrayList<>();
         int k = 0;
         for (DcpLayout.Item it : l.items())
-            out.add(it instanceof DcpLayout.Bytes b ? b.fqn() : plan.plan().tensors().get(k++).name());
+            out.add(it instanceof DcpLayout.Bytes b ? b.fqn() : save.plan().tensors().get(k++).name());
         return out;
     }
 
@@ -164,10 +178,10 @@ final class MegatronOutput implements PartWriter {
      * A rank file this process writes into, sized to its planned length first (a mapping that grew the file would
      * cut it at its own end; sizing to the same length again, by another part, changes no byte).
      */
-    private FileChannel channel(Path release, String name) throws IOException {
+    private FileChannel channel(Path iter, String name) throws IOException {
         FileChannel ch = channels.get(name);
         if (ch != null) return ch;
-        Path f = release.resolve(name);
+        Path f = iter.resolve(name);
         ch = share.isPart() ? FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
         channels.put(name, ch);
@@ -201,7 +215,7 @@ final class MegatronOutput implements PartWriter {
     public void complete(OutputTensor t, long crc32) throws IOException {
         DcpLayout.Chunk c = mine.get(t.name());
         FileChannel ch = channels.get(c.at().relativePath());
-        TorchSaveWriter w = TorchSaveWriter.at(dir.resolve(RELEASE).resolve(c.at().relativePath()), ch, c.at().offset());
+        TorchSaveWriter w = TorchSaveWriter.at(dir.resolve(save.iteration()).resolve(c.at().relativePath()), ch, c.at().offset());
         TorchSaveWriter.TensorRecord r = w.tensor(c.dtype(), c.box().sizes());
         w.writeStructure(r);
         if (w.offset(r) != c.dataOffset()) throw new IllegalStateException(t.name() + ": archive layout differs from the plan");
@@ -215,7 +229,7 @@ final class MegatronOutput implements PartWriter {
     }
 
     private PartRegion region(String unit, DcpLayout.Item it, long crc) {
-        return new PartRegion(unit, RELEASE + "/" + it.at().relativePath(), it.at().offset(), it.at().length(), false, crc);
+        return new PartRegion(unit, save.iteration() + "/" + it.at().relativePath(), it.at().offset(), it.at().length(), false, crc);
     }
 
     private static long crcOf(byte[] b) {
@@ -247,7 +261,7 @@ final class MegatronOutput implements PartWriter {
     public void acceptParts(List<PartRegion> regions) {
         for (PartRegion p : regions) {
             DcpLayout.Item it = byUnit.get(p.unit());
-            if (it == null || !p.file().equals(RELEASE + "/" + it.at().relativePath()) || p.offset() != it.at().offset()
+            if (it == null || !p.file().equals(save.iteration() + "/" + it.at().relativePath()) || p.offset() != it.at().offset()
                     || p.length() != it.at().length())
                 throw new IllegalStateException("part record " + p + " does not match the planned layout");
         }
@@ -257,13 +271,14 @@ final class MegatronOutput implements PartWriter {
     public List<String> finish() throws IOException {
         if (share.isPart()) throw new IllegalStateException("a part does not write .metadata");
         for (FileChannel ch : channels.values()) ch.force(true);
-        Path release = dir.resolve(RELEASE);
-        layout.writeMetadata(release, checkpointId, saveId);
-        Files.writeString(release.resolve("metadata.json"), "{\"sharded_backend\": \"torch_dist\", \"sharded_backend_version\": 1}",
-                StandardCharsets.UTF_8);
-        Files.writeString(dir.resolve(TRACKER), RELEASE, StandardCharsets.UTF_8);
-        try (var s = Files.list(release)) {
-            List<String> files = new ArrayList<>(s.map(p -> RELEASE + "/" + p.getFileName()).sorted().toList());
+        String it = save.iteration();
+        Path iter = dir.resolve(it);
+        if (save.commonPt() != null) Files.write(iter.resolve(COMMON_PT), save.commonPt());
+        layout.writeMetadata(iter, checkpointId, save.saveId());
+        Files.write(iter.resolve("metadata.json"), save.metadataJson());
+        Files.writeString(dir.resolve(TRACKER), save.tracker(), StandardCharsets.UTF_8);
+        try (var s = Files.list(iter)) {
+            List<String> files = new ArrayList<>(s.map(p -> it + "/" + p.getFileName()).sorted().toList());
             files.add(TRACKER);
             return files;
         }

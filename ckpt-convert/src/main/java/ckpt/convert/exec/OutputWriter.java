@@ -11,16 +11,11 @@ import java.util.List;
  * One output format (torch.save file, HF safetensors dir, Megatron {@code torch_dist} save): lays out its files from
  * the plan when created, takes every planned tensor's bytes, and completes the output (indexes, configs, metadata)
  * in {@link #finish}. Writers write into a staging directory; publishing (the rename into place) is the caller's, so
- * a writer never makes a half-written output visible. A writer is one of two kinds, which decides how the
- * {@link PlanExecutor} drives it:
- * <ul>
- *   <li>{@link Positioned}: every tensor's place is known up front, so workers fill byte ranges of any tensors at
- *       once, in place (parallel across tensors and within them);</li>
- *   <li>{@link Appending}: a tensor's place is known only when the one before it is written (archives appended to a
- *       file), so tensors go one at a time in plan order, each filled by all workers at once.</li>
- * </ul>
+ * a writer never makes a half-written output visible. Every tensor's place is known up front ({@link Positioned}), so
+ * the {@link PlanExecutor}'s workers fill byte ranges of any tensors at once, in place (parallel across tensors and
+ * within them), and the tasks of {@code --part} fill disjoint ones.
  */
-public sealed interface OutputWriter extends AutoCloseable permits OutputWriter.Positioned, OutputWriter.Appending {
+public sealed interface OutputWriter extends AutoCloseable permits OutputWriter.Positioned {
     /** Completes the output after every tensor is written; returns the files written, relative to the output dir. */
     List<String> finish() throws IOException;
 
@@ -45,16 +40,5 @@ public sealed interface OutputWriter extends AutoCloseable permits OutputWriter.
          */
         default void complete(OutputTensor t, long crc32) throws IOException {
         }
-    }
-
-    non-sealed interface Appending extends OutputWriter {
-        /** Fills one tensor's bytes (little-endian, row-major, the tensor's dtype). */
-        @FunctionalInterface
-        interface Fill {
-            void into(MemorySegment region);
-        }
-
-        /** Writes planned tensor {@code t} next: its region is mapped, filled by {@code fill}, then completed. */
-        void write(OutputTensor t, Fill fill) throws IOException;
     }
 }

@@ -87,10 +87,10 @@ final class PartStaging {
      * A part joins the staging dir: creates it with this plan, or checks that it was created for this plan and
      * part count (a different count or plan would mix bytes of two layouts).
      */
-    void join(String fingerprint, int parts, OutputFormat format) throws IOException {
+    void join(String fingerprint, int parts, String format) throws IOException {
         Files.createDirectories(out());
         Path plan = dir.resolve(PLAN);
-        Header mine = new Header(SCHEMA, fingerprint, parts, format.id());
+        Header mine = new Header(SCHEMA, fingerprint, parts, format);
         if (!Files.exists(plan, LinkOption.NOFOLLOW_LINKS)) {
             Path tmp = Files.createTempFile(dir, ".plan-", ".tmp");
             try {

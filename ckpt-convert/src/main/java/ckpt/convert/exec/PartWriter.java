@@ -8,7 +8,7 @@ import java.util.List;
  * bytes and describes them ({@link #completePart}); the finishing process is given every part's regions
  * ({@link #acceptParts}) and then completes the output with {@link #finish}.
  */
-interface PartWriter extends OutputWriter.Positioned {
+public interface PartWriter extends OutputWriter.Positioned {
     /** A part's writes are made durable; returns what it wrote, for its completion marker. */
     List<PartRegion> completePart() throws IOException;
 

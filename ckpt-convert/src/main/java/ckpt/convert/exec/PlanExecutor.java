@@ -29,12 +29,10 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Runs a {@link ConversionPlan} with a pool of workers. Every output tensor is cut into {@link OutputPiece}s —
  * contiguous byte ranges of at most {@code pieceBytes} of output and of source — so work is parallel across tensors
- * and across the rows of a large tensor. A worker gets its piece's range of the output (mapped by a
- * {@link OutputWriter.Positioned} writer, or a slice of the region an {@link OutputWriter.Appending} writer is
- * filling), executes the clipped {@link CopyItem}s into it in place, checksums it when the format records CRCs
+ * and across the rows of a large tensor. A worker gets its piece's range of the output (mapped by the
+ * {@link OutputWriter.Positioned} writer), executes the clipped {@link CopyItem}s into it in place, checksums it when the format records CRCs
  * (parts combine with {@link Crc32#combine}, so nothing is read twice), and releases the source windows it read.
- * <p>For a positioned writer, pieces are queued in source order (file, then offset) so that the workers together
- * read each file front to back; for an appending writer, tensors go in plan order, each one's pieces in parallel.
+ * <p>Pieces are queued in source order (file, then offset) so that the workers together read each file front to back.
  * An item whose bytes go as they are into a contiguous run is gathered straight into the output; casts, transposes
  * and non-contiguous boxes go through the worker's scratch buffer of at most {@code pieceBytes}. So memory is
  * bounded by {@code threads × pieceBytes} (output range, source pages, scratch: {@link #memoryBound()}), never by
@@ -109,7 +107,6 @@ public final class PlanExecutor {
         try {
             switch (writer) {
                 case OutputWriter.Positioned w -> positioned(plan, w, listener, run);
-                case OutputWriter.Appending w -> appending(plan, w, listener, run);
             }
         } finally {
             run.failed.compareAndSet(null, STOPPED); // queued pieces are skipped, running ones finish
@@ -232,33 +229,6 @@ public final class PlanExecutor {
                 tensorsLeft--;
                 listener.tensorWritten(d.piece().tensor());
             }
-        }
-    }
-
-    private void appending(ConversionPlan plan, OutputWriter.Appending writer, ConversionListener listener, Run run)
-            throws IOException {
-        for (OutputTensor t : plan.tensors()) {
-            List<OutputPiece> parts = OutputPiece.split(t, pieceBytes);
-            IOException[] failure = new IOException[1];
-            try {
-                writer.write(t, region -> {
-                    for (OutputPiece p : parts)
-                        run.submit(p, q -> {
-                            fill(q, region.asSlice(q.byteOffset(), q.byteLength()), run);
-                            return false;
-                        });
-                    try {
-                        for (int left = parts.size(); left > 0; left--) listener.bytesWritten(run.next().piece().byteLength());
-                    } catch (IOException e) {
-                        failure[0] = e; // Fill cannot throw a checked exception: carried out and rethrown as it was
-                        throw new UncheckedIOException(e);
-                    }
-                });
-            } catch (UncheckedIOException e) {
-                if (failure[0] != null && e.getCause() == failure[0]) throw failure[0];
-                throw e;
-            }
-            listener.tensorWritten(t);
         }
     }
 

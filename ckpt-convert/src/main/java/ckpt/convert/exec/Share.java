@@ -8,17 +8,17 @@ import java.util.Set;
  * indexes, configs and central directories, from the parts' records). A unit is what the format divides by: a whole
  * output file where it has many, a tensor record where it has one.
  */
-record Share(Kind kind, Set<String> units) {
-    enum Kind { WHOLE, PART, FINISH }
+public record Share(Kind kind, Set<String> units) {
+    public enum Kind { WHOLE, PART, FINISH }
 
-    static final Share WHOLE = new Share(Kind.WHOLE, Set.of());
-    static final Share FINISH = new Share(Kind.FINISH, Set.of());
+    public static final Share WHOLE = new Share(Kind.WHOLE, Set.of());
+    public static final Share FINISH = new Share(Kind.FINISH, Set.of());
 
-    Share {
+    public Share {
         units = Set.copyOf(units);
     }
 
-    static Share part(Set<String> units) {
+    public static Share part(Set<String> units) {
         return new Share(Kind.PART, units);
     }
 

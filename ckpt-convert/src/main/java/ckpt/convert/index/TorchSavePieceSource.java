@@ -25,6 +25,11 @@ public record TorchSavePieceSource(String file, TorchSaveArchive archive, Tensor
         String name = archive.zip().prefix() + "/data/" + tensor.storage().key();
         ZipEntryInfo e = archive.zip().entry(name).orElseThrow(() ->
                 new FormatException(archive.file(), "storage record " + name + " is missing"));
+        // validate before use: a storage entry cut or grown (damaged central directory, rewritten file) is refused when
+        // the index is built — inspect and fast verify see it without reading the data
+        if (e.compressedSize() != tensor.storage().byteSize())
+            throw new FormatException(archive.file(), "storage record " + name + " holds " + e.compressedSize()
+                    + " bytes (central directory), its tensor needs " + tensor.storage().byteSize());
         long start = e.dataOffset(); // the archive was opened on the whole mapped file
         return new TorchSavePieceSource(file, archive, tensor, prepend, start, e.compressedSize());
     }

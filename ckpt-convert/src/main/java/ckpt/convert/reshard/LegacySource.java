@@ -8,7 +8,7 @@ import ckpt.format.megatron.ParallelLayout;
 import ckpt.format.megatron.legacy.LegacyIteration;
 import ckpt.format.pickle.PyDict;
 
-import ckpt.convert.exec.MegatronSaveOutput;
+import ckpt.convert.exec.MegatronSave;
 import ckpt.format.megatron.legacy.LegacyRank;
 import ckpt.format.torchsave.TensorRef;
 import ckpt.format.torchsave.TorchSaveWriter;
@@ -109,9 +109,9 @@ public final class LegacySource {
                 src.optimizerState(), common, extraStates(it, c.numLayers()), METADATA_JSON, false, it.hasDistributedOptimizerState() ? FORMAT : null);
     }
 
-    private static List<MegatronSaveOutput.RawItem> extraStates(LegacyIteration it, long layers) {
+    private static List<MegatronSave.RawItem> extraStates(LegacyIteration it, long layers) {
         int chunks = it.pipelineSplit().chunksPerStage();
-        Map<String, MegatronSaveOutput.RawItem> out = new TreeMap<>();
+        Map<String, MegatronSave.RawItem> out = new TreeMap<>();
         for (LegacyRank r : it.ranks()) {
             if (r.id().tp() != 0 || r.id().ep() != 0) continue;
             List<PyDict> sds = r.modelChunks(chunks);
@@ -126,7 +126,7 @@ public final class LegacySource {
                     long layer = offset + Long.parseLong(m.group(1));
                     String item = "decoder.layers." + m.group(2) + "/shard_" + layer + "_" + layers;
                     try {
-                        out.put(item, new MegatronSaveOutput.RawItem(item, 0, TorchSaveWriter.objectArchive(Collections.singletonList(value))));
+                        out.put(item, new MegatronSave.RawItem(item, 0, TorchSaveWriter.objectArchive(Collections.singletonList(value))));
                     } catch (IOException ex) {
                         throw new UncheckedIOException(ex);
                     }

@@ -1,6 +1,6 @@
 package ckpt.convert.reshard;
 
-import ckpt.convert.exec.MegatronSaveOutput;
+import ckpt.convert.exec.MegatronSave;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.format.pickle.PyDict;
 
@@ -27,7 +27,7 @@ import java.util.List;
  */
 public record ReshardInput(Path path, String iteration, String tracker, Long iterationNumber, Layout layout, Model model,
                             List<GlobalTensor> tensors, List<GlobalTensor> optimizer, PyDict common,
-                            List<MegatronSaveOutput.RawItem> items, byte[] metadataJson, boolean commonPt, String sourceOptimizer) {
+                            List<MegatronSave.RawItem> items, byte[] metadataJson, boolean commonPt, String sourceOptimizer) {
     public ReshardInput {
         tensors = List.copyOf(tensors);
         optimizer = List.copyOf(optimizer);

@@ -1,6 +1,6 @@
 package ckpt.convert.reshard;
 
-import ckpt.convert.exec.MegatronSaveOutput;
+import ckpt.convert.exec.MegatronSave;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.convert.index.TpSplit;
 import ckpt.convert.plan.ConversionPlan;
@@ -26,7 +26,7 @@ import java.util.regex.Pattern;
  *
  * @param items the ShardedObjects with the rank that writes them in the target layout
  */
-public record ReshardPlan(ConversionPlan plan, List<MegatronSaveOutput.RawItem> items, int tp, int pp, int modelTensors,
+public record ReshardPlan(ConversionPlan plan, List<MegatronSave.RawItem> items, int tp, int pp, int modelTensors,
                           int optimizerTensors) {
     private static final Pattern EXTRA = Pattern.compile("(.+)/shard_(\\d+)(?:\\.\\d+)*_(\\d+)(?:\\.\\d+)*");
 
@@ -43,8 +43,8 @@ public record ReshardPlan(ConversionPlan plan, List<MegatronSaveOutput.RawItem> 
                     .orElseThrow(() -> new FormatException(src.path(), "optimizer tensor " + t.key() + " names no model key"));
             chunks(src, t, key, tp, pp, out);
         }
-        List<MegatronSaveOutput.RawItem> items = new ArrayList<>();
-        for (MegatronSaveOutput.RawItem it : src.items()) items.add(new MegatronSaveOutput.RawItem(it.key(), itemRank(it, layers, tp, pp), it.payload()));
+        List<MegatronSave.RawItem> items = new ArrayList<>();
+        for (MegatronSave.RawItem it : src.items()) items.add(new MegatronSave.RawItem(it.key(), itemRank(it, layers, tp, pp), it.payload()));
         return new ReshardPlan(new ConversionPlan(out), items, tp, pp, src.tensors().size(), src.optimizer().size());
     }
 
@@ -70,7 +70,7 @@ public record ReshardPlan(ConversionPlan plan, List<MegatronSaveOutput.RawItem> 
      * the rest (RNG, rerun state) keep their rank where it still exists, else rank 0. Which file holds an item does not
      * matter to DCP's loader; this only mirrors a target job's own save.
      */
-    private static int itemRank(MegatronSaveOutput.RawItem it, long layers, int tp, int pp) {
+    private static int itemRank(MegatronSave.RawItem it, long layers, int tp, int pp) {
         Matcher m = EXTRA.matcher(it.key());
         if (it.key().contains("._extra_state") && m.matches() && Long.parseLong(m.group(3)) == layers) {
             long layer = Long.parseLong(m.group(2));

@@ -1,6 +1,6 @@
 package ckpt.convert.reshard;
 
-import ckpt.convert.exec.MegatronSaveOutput;
+import ckpt.convert.exec.MegatronSave;
 import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.GlobalTensor;
@@ -104,14 +104,14 @@ public final class TorchDistSource {
             common = CommonState.withoutOptimizer(common);
         }
 
-        List<MegatronSaveOutput.RawItem> items = new ArrayList<>();
+        List<MegatronSave.RawItem> items = new ArrayList<>();
         for (String key : mc.dcp().metadata().bytesItems()) {
             if (key.equals(MegatronCheckpoint.COMMON_ITEM) || key.startsWith(DISTRIBUTED) || key.contains("." + DISTRIBUTED)) continue;
             StorageInfo info = mc.dcp().metadata().storageOf(key);
             MemorySegment bytes = mc.dcp().itemBytes(key, info);
             Matcher m = RANK_FILE.matcher(info.relativePath());
             int rank = m.matches() ? Integer.parseInt(m.group(1)) : 0;
-            items.add(new MegatronSaveOutput.RawItem(key, rank, bytes.toArray(ValueLayout.JAVA_BYTE)));
+            items.add(new MegatronSave.RawItem(key, rank, bytes.toArray(ValueLayout.JAVA_BYTE)));
         }
         Path iterDir = mc.dir();
         String iterName = iterDir.getFileName().toString();

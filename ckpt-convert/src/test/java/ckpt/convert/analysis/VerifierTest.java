@@ -264,4 +264,45 @@ class VerifierTest {
             f.write(b ^ 0x5a);
         }
     }
+
+    /**
+     * Legacy Megatron ({@code mp_rank_*}/{@code model_optim_rng.pt} + {@code distrib_optim.pt}): fast verify parses
+     * both zips of every rank, and a storage entry whose central-directory size was cut (here halved, the data left in
+     * place) is found without reading data, naming the file — for {@code distrib_optim.pt} as for
+     * {@code model_optim_rng.pt}. The entry is located with java.util.zip, independently of ckpt's zip reader.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"distrib_optim.pt", "model_optim_rng.pt"})
+    void legacyZipWithACutStorageEntry_isFoundByFastVerify(String name) throws Exception {
+        Path save = Fixtures.copyTree(Fixtures.path("megatron-llama-tp2-legacy-torch/checkpoint"), tmp.resolve("legacy"));
+        VerifyReport intact = fast(save);
+        assertThat(intact.problems()).isEmpty();
+        assertThat(intact.checks().zipRecords()).as("two zips per rank, two ranks").isEqualTo(4);
+
+        Path file = save.resolve("iter_0000004/mp_rank_01/" + name);
+        String entry;
+        long size;
+        try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(file.toFile())) {
+            java.util.zip.ZipEntry e = z.stream().filter(x -> x.getName().contains("/data/") && x.getSize() >= 16)
+                    .max(Comparator.comparingLong(java.util.zip.ZipEntry::getSize)).orElseThrow();
+            entry = e.getName();
+            size = e.getSize();
+        }
+        byte[] b = Files.readAllBytes(file);
+        byte[] n = entry.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        int at = -1;
+        for (int i = 0; i + 46 + n.length <= b.length && at < 0; i++)
+            if (b[i] == 'P' && b[i + 1] == 'K' && b[i + 2] == 1 && b[i + 3] == 2
+                    && java.util.Arrays.equals(b, i + 46, i + 46 + n.length, n, 0, n.length)) at = i;
+        assertThat(at).as("central directory header of " + entry).isNotNegative();
+        java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).putInt(at + 20, (int) (size / 2)).putInt(at + 24, (int) (size / 2));
+        Files.write(file, b);
+
+        VerifyReport r = fast(save);
+        assertThat(r.sound()).isFalse();
+        assertThat(r.problems()).anySatisfy(p -> {
+            assertThat(p.file()).isEqualTo(file.toString());
+            assertThat(p.what()).contains(entry).contains("holds " + size / 2 + " bytes").contains("needs " + size);
+        });
+    }
 }

@@ -115,11 +115,9 @@ class MegatronImportTest {
         }
     }
 
-    /** Every family's inverse rules: synthetic Megatron → HF → Megatron gives every element back at its place. */
-    @ParameterizedTest
-    @CsvSource({"llama, 2, 1, 1", "llama-tied, 1, 2, 1", "qwen2, 2, 2, 1", "qwen3, 2, 1, 1", "mixtral, 1, 2, 2", "gpt2, 2, 1, 1"})
-    void everyFamilyRoundTripsThroughEveryInverseRule(String family, int tp, int pp, int ep) throws IOException {
-        SyntheticMegatron s = switch (family) {
+    /** The synthetic checkpoint of each family the inverse rules cover (names as in the parameterized tests). */
+    private static SyntheticMegatron family(String family) {
+        return switch (family) {
             case "llama" -> LlamaFamiliesSyntheticTest.llama(false);
             case "llama-tied" -> LlamaFamiliesSyntheticTest.llama(true);
             case "qwen2" -> LlamaFamiliesSyntheticTest.qwen2(false);
@@ -128,6 +126,13 @@ class MegatronImportTest {
             case "gpt2" -> Gpt2ConvertTest.gpt2(true);
             default -> throw new IllegalArgumentException(family);
         };
+    }
+
+    /** Every family's inverse rules: synthetic Megatron → HF → Megatron gives every element back at its place. */
+    @ParameterizedTest
+    @CsvSource({"llama, 2, 1, 1", "llama-tied, 1, 2, 1", "qwen2, 2, 2, 1", "qwen3, 2, 1, 1", "mixtral, 1, 2, 2", "gpt2, 2, 1, 1"})
+    void everyFamilyRoundTripsThroughEveryInverseRule(String family, int tp, int pp, int ep) throws IOException {
+        SyntheticMegatron s = family(family);
         Path hf = tmp.resolve("hf"), mg = tmp.resolve("mg");
         try (CheckpointIndex index = s.index(tmp.resolve("ckpt"))) {
             new Converter().convert(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
@@ -288,15 +293,7 @@ class MegatronImportTest {
     @ParameterizedTest
     @CsvSource({"llama", "llama-tied", "qwen2", "qwen3", "mixtral", "gpt2"})
     void tablesReadBackwardsGiveTheExportersPlan(String family) throws IOException {
-        SyntheticMegatron s = switch (family) {
-            case "llama" -> LlamaFamiliesSyntheticTest.llama(false);
-            case "llama-tied" -> LlamaFamiliesSyntheticTest.llama(true);
-            case "qwen2" -> LlamaFamiliesSyntheticTest.qwen2(false);
-            case "qwen3" -> LlamaFamiliesSyntheticTest.qwen3();
-            case "mixtral" -> LlamaFamiliesSyntheticTest.mixtral();
-            case "gpt2" -> Gpt2ConvertTest.gpt2(true);
-            default -> throw new IllegalArgumentException(family);
-        };
+        SyntheticMegatron s = family(family);
         Path hf = tmp.resolve("hf");
         try (CheckpointIndex index = s.index(tmp.resolve("ckpt"))) {
             Converter.Planned exported = Converter.plan(index, ConvertOptions.of(index.path(), OutputFormat.HUGGINGFACE, hf));

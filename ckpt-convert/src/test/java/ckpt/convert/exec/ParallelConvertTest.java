@@ -57,7 +57,7 @@ class ParallelConvertTest {
         compare(Fixtures.root().resolve(fixture), format, dtype);
     }
 
-    /** The appending writer (DCP archives one after another): tensors in order, each filled by all workers. */
+    /** The Megatron writer (DCP rank files laid out up front): chunk archives filled in place by all workers. */
     @Test
     void megatronOutputFromHuggingFace() throws IOException {
         Path hf = tmp.resolve("hf");
@@ -91,8 +91,8 @@ class ParallelConvertTest {
         List<String> names = files(tmp.resolve("seq"));
         assertThat(names).isNotEmpty().isEqualTo(files(tmp.resolve("par")));
         for (String n : names)
-            // DCP's .metadata names the (staging) directory and a random save id, as torch's does; its records
-            // point into the .distcp files compared here.
+            // a Megatron save's .metadata names its own output directory (seq/ or par/ here); its records point
+            // into the .distcp files compared here.
             if (!n.endsWith(".metadata")) assertThat(Files.readAllBytes(tmp.resolve("par").resolve(n))).as(n)
                     .isEqualTo(Files.readAllBytes(tmp.resolve("seq").resolve(n)));
     }

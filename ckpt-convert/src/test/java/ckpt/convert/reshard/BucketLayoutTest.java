@@ -5,7 +5,6 @@ import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.Checkpoints;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.format.FormatException;
-import ckpt.format.tensor.Box;
 import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
@@ -34,14 +33,6 @@ class BucketLayoutTest {
     private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfShort I16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
 
-    /** Split axis of the module's own tensor (after the layer axis); -1 replicated; 2 marks GLU fc1 (rows, gate/up). */
-    private static int splitAxis(String key) {
-        if (key.contains("layer_norm") || key.contains("layernorm")) return -1;
-        if (key.endsWith("linear_fc1.weight")) return 2;
-        if (key.endsWith("linear_proj.weight") || key.endsWith("linear_fc2.weight")) return 1;
-        return 0;
-    }
-
     /** The registration order {@link RegistrationOrder} rebuilds from the checkpoint's keys (local spec, as saved). */
     private static List<BucketLayout.Param> order(CheckpointIndex idx) {
         java.util.Map<String, GlobalTensor> model = new java.util.LinkedHashMap<>();
@@ -64,11 +55,11 @@ class BucketLayoutTest {
                 assertThat(Fixtures.sha256(b)).isEqualTo(ref.get(bucket.key()).get("sha256").asText());
                 BucketLayout layout = BucketLayout.of(order, bucket.numel(), Path.of(FIXTURE), bucket.key());
                 for (BucketLayout.Slot s : layout.slots()) {
-                    MemorySegment local = modelShard(idx, arena, s.param(), m);
+                    MemorySegment local = TpShards.local(idx.tensor(s.param().key()).orElseThrow(), s.param().key(), s.param().layer(), m, TP, arena);
                     for (long i = 0; i < s.param().localNumel(); i++) {
                         float f = b.getAtIndex(F32, s.start() + i);
                         assertThat(local.getAtIndex(I16, i)).as("%s layer %d rank %d element %d", s.param().key(), s.param().layer(), m, i)
-                                .isEqualTo(bf16(f));
+                                .isEqualTo(TpShards.bf16(f));
                     }
                     checked++;
                 }
@@ -105,38 +96,5 @@ class BucketLayoutTest {
         assertThatThrownBy(() -> BucketLayout.across(order, List.of(128L), Path.of("x"), "rank 0"))
                 .isInstanceOf(FormatException.class).hasMessageContaining("2 parameters (b …) lie in no saved bucket");
         assertThat(BucketLayout.across(order, List.of(292L), Path.of("x"), "rank 0").getFirst().slots()).hasSize(4);
-    }
-
-    /** TP rank {@code m}'s local tensor of the bf16 model weight, in the local layout the bucket uses. */
-    private static MemorySegment modelShard(CheckpointIndex idx, Arena arena, BucketLayout.Param p, int m) {
-        GlobalTensor t = idx.tensor(p.key()).orElseThrow();
-        long[] g = t.shape();
-        int lead = p.layer() >= 0 ? 1 : 0;
-        long[] off = new long[g.length], size = g.clone();
-        if (lead == 1) { off[0] = p.layer(); size[0] = 1; }
-        int axis = splitAxis(p.key());
-        MemorySegment out = arena.allocate(p.localNumel() * 2L);
-        if (axis == 2) { // GLU fc1: local rows = [gate_m; up_m]; global rows = [gate_0..gate_tp-1; up_0..up_tp-1]
-            long rows = g[lead], half = rows / (2L * TP);
-            size[lead] = half;
-            off[lead] = m * half;
-            long bytes = half * (t.numel() / (lead == 1 ? g[0] : 1) / rows) * 2;
-            TensorAssembler.assemble(t, new Box(off.clone(), size.clone()), out.asSlice(0, bytes));
-            off[lead] = rows / 2 + m * half;
-            TensorAssembler.assemble(t, new Box(off, size), out.asSlice(bytes, bytes));
-            return out;
-        }
-        if (axis >= 0) {
-            size[lead + axis] = g[lead + axis] / TP;
-            off[lead + axis] = m * size[lead + axis];
-        }
-        TensorAssembler.assemble(t, new Box(off, size), out);
-        return out;
-    }
-
-    /** Round-to-nearest-even fp32 → bf16, as torch's {@code .to(torch.bfloat16)} (no NaNs in these weights). */
-    private static short bf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 }

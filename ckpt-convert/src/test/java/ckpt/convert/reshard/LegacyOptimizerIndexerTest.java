@@ -173,7 +173,7 @@ class LegacyOptimizerIndexerTest {
                 TensorAssembler.assemble(w, weights);
                 TensorAssembler.assemble(p, main);
                 for (long i = 0; i < w.numel(); i++)
-                    assertThat(weights.getAtIndex(I16, i)).as("%s element %d", w.key(), i).isEqualTo(bf16(main.getAtIndex(F32, i)));
+                    assertThat(weights.getAtIndex(I16, i)).as("%s element %d", w.key(), i).isEqualTo(TpShards.bf16(main.getAtIndex(F32, i)));
             }
         }
     }
@@ -312,11 +312,5 @@ class LegacyOptimizerIndexerTest {
         MemorySegment b = arena.allocate(t.byteSize());
         TensorAssembler.assemble(t, b);
         return Fixtures.sha256(b);
-    }
-
-    /** Round-to-nearest-even fp32 → bf16, as torch's {@code .to(torch.bfloat16)} (no NaNs in these weights). */
-    private static short bf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 }

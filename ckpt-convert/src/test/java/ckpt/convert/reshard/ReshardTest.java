@@ -11,7 +11,6 @@ import ckpt.convert.index.GlobalTensor;
 import ckpt.format.FormatException;
 import ckpt.format.megatron.MegatronCheckpoint;
 import ckpt.format.pickle.PyDict;
-import ckpt.format.tensor.Box;
 import ckpt.format.testing.Fixtures;
 import com.fasterxml.jackson.databind.JsonNode;
 import org.junit.jupiter.api.Test;
@@ -81,11 +80,11 @@ class ReshardTest {
                     TensorAssembler.assemble(bucket, b);
                     assertThat(Fixtures.sha256(b)).isEqualTo(ref.get(bucket.key()).get("sha256").asText());
                     for (Slot s : slots(src)) {
-                        if (replicated(s.key) && m > 0) continue;
+                        if (TpShards.replicated(s.key) && m > 0) continue;
                         GlobalTensor t = res.tensor("optimizer.state." + state + "." + s.key).orElseThrow();
                         assertThat(t.dtype().torchName()).isEqualTo("float32");
                         assertThat(t.shape()).isEqualTo(src.tensor(s.key).orElseThrow().shape());
-                        MemorySegment local = localShard(t, arena, s, m);
+                        MemorySegment local = TpShards.local(t, s.key, s.layer, m, SRC_TP, arena);
                         MemorySegment expected = b.asSlice(s.start * 4, s.numel * 4);
                         assertThat(MemorySegment.mismatch(local, 0, local.byteSize(), expected, 0, expected.byteSize()))
                                 .as("%s %s layer %d rank %d", state, s.key, s.layer, m).isEqualTo(-1L);
@@ -104,7 +103,7 @@ class ReshardTest {
                 TensorAssembler.assemble(res.tensor(w.key()).orElseThrow(), ow);
                 assertThat(Fixtures.sha256(ow)).as(w.key()).isEqualTo(ref.get(w.key()).get("sha256").asText());
                 for (long i = 0; i < w.numel(); i++)
-                    if (ow.getAtIndex(I16, i) != bf16(pw.getAtIndex(F32, i)))
+                    if (ow.getAtIndex(I16, i) != TpShards.bf16(pw.getAtIndex(F32, i)))
                         throw new AssertionError(w.key() + " element " + i + ": fp32 param does not round to the bf16 weight");
             }
         }
@@ -246,18 +245,6 @@ class ReshardTest {
     private record Slot(String key, int layer, long start, long numel) {
     }
 
-    private static boolean replicated(String key) {
-        return key.contains("layer_norm") || key.contains("layernorm");
-    }
-
-    /** Split axis of the module's own tensor (after the layer axis); -1 replicated; 2 marks GLU fc1 (rows, gate/up). */
-    private static int splitAxis(String key) {
-        if (replicated(key)) return -1;
-        if (key.endsWith("linear_fc1.weight")) return 2;
-        if (key.endsWith("linear_proj.weight") || key.endsWith("linear_fc2.weight")) return 1;
-        return 0;
-    }
-
     /** The bucket slots by Megatron's rules, written out for this model (local spec, registration order, reversed, 64-aligned). */
     private static List<Slot> slots(CheckpointIndex idx) {
         List<String[]> order = new ArrayList<>();
@@ -271,45 +258,12 @@ class ReshardTest {
             String key = order.get(i)[0];
             int layer = Integer.parseInt(order.get(i)[1]);
             GlobalTensor t = idx.tensor(key).orElseThrow();
-            long n = t.numel() / (layer >= 0 ? LAYERS : 1) / (splitAxis(key) < 0 ? 1 : SRC_TP);
+            long n = t.numel() / (layer >= 0 ? LAYERS : 1) / (TpShards.splitAxis(key) < 0 ? 1 : SRC_TP);
             long start = (at + 63) / 64 * 64;
             out.add(new Slot(key, layer, start, n));
             at = start + n;
         }
         assertThat(at).isEqualTo(idx.tensor(BUCKET.formatted(0, "param")).orElseThrow().numel());
         return out;
-    }
-
-    /** Source TP rank {@code m}'s local tensor, cut from a global tensor of the output, in the local layout the bucket uses. */
-    private static MemorySegment localShard(GlobalTensor t, Arena arena, Slot s, int m) {
-        long[] g = t.shape();
-        int lead = s.layer >= 0 ? 1 : 0;
-        long[] off = new long[g.length], size = g.clone();
-        if (lead == 1) { off[0] = s.layer; size[0] = 1; }
-        int axis = splitAxis(s.key);
-        long es = t.dtype().byteSize();
-        MemorySegment out = arena.allocate(s.numel * es);
-        if (axis == 2) { // GLU fc1: local rows = [gate_m; up_m]; global rows = [gate_0..gate_tp-1; up_0..up_tp-1]
-            long rows = g[lead], half = rows / (2L * SRC_TP);
-            size[lead] = half;
-            off[lead] = m * half;
-            long bytes = s.numel / 2 * es;
-            TensorAssembler.assemble(t, new Box(off.clone(), size.clone()), out.asSlice(0, bytes));
-            off[lead] = rows / 2 + m * half;
-            TensorAssembler.assemble(t, new Box(off, size), out.asSlice(bytes, bytes));
-            return out;
-        }
-        if (axis >= 0) {
-            size[lead + axis] = g[lead + axis] / SRC_TP;
-            off[lead + axis] = m * size[lead + axis];
-        }
-        TensorAssembler.assemble(t, new Box(off, size), out);
-        return out;
-    }
-
-    /** Round-to-nearest-even fp32 → bf16, as torch's {@code .to(torch.bfloat16)} (no NaNs in these weights). */
-    private static short bf16(float f) {
-        int bits = Float.floatToRawIntBits(f);
-        return (short) ((bits + 0x7FFF + ((bits >>> 16) & 1)) >>> 16);
     }
 }

@@ -1,8 +1,7 @@
 package ckpt.engine.cuda;
 
+import ckpt.convert.exec.CopyBoxKernels;
 import ckpt.convert.exec.TensorKernels;
-import ckpt.convert.index.GlobalTensor;
-import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
 import ckpt.format.tensor.Shapes;
 
@@ -22,7 +21,7 @@ import java.util.concurrent.atomic.LongAdder;
  * pieces (file I/O and strided copies) and zero fills stay on the java kernels, which also take every block the GPU
  * cannot do exactly. Workers borrow lanes from a pool of at most {@code lanes}, made on first use.
  */
-final class CudaKernels implements TensorKernels {
+final class CudaKernels implements CopyBoxKernels {
     private final CudaDevice device;
     private final Offload offload;
     private final int slots;
@@ -40,16 +39,6 @@ final class CudaKernels implements TensorKernels {
         this.slots = slots;
         this.bufferBytes = bufferBytes;
         this.free = new ArrayBlockingQueue<>(lanes);
-    }
-
-    @Override
-    public void gather(GlobalTensor source, Box box, MemorySegment dst, Runnable afterPiece) {
-        CPU.gather(source, box, dst, afterPiece);
-    }
-
-    @Override
-    public void fillZero(MemorySegment dst, DType dstType, long[] dstShape, Box box) {
-        CPU.fillZero(dst, dstType, dstShape, box);
     }
 
     @Override

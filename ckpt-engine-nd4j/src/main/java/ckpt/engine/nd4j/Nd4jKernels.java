@@ -1,8 +1,7 @@
 package ckpt.engine.nd4j;
 
+import ckpt.convert.exec.CopyBoxKernels;
 import ckpt.convert.exec.TensorKernels;
-import ckpt.convert.index.GlobalTensor;
-import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
 import ckpt.format.tensor.Shapes;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -24,22 +23,12 @@ import java.util.concurrent.ConcurrentHashMap;
  * {@code gather}/{@code fillZero} do (reads out of stored pieces, memset), run on {@link TensorKernels#CPU}. Each cast
  * that fell back is named once in {@link #notes()} with the reason.
  */
-final class Nd4jKernels implements TensorKernels {
+final class Nd4jKernels implements CopyBoxKernels {
     private final Map<CastProbe.Cast, String> inexact;
     private final Set<CastProbe.Cast> fellBack = ConcurrentHashMap.newKeySet();
 
     Nd4jKernels() {
         this.inexact = CastProbe.inexactCasts();
-    }
-
-    @Override
-    public void gather(GlobalTensor source, Box box, MemorySegment dst, Runnable afterPiece) {
-        CPU.gather(source, box, dst, afterPiece);
-    }
-
-    @Override
-    public void fillZero(MemorySegment dst, DType dstType, long[] dstShape, Box box) {
-        CPU.fillZero(dst, dstType, dstShape, box);
     }
 
     @Override

@@ -72,7 +72,7 @@ class Nd4jConvertTest {
 
     /**
      * {@code ckpt reshard --engine nd4j} writes the same bytes as {@code --engine java}: every file but {@code .metadata}
-     * (whose storage_meta names the staging directory and a random save id, as torch's does) byte for byte, and the
+     * (whose storage_meta names each run's own output directory) byte for byte, and the
      * {@code .metadata} of both mapping the same global tensors.
      */
     @ParameterizedTest(name = "reshard {0} --tp {1}")

@@ -73,7 +73,11 @@ public final class DcpLayout {
     }
 
     public Bytes addObject(String fqn, int rank, Object value) throws IOException {
-        byte[] archive = TorchSaveWriter.objectArchive(value);
+        return addBytes(fqn, rank, TorchSaveWriter.objectArchive(value));
+    }
+
+    /** A bytes item whose archive the caller already has (e.g. a ShardedObject copied verbatim from another save). */
+    public Bytes addBytes(String fqn, int rank, byte[] archive) {
         metadata.addBytes(fqn);
         Bytes b = new Bytes(fqn, rank, archive, place(rank, archive.length));
         items.add(b);

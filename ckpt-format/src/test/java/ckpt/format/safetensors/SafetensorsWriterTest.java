@@ -40,7 +40,8 @@ class SafetensorsWriterTest {
             "torch-save/reference/zip_module_state.pt.safetensors",
             "torch-save/reference/legacy_nonzip.pt.safetensors",
             "dcp-variety-hf/checkpoint/model-00001-of-00001.safetensors",
-            "megatron-llama-tp2/reference/iter_0000004/logits.safetensors"})
+            "deepspeed-zero1-gpt2-fp16/reference/logits.safetensors",
+            "deepspeed-zero3-llama-dp2/reference/logits.safetensors"})
     void rewritesReferenceFilesByteForByte(String relative, @TempDir Path tmp) throws IOException {
         Path original = Fixtures.path(relative);
         Path copy = tmp.resolve("out.safetensors");

@@ -22,6 +22,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
 
 /**
  * The one place tests find the real fixtures in {@code testdata/} (system property {@code ckpt.testdata}, else up
@@ -64,6 +65,29 @@ public final class Fixtures {
     /** {@code json(path(first, more...))}. */
     public static JsonNode json(String first, String... more) {
         return json(path(first, more));
+    }
+
+    /**
+     * A JSON reference kept gzip-compressed in the tracked tree ({@code NAME.json.gz}), parsed only after checking
+     * that the decompressed bytes are the reference as recorded ({@code sha256OfJson}, also listed in
+     * testdata/README.md): the compression may never change what the test compares against.
+     */
+    public static JsonNode gzippedJson(String relative, String sha256OfJson) {
+        byte[] json;
+        try (InputStream in = new GZIPInputStream(Files.newInputStream(path(relative)))) {
+            json = in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        if (!sha256(json).equals(sha256OfJson)) {
+            throw new IllegalStateException(relative + ": decompressed content has sha256 " + sha256(json)
+                    + ", the recorded reference is " + sha256OfJson);
+        }
+        try {
+            return Json.MAPPER.readTree(json);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** A whole (small) file on the heap. */
@@ -113,6 +137,16 @@ public final class Fixtures {
         try (Stream<Path> s = Files.walk(dir)) {
             for (Path p : s.sorted(Comparator.reverseOrder()).toList()) Files.delete(p);
         }
+    }
+
+    /** Every regular file under {@code dir} (relative path → SHA-256), sorted: two outputs compared file for file. */
+    public static java.util.SortedMap<String, String> treeSha256(Path dir) throws IOException {
+        java.util.SortedMap<String, String> out = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.filter(f -> Files.isRegularFile(f, LinkOption.NOFOLLOW_LINKS)).toList())
+                out.put(dir.relativize(p).toString(), sha256(p));
+        }
+        return out;
     }
 
     /** Lower-case hex SHA-256 of the segment's bytes. */

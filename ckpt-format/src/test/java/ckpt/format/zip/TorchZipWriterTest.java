@@ -142,7 +142,8 @@ class TorchZipWriterTest {
      */
     @Test
     void paddingRuleMatchesPyTorchOnTheReal8bLayout() {
-        JsonNode items = Fixtures.json("megatron-llama3-8b-meta/reference/items_zip_layout.json");
+        JsonNode items = Fixtures.gzippedJson("megatron-llama3-8b-meta/reference/items_zip_layout.json.gz",
+                "b34235190e88acc3fc4a33b4d786588899c7a2d4a7fcf84e25e5bad3bdd493cc");
         int checked = 0;
         for (JsonNode item : items) {
             for (JsonNode m : item.get("members")) {

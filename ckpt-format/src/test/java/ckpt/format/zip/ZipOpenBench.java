@@ -117,26 +117,10 @@ public final class ZipOpenBench {
         }
     }
 
-    /** Read-only channel over a slice of a mapping (no system calls per read), the fairest ground for Commons Compress. */
-    static final class SegmentWindow implements SeekableByteChannel {
-        private final MemorySegment seg;
-        private long pos;
-        private boolean open = true;
-
-        SegmentWindow(MemorySegment seg) {
-            this.seg = seg;
-        }
-
-        @Override
-        public int read(ByteBuffer dst) throws IOException {
-            if (!open) throw new ClosedChannelException();
-            if (pos >= seg.byteSize()) return -1;
-            int n = (int) Math.min(dst.remaining(), seg.byteSize() - pos);
-            MemorySegment.ofBuffer(dst).copyFrom(seg.asSlice(pos, n));
-            dst.position(dst.position() + n);
-            pos += n;
-            return n;
-        }
+    /** The read-only, single-position half of a {@link SeekableByteChannel}; subclasses read and say their size. */
+    abstract static class ReadOnlyWindow implements SeekableByteChannel {
+        protected long pos;
+        protected boolean open = true;
 
         @Override
         public int write(ByteBuffer src) {
@@ -155,11 +139,6 @@ public final class ZipOpenBench {
         }
 
         @Override
-        public long size() {
-            return seg.byteSize();
-        }
-
-        @Override
         public SeekableByteChannel truncate(long size) {
             throw new NonWritableChannelException();
         }
@@ -175,12 +154,35 @@ public final class ZipOpenBench {
         }
     }
 
+    /** Read-only channel over a slice of a mapping (no system calls per read), the fairest ground for Commons Compress. */
+    static final class SegmentWindow extends ReadOnlyWindow {
+        private final MemorySegment seg;
+
+        SegmentWindow(MemorySegment seg) {
+            this.seg = seg;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (!open) throw new ClosedChannelException();
+            if (pos >= seg.byteSize()) return -1;
+            int n = (int) Math.min(dst.remaining(), seg.byteSize() - pos);
+            MemorySegment.ofBuffer(dst).copyFrom(seg.asSlice(pos, n));
+            dst.position(dst.position() + n);
+            pos += n;
+            return n;
+        }
+
+        @Override
+        public long size() {
+            return seg.byteSize();
+        }
+    }
+
     /** Read-only channel over [start, start+length) of a file channel, positional reads only (thread-safe source). */
-    static final class Window implements SeekableByteChannel {
+    static final class Window extends ReadOnlyWindow {
         private final FileChannel ch;
         private final long start, length;
-        private long pos;
-        private boolean open = true;
 
         Window(FileChannel ch, long start, long length) {
             this.ch = ch;
@@ -203,39 +205,8 @@ public final class ZipOpenBench {
         }
 
         @Override
-        public int write(ByteBuffer src) {
-            throw new NonWritableChannelException();
-        }
-
-        @Override
-        public long position() {
-            return pos;
-        }
-
-        @Override
-        public SeekableByteChannel position(long p) {
-            pos = p;
-            return this;
-        }
-
-        @Override
         public long size() {
             return length;
-        }
-
-        @Override
-        public SeekableByteChannel truncate(long size) {
-            throw new NonWritableChannelException();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return open;
-        }
-
-        @Override
-        public void close() {
-            open = false;
         }
     }
 }
