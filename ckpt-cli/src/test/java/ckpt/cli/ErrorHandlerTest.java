@@ -28,7 +28,7 @@ class ErrorHandlerTest {
         Path outputDir;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() throws Exception {
             throw switch (what) {
                 case "overflow" -> new ArithmeticException("long overflow");
                 case "enospc" -> new IOException("No space left on device");

@@ -222,6 +222,20 @@ class PartedReshardTest {
         assertThat(out).exists();
     }
 
+    /** A source named X.parts resharded into X: its own dir would be the staging dir, written into and deleted by --finish. */
+    @Test
+    void sourceThatIsTheStagingDir_isRefused_andLeftAlone() throws IOException {
+        Path src = Fixtures.copyTree(LLAMA, tmp.resolve("save.parts"));
+        SortedMap<String, String> before = Fixtures.treeSha256(src);
+        ReshardOptions o = ReshardOptions.of(src, tmp.resolve("save")).withLayout(1, 1);
+        assertThatThrownBy(() -> new Resharder().part(o, new PartSpec(1, 1), ConversionListener.NONE))
+                .isInstanceOf(FormatException.class).hasMessageContaining("staging dir").hasMessageContaining(src.toString());
+        assertThatThrownBy(() -> new Resharder().finish(o, ConversionListener.NONE))
+                .isInstanceOf(FormatException.class).hasMessageContaining("staging dir");
+        assertThat(Fixtures.treeSha256(src)).isEqualTo(before);
+        assertThat(tmp.resolve("save")).doesNotExist();
+    }
+
     @Test
     void existingOutput_isRefused_unlessForced() throws IOException {
         Path out = tmp.resolve("exists");
