@@ -43,38 +43,7 @@ command -v nvidia-smi > /dev/null && nvidia-smi --query-gpu=name,driver_version,
 if ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then pass "libcuda.so.1 (NVIDIA driver) is on the loader's path"
 else echo "note: libcuda.so.1 not in ldconfig's cache; relying on LD_LIBRARY_PATH"; fi
 if [ -z "${CUDA_LIB_DIR:-}" ]; then
-  CUDA_LIB_DIR="$("$PYTHON" - <<'PY' 2>/dev/null
-import glob, os, site, sys
-roots = []
-try:
-    import torch  # the wheel's own site-packages first
-    roots.append(os.path.dirname(os.path.dirname(torch.__file__)))
-except Exception:
-    pass
-try:
-    roots += site.getsitepackages() + [site.getusersitepackages()]
-except Exception:
-    pass
-roots += [p for p in sys.path if p.endswith("-packages")]
-dirs = []
-for r in roots:
-    for pattern in ("nvidia/cu13/lib", "nvidia/cuda_runtime/lib", "nvidia/*/lib", "torch/lib"):
-        for d in sorted(glob.glob(os.path.join(r, pattern))):
-            if glob.glob(os.path.join(d, "libcudart.so.13*")) and d not in dirs:
-                dirs.append(d)
-if not dirs:  # last resort: where the CUDA runtime that torch itself maps lives
-    try:
-        import torch
-        torch.zeros(1).cuda()
-        for line in open("/proc/self/maps"):
-            path = line.split()[-1]
-            if "libcudart.so.13" in path and os.path.dirname(path) not in dirs:
-                dirs.append(os.path.dirname(path))
-    except Exception:
-        pass
-print(":".join(dirs))
-PY
-)"
+  CUDA_LIB_DIR="$("$PYTHON" "$(dirname "$0")/find_libcudart.py" 2>/dev/null)"
 fi
 if [ -z "$CUDA_LIB_DIR" ]; then
   for d in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/local/cuda-13*/lib; do

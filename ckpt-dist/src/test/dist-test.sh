@@ -34,7 +34,7 @@ v="$(run /usr/bin:/bin "$work/bin/ckpt" --version)"
 head -1 <<<"$v" | grep -Eq "^ckpt $version( \(commit [0-9a-f]{12}(-dirty)?\))?$" || fail "unexpected --version: $v"
 grep -q "$home/runtime" <<<"$v" || fail "--version does not run on the bundled runtime: $v"
 # the AOT cache is accepted by the bundled JVM after the trip through tar (else start-up silently loses it)
-run /usr/bin:/bin "$home/runtime/bin/java" -XX:AOTCache="$home/lib/ckpt.aot" -XX:AOTMode=on -XX:+UseParallelGC \
+run /usr/bin:/bin "$home/runtime/bin/java" -XX:AOTCache="$home/lib/ckpt.aot" -XX:AOTMode=on -XX:+UseSerialGC \
     -XX:TieredStopAtLevel=1 --enable-native-access=ALL-UNNAMED -jar "$home/lib/ckpt.jar" --version >/dev/null \
     || fail "the bundled AOT cache is rejected by the bundled runtime"
 # a usage error is two lines and exit 2, also from the release

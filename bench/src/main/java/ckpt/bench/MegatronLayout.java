@@ -9,6 +9,7 @@ import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
 import ckpt.format.torchsave.TorchSaveWriter;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -172,11 +173,7 @@ public final class MegatronLayout {
     private void planFullyReshardable() {
         List<Chunk> model = List.copyOf(chunks);
         for (String state : List.of("param", "exp_avg", "exp_avg_sq")) {
-            Kind kind = switch (state) {
-                case "param" -> Kind.MAIN_PARAM;
-                case "exp_avg" -> Kind.EXP_AVG;
-                default -> Kind.EXP_AVG_SQ;
-            };
+            Kind kind = stateKind(state);
             for (Chunk c : model) {
                 Tensor t = tensor("optimizer.state." + state + "." + c.tensor.key(), kind, c.tensor.shape());
                 // gathered over DP and written by DP rank 0 of the chunk's TP×PP position
@@ -187,53 +184,81 @@ public final class MegatronLayout {
         }
     }
 
-    /** One parameter's local shard in a gradient buffer. */
-    record Param(String name, long numel) {
+    /** A box of a model tensor: part of a TP-local parameter. */
+    record Piece(Tensor tensor, Box box) {
     }
 
-    /** The local parameters of TP rank r on stage p, in registration order. */
-    List<Param> localParams(int stage) {
-        long h = m.hidden(), V = m.vocab(), F = m.ffn();
+    /** One TP/PP-local parameter in a gradient buffer: its pieces of model tensors, in the local tensor's row-major order. */
+    record Param(String name, List<Piece> pieces) {
+        long numel() {
+            long n = 0;
+            for (Piece p : pieces) n += p.box.numel();
+            return n;
+        }
+    }
+
+    /** The local parameters of TP rank {@code r} on stage {@code stage}, in registration order (local spec). */
+    List<Param> localParams(int stage, int r) {
+        long h = m.hidden(), V = m.vocab(), F = m.ffn(), rows = m.qkvRows(), proj = m.heads() * m.kvChannels();
         List<Param> ps = new ArrayList<>();
-        if (stage == 0) ps.add(new Param("embedding", V / tp * h));
+        if (stage == 0) ps.add(param("embedding", "embedding.word_embeddings.weight", box(new long[]{r * V / tp, 0}, new long[]{V / tp, h})));
         int per = m.layers() / pp;
+        String d = "decoder.layers.";
         for (int l = stage * per; l < (stage + 1) * per; l++) {
-            ps.add(new Param(l + ".qkv_ln", h));
-            ps.add(new Param(l + ".proj", h * m.heads() * m.kvChannels() / tp));
-            ps.add(new Param(l + ".qkv", m.qkvRows() / tp * h));
-            ps.add(new Param(l + ".fc1_ln", h));
-            ps.add(new Param(l + ".fc1", 2 * F / tp * h));
-            ps.add(new Param(l + ".fc2", h * F / tp));
+            ps.add(param(l + ".qkv_ln", d + "self_attention.linear_qkv.layer_norm_weight", box(new long[]{l, 0}, new long[]{1, h})));
+            ps.add(param(l + ".proj", d + "self_attention.linear_proj.weight", box(new long[]{l, 0, r * proj / tp}, new long[]{1, h, proj / tp})));
+            ps.add(param(l + ".qkv", d + "self_attention.linear_qkv.weight", box(new long[]{l, r * rows / tp, 0}, new long[]{1, rows / tp, h})));
+            ps.add(param(l + ".fc1_ln", d + "mlp.linear_fc1.layer_norm_weight", box(new long[]{l, 0}, new long[]{1, h})));
+            // SwiGLU: the local fc1 is this rank's gate rows, then its up rows
+            Tensor fc1 = tensors.get(d + "mlp.linear_fc1.weight");
+            ps.add(new Param(l + ".fc1", List.of(new Piece(fc1, box(new long[]{l, r * F / tp, 0}, new long[]{1, F / tp, h})),
+                    new Piece(fc1, box(new long[]{l, F + r * F / tp, 0}, new long[]{1, F / tp, h})))));
+            ps.add(param(l + ".fc2", d + "mlp.linear_fc2.weight", box(new long[]{l, 0, r * F / tp}, new long[]{1, h, F / tp})));
         }
         if (stage == pp - 1) {
-            ps.add(new Param("final_ln", h));
-            ps.add(new Param("output", V / tp * h));
+            ps.add(param("final_ln", "decoder.final_layernorm.weight", box(new long[]{0}, new long[]{h})));
+            ps.add(param("output", "output_layer.weight", box(new long[]{r * V / tp, 0}, new long[]{V / tp, h})));
         }
         return ps;
     }
 
-    /** A bucket: segments (parameters and padding gaps) at bucket-local offsets, unpadded and padded sizes. */
-    record Bucket(List<long[]> segments, long unpadded, long padded) {
+    private Param param(String name, String key, Box b) {
+        return new Param(name, List.of(new Piece(tensors.get(key), b)));
     }
 
+    /** A bucket segment: a parameter (index into the bucket-order parameter list) or a padding gap ({@code -1}). */
+    record Segment(long start, long length, int param) {
+    }
+
+    /** A bucket: segments at bucket-local offsets, unpadded and padded sizes. */
+    record Bucket(List<Segment> segments, long unpadded, long padded) {
+    }
+
+    /** A dp_reshardable bucket tensor: which state of which parameters it holds. */
+    private record BucketTensor(String state, List<Param> bucketOrder, Bucket bucket) {
+    }
+
+    private final Map<String, BucketTensor> bucketTensors = new java.util.HashMap<>();
+
     /**
-     * Megatron's gradient-buffer layout: parameters in reverse registration order, each start padded to 64
-     * elements; a bucket closes once it holds {@code bucketSize} elements; its end is padded to lcm(DP, 128).
+     * Megatron's gradient-buffer layout ({@code param_and_grad_buffer.py}, written here without ckpt's
+     * {@code BucketLayout}): parameters in reverse registration order, each start padded to 64 elements; a bucket
+     * closes once it holds {@code bucketSize} elements; its end is padded to lcm(DP, 128). Bucketing is off on
+     * pipeline stages after the first ({@code training.py}: {@code pp_rank > 0} gets no bucket size).
      */
-    List<Bucket> buckets(int stage) {
-        List<Param> ps = new ArrayList<>(localParams(stage));
-        java.util.Collections.reverse(ps);
+    List<Bucket> buckets(List<Param> bucketOrder, int stage) {
+        long size = stage == 0 ? bucketSize : 0;
         long endPad = lcm(dp, 128);
         List<Bucket> out = new ArrayList<>();
-        List<long[]> segs = new ArrayList<>();
+        List<Segment> segs = new ArrayList<>();
         long pos = 0;
-        for (int i = 0; i < ps.size(); i++) {
+        for (int i = 0; i < bucketOrder.size(); i++) {
             long start = roundUp(pos, 64);
-            if (start > pos) segs.add(new long[]{pos, start - pos}); // padding gap
-            segs.add(new long[]{start, ps.get(i).numel()});
-            pos = start + ps.get(i).numel();
-            boolean last = i == ps.size() - 1;
-            if (last || (bucketSize > 0 && pos >= bucketSize)) {
+            if (start > pos) segs.add(new Segment(pos, start - pos, -1));
+            segs.add(new Segment(start, bucketOrder.get(i).numel(), i));
+            pos = start + bucketOrder.get(i).numel();
+            boolean last = i == bucketOrder.size() - 1;
+            if (last || (size > 0 && pos >= size)) {
                 out.add(new Bucket(segs, pos, roundUp(pos, endPad)));
                 segs = new ArrayList<>();
                 pos = 0;
@@ -246,22 +271,20 @@ public final class MegatronLayout {
         for (int p = 0; p < pp; p++) {
             for (int r = 0; r < tp; r++) {
                 int group = p * tp + r;
-                List<Bucket> buckets = buckets(p);
+                List<Param> order = new ArrayList<>(localParams(p, r));
+                java.util.Collections.reverse(order);
+                List<Bucket> buckets = buckets(order, p);
                 for (int b = 0; b < buckets.size(); b++) {
                     Bucket bk = buckets.get(b);
                     long shard = bk.padded / dp;
                     String prefix = "optimizer.distributed.dp_group_idx_" + group + ".gbuf_idx_0." + BUCKET_DTYPE + ".bucket_idx_" + b + ".";
                     for (String state : List.of("param", "exp_avg", "exp_avg_sq")) {
-                        Kind kind = switch (state) {
-                            case "param" -> Kind.MAIN_PARAM;
-                            case "exp_avg" -> Kind.EXP_AVG;
-                            default -> Kind.EXP_AVG_SQ;
-                        };
-                        Tensor t = tensor(prefix + state, kind, bk.unpadded);
+                        Tensor t = tensor(prefix + state, stateKind(state), bk.unpadded);
+                        bucketTensors.put(t.key(), new BucketTensor(state, order, bk));
                         for (int d = 0; d < dp; d++) {
                             long lo = d * shard, hi = Math.min((d + 1) * shard, bk.unpadded);
-                            for (long[] seg : bk.segments) {
-                                long s = Math.max(lo, seg[0]), e = Math.min(hi, seg[0] + seg[1]);
+                            for (Segment seg : bk.segments) {
+                                long s = Math.max(lo, seg.start), e = Math.min(hi, seg.start + seg.length);
                                 if (s < e) chunks.add(new Chunk(t, box(new long[]{s}, new long[]{e - s}), rank(r, p, d)));
                             }
                         }
@@ -278,6 +301,106 @@ public final class MegatronLayout {
                 items.add(new Item(base + "per_bucket_numel/shard_0_1", writer, List.of(List.of(bucketDict(padded)))));
                 items.add(new Item(base + "per_bucket_numel_unpadded/shard_0_1", writer, List.of(List.of(bucketDict(unpadded)))));
             }
+        }
+    }
+
+    private static Kind stateKind(String state) {
+        return switch (state) {
+            case "param" -> Kind.MAIN_PARAM;
+            case "exp_avg" -> Kind.EXP_AVG;
+            default -> Kind.EXP_AVG_SQ;
+        };
+    }
+
+    /**
+     * The element stream of a per-parameter optimizer state {@code optimizer.state.<state>.<model key>} — the tensor a
+     * fully_reshardable save holds, and what a dp_reshardable bucket holds for that parameter — or of any other tensor.
+     */
+    Values.Stream stream(String key, Kind kind) {
+        String mainParam = "optimizer.state.param.";
+        if (kind == Kind.MAIN_PARAM && key.startsWith(mainParam)) {
+            Tensor w = tensors.get(key.substring(mainParam.length()));
+            return Values.Stream.mainParamOf(key, w.kind(), w.key());
+        }
+        return Values.Stream.own(kind, key);
+    }
+
+    /** Fills chunk {@code c}'s bytes ({@code dst}: the box's elements, row-major). */
+    public void fill(Values v, Chunk c, MemorySegment dst) {
+        BucketTensor bt = bucketTensors.get(c.tensor().key());
+        if (bt == null) v.fill(stream(c.tensor().key(), c.tensor().kind()), c.tensor().shape(), c.box(), dst);
+        else fillBucket(v, bt, c.box().offset(0), c.box().size(0), dst);
+    }
+
+    /** sha256 of a global tensor's bytes, as {@link #fill} writes them. */
+    public String sha256(Values v, Tensor t) {
+        BucketTensor bt = bucketTensors.get(t.key());
+        if (bt == null) return v.sha256(stream(t.key(), t.kind()), t.shape());
+        java.security.MessageDigest md;
+        try {
+            md = java.security.MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        long block = 1 << 18;
+        try (java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(block * 4);
+            for (long at = 0; at < t.numel(); at += block) {
+                long n = Math.min(block, t.numel() - at);
+                MemorySegment s = buf.asSlice(0, n * 4);
+                fillBucket(v, bt, at, n, s);
+                md.update(s.asByteBuffer());
+            }
+        }
+        return java.util.HexFormat.of().formatHex(md.digest());
+    }
+
+    /**
+     * Bucket elements {@code [from, from+n)}: each parameter segment's elements are the per-parameter state's values
+     * at the global positions of the parameter's local elements (walked row by row through its pieces); padding gaps
+     * are zeros.
+     */
+    private void fillBucket(Values v, BucketTensor bt, long from, long n, MemorySegment dst) {
+        long to = from + n;
+        for (Segment seg : bt.bucket.segments) {
+            long s = Math.max(from, seg.start), e = Math.min(to, seg.start + seg.length);
+            if (s >= e) continue;
+            long dstOff = (s - from) * 4;
+            if (seg.param < 0) {
+                dst.asSlice(dstOff, (e - s) * 4).fill((byte) 0);
+                continue;
+            }
+            long lo = s - seg.start, hi = e - seg.start, pieceStart = 0;
+            for (Piece pc : bt.bucketOrder.get(seg.param).pieces) {
+                long pn = pc.box.numel(), a = Math.max(lo, pieceStart), b = Math.min(hi, pieceStart + pn);
+                if (a < b) {
+                    Values.Stream st = stream("optimizer.state." + bt.state + "." + pc.tensor.key(), stateKind(bt.state));
+                    fillBoxRange(v, st, pc.tensor.shape(), pc.box, a - pieceStart, b - pieceStart, dst, (a - lo) * 4 + dstOff);
+                }
+                pieceStart += pn;
+            }
+        }
+    }
+
+    /** Elements {@code [a, b)} (row-major within {@code box}) of a global tensor's stream into {@code dst}. */
+    private static void fillBoxRange(Values v, Values.Stream st, long[] shape, Box box, long a, long b, MemorySegment dst, long dstOff) {
+        int rank = shape.length;
+        long rowLen = box.size(rank - 1);
+        long[] stride = new long[rank];
+        long acc = 1;
+        for (int d = rank - 1; d >= 0; d--) {
+            stride[d] = acc;
+            acc *= shape[d];
+        }
+        for (long at = a; at < b; ) {
+            long row = at / rowLen, inRow = at % rowLen, k = Math.min(rowLen - inRow, b - at);
+            long global = box.offset(rank - 1) + inRow, rest = row;
+            for (int d = rank - 2; d >= 0; d--) {
+                global += (box.offset(d) + rest % box.size(d)) * stride[d];
+                rest /= box.size(d);
+            }
+            v.run(st, global, k, dst, dstOff + (at - a) * 4);
+            at += k;
         }
     }
 

@@ -14,6 +14,8 @@ public record ModelShape(String name, int layers, long hidden, long ffn, long he
     /** Shapes by name; {@code tiny} is the {@code megatron-llama-tp2} fixture's architecture. */
     public static final List<ModelShape> NAMED = List.of(
             new ModelShape("tiny", 4, 64, 192, 8, 2, 8, 1024, 128, 10000),
+            // TinyLlama-1.1B (Llama 2 vocabulary): small enough that an 8 GB save with optimizer state has ~10 layers
+            new ModelShape("tinyllama-1.1b", 22, 2048, 5632, 32, 4, 64, 32000, 2048, 10000),
             new ModelShape("llama3-8b", 32, 4096, 14336, 32, 8, 128, 128256, 8192, 500000),
             new ModelShape("llama3-70b", 80, 8192, 28672, 64, 8, 128, 128256, 8192, 500000),
             new ModelShape("llama3-405b", 126, 16384, 53248, 128, 8, 128, 128256, 8192, 500000));

@@ -63,7 +63,7 @@ public final class SyntheticCheckpoint {
     }
 
     static final String USAGE = """
-            usage: SyntheticCheckpoint --out DIR [--shape tiny|llama3-8b|llama3-70b|llama3-405b] [--layers N | --bytes SIZE]
+            usage: SyntheticCheckpoint --out DIR [--shape tiny|tinyllama-1.1b|llama3-8b|llama3-70b|llama3-405b] [--layers N | --bytes SIZE]
                      [--tp N] [--pp N] [--dp N] [--optimizer dp_reshardable|fully_reshardable|none]
                      [--bucket-size ELEMENTS] [--iteration N] [--seed N] [--metadata-only] [--no-sha]
                      [--weights bf16|fp32] [--plain-dcp]
@@ -184,7 +184,7 @@ public final class SyntheticCheckpoint {
                 for (long d : t.shape()) shape.add(d);
                 n.put("numel", t.numel());
                 n.put("nbytes", t.numel() * t.dtype().byteSize());
-                n.put("sha256", values.sha256(t.key(), t.kind(), t.shape()));
+                n.put("sha256", layout.sha256(values, t));
             }
             Path shaFile = o.out.resolve("tensors-sha256.json");
             json.writeValue(shaFile.toFile(), root);
@@ -201,8 +201,7 @@ public final class SyntheticCheckpoint {
             long done = 0, next = 1L << 30;
             for (Chunk c : layout.chunks()) {
                 Tensor t = c.tensor();
-                w.addTensorChunk(t.key(), t.dtype(), t.shape(), c.box(), c.rank(),
-                        seg -> values.fill(t.key(), t.kind(), t.shape(), c.box(), seg));
+                w.addTensorChunk(t.key(), t.dtype(), t.shape(), c.box(), c.rank(), seg -> layout.fill(values, c, seg));
                 done += c.box().numel() * t.dtype().byteSize();
                 if (done >= next) {
                     log.printf(Locale.ROOT, "  %,d MB written%n", done >> 20);

@@ -116,12 +116,76 @@ public final class Values {
         }
     }
 
+    /**
+     * Where a tensor's elements come from: its own stream ({@code kind}, {@code key}), or, for the fp32 main parameters
+     * of a bf16 weight ({@code weightKey} set), that weight's value widened to fp32 with pseudo-random low mantissa
+     * bits below the rounding half, so each main parameter rounds (to nearest even) back to the saved weight — as
+     * Megatron's do after an optimizer step; of an fp32 weight, the weight itself.
+     */
+    public record Stream(Kind kind, String key, Kind weightKind, String weightKey) {
+        public static Stream own(Kind kind, String key) {
+            return new Stream(kind, key, null, null);
+        }
+
+        public static Stream mainParamOf(String key, Kind weightKind, String weightKey) {
+            return new Stream(Kind.MAIN_PARAM, key, weightKind, weightKey);
+        }
+
+        DType dtype() {
+            return kind.dtype;
+        }
+    }
+
+    /** Elements {@code [start, start+n)} of a stream as little-endian bytes into {@code buf}. */
+    private void generate(Stream s, long start, int n, byte[] buf) {
+        if (s.weightKey == null) {
+            generate(s.kind, keySeed(s.key), start, n, buf);
+            return;
+        }
+        if (s.weightKind.dtype == DType.FLOAT32) {
+            generate(s.weightKind, keySeed(s.weightKey), start, n, buf);
+            return;
+        }
+        byte[] w = new byte[n * 2];
+        generate(s.weightKind, keySeed(s.weightKey), start, n, w);
+        long own = keySeed(s.key), group = -1, h = 0;
+        for (int j = 0, p = 0; j < n; j++, p += 4) {
+            long i = start + j, g = i >>> 2;
+            if (g != group) {
+                group = g;
+                h = mix(own + g * GOLDEN);
+            }
+            int low = (int) (h >>> ((i & 3) << 4)) & 0x7FFF; // < 0x8000: rounds down to the weight, never to the next bf16
+            buf[p] = (byte) low;
+            buf[p + 1] = (byte) (low >>> 8);
+            buf[p + 2] = w[2 * j];
+            buf[p + 3] = w[2 * j + 1];
+        }
+    }
+
+    /** Elements {@code [start, start+n)} of the stream (global row-major indices) into {@code dst} at {@code dstOff}. */
+    public void run(Stream s, long start, long n, MemorySegment dst, long dstOff) {
+        int es = s.dtype().byteSize();
+        byte[] buf = new byte[(int) Math.min(BUF, n * es)];
+        for (long done = 0; done < n; ) {
+            int k = (int) Math.min(n - done, buf.length / es);
+            generate(s, start + done, k, buf);
+            MemorySegment.copy(buf, 0, dst, ValueLayout.JAVA_BYTE, dstOff + done * es, k * es);
+            done += k;
+        }
+    }
+
     /** Fills {@code dst} (the box's elements, row-major) with the values the global tensor has in that box. */
     public void fill(String key, Kind kind, long[] globalShape, Box box, MemorySegment dst) {
+        fill(Stream.own(kind, key), globalShape, box, dst);
+    }
+
+    /** Fills {@code dst} (the box's elements, row-major) with the stream's values in that box of the global tensor. */
+    public void fill(Stream s, long[] globalShape, Box box, MemorySegment dst) {
+        Kind kind = s.kind;
         int es = kind.dtype.byteSize();
         if (dst.byteSize() != box.numel() * es) throw new IllegalArgumentException("destination size " + dst.byteSize());
         if (box.numel() == 0) return;
-        long ks = keySeed(key);
         int rank = globalShape.length;
         long[] stride = new long[rank];
         long acc = 1;
@@ -145,7 +209,7 @@ public final class Values {
             for (int a = 0; a < rank; a++) start += (box.offset(a) + (a < k ? idx[a] : 0)) * stride[a];
             for (long done = 0; done < run; ) {
                 int n = (int) Math.min(run - done, buf.length / es);
-                generate(kind, ks, start + done, n, buf);
+                generate(s, start + done, n, buf);
                 MemorySegment.copy(buf, 0, dst, ValueLayout.JAVA_BYTE, dstOff, n * es);
                 dstOff += (long) n * es;
                 done += n;
@@ -158,6 +222,11 @@ public final class Values {
 
     /** sha256 of the whole global tensor's little-endian bytes in row-major order. */
     public String sha256(String key, Kind kind, long[] globalShape) {
+        return sha256(Stream.own(kind, key), globalShape);
+    }
+
+    /** sha256 of the whole global tensor's little-endian bytes in row-major order. */
+    public String sha256(Stream s, long[] globalShape) {
         MessageDigest md;
         try {
             md = MessageDigest.getInstance("SHA-256");
@@ -166,12 +235,11 @@ public final class Values {
         }
         long numel = 1;
         for (long d : globalShape) numel *= d;
-        int es = kind.dtype.byteSize();
+        int es = s.dtype().byteSize();
         byte[] buf = new byte[BUF];
-        long ks = keySeed(key);
         for (long done = 0; done < numel; ) {
             int n = (int) Math.min(numel - done, buf.length / es);
-            generate(kind, ks, done, n, buf);
+            generate(s, done, n, buf);
             md.update(buf, 0, n * es);
             done += n;
         }

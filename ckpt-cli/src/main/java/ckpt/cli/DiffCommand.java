@@ -14,7 +14,11 @@ import picocli.CommandLine.Parameters;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
@@ -27,7 +31,8 @@ import java.util.concurrent.Callable;
                 + "its HF export, a legacy torch save with its torch_dist twin, one iteration with another). Per "
                 + "tensor: same or different, dtype and shape changes, differing elements, max abs / rel diff, "
                 + "cosine similarity, and where the first difference is stored in each input; missing and extra "
-                + "tensors. Reads tensors block by block (bounded memory), several tensors at once."},
+                + "tensors. Reads tensors block by block (bounded memory), several tensors at once; --engine picks the "
+                + "kernels that read the blocks, the statistics are always computed in the JVM (double precision)."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:identical within the tolerances (same names, shapes, dtypes and values)",
                 "1:different (listed), or an input is not a checkpoint ckpt can read (one line says why)",
@@ -63,6 +68,9 @@ final class DiffCommand implements Callable<Integer> {
     @Option(names = "--all", description = "list every tensor, also the identical ones")
     boolean all;
 
+    @CommandLine.Mixin
+    EngineOption engineOption = new EngineOption();
+
     @Override
     public Integer call() {
         DiffOptions o;
@@ -73,12 +81,26 @@ final class DiffCommand implements Callable<Integer> {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
         VerifyProgress progress = json ? VerifyProgress.NONE : TerminalProgress.forTerminal("diff");
-        DiffReport r = new CheckpointDiff(o).compare(a, b, progress);
-        PrintWriter out = spec.commandLine().getOut();
-        if (json) out.println(DiffJson.write(r));
-        else print(r, out, all);
-        out.flush();
-        return r.identical() ? ExitCodes.OK : ExitCodes.PROBLEMS;
+        // The engine reads the blocks (gathers, transposed/strided box copies); the statistics stay in the JVM's doubles.
+        try (EngineOption.Opened engine = engineOption.open(spec, o.threads())) {
+            DiffReport r = new CheckpointDiff(o.withKernels(engine.kernels())).compare(a, b, progress);
+            PrintWriter out = spec.commandLine().getOut();
+            // Engines have no reductions: say that the numbers came from the JVM, as convert names its fallbacks.
+            String statsNote = "statistics computed on the JVM in double precision (the engine read the blocks)";
+            if (json) {
+                Map<String, Object> e = new LinkedHashMap<>(engine.json());
+                List<String> notes = new ArrayList<>(engine.kernels().notes());
+                if (!engine.name().equals("java")) notes.add(statsNote);
+                e.put("engine_notes", notes);
+                out.println(DiffJson.write(r, e));
+            } else {
+                print(r, out, all);
+                for (String line : engine.summaryLines()) out.println(line);
+                if (!engine.name().equals("java")) out.println("engine " + engine.name() + ": " + statsNote);
+            }
+            out.flush();
+            return r.identical() ? ExitCodes.OK : ExitCodes.PROBLEMS;
+        }
     }
 
     static void print(DiffReport r, PrintWriter out, boolean all) {

@@ -85,4 +85,21 @@ class DiffCommandTest {
         assertThat(missing.code()).isEqualTo(ExitCodes.PROBLEMS);
         assertThat(missing.err()).contains("nope").contains("no such file or directory");
     }
+
+    @Test
+    void engineIsReportedAndAMissingEngineIsOneLine() throws Exception {
+        RotationCommandsTest.Run r = ckpt("diff", CKPT.resolve("iter_0000002"), CKPT.resolve("iter_0000004"), "--json", "--engine", "java");
+        assertThat(r.code()).isEqualTo(ExitCodes.PROBLEMS);
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.get("engine").asText()).isEqualTo("java");
+        assertThat(j.get("engine_requested").asText()).isEqualTo("java");
+        assertThat(j.get("engine_notes")).isEmpty();
+        assertThat(ckpt("diff", CKPT, CKPT).out()).contains("identical: ").contains("\nengine: java (Java ");
+        for (String engine : new String[]{"nd4j", "cuda"}) {
+            RotationCommandsTest.Run missing = ckpt("diff", CKPT, CKPT, "--engine", engine);
+            assertThat(missing.code()).isEqualTo(ExitCodes.PROBLEMS);
+            assertThat(missing.err().strip()).doesNotContain("\n").startsWith("ckpt: engine '" + engine + "' is not installed");
+        }
+        assertThat(ckpt("diff", CKPT, CKPT, "--engine", "numpy").code()).isEqualTo(ExitCodes.USAGE);
+    }
 }

@@ -18,7 +18,7 @@ public final class NaturalOrder implements Comparator<String> {
                 int si = i, sj = j;
                 while (i < a.length() && Character.isDigit(a.charAt(i))) i++;
                 while (j < b.length() && Character.isDigit(b.charAt(j))) j++;
-                int c = compareDigits(a.substring(si, i), b.substring(sj, j));
+                int c = compareDigits(a, si, i, b, sj, j);
                 if (c != 0) return c;
             } else {
                 if (x != y) return Character.compare(x, y);
@@ -30,10 +30,19 @@ public final class NaturalOrder implements Comparator<String> {
         return c != 0 ? c : a.compareTo(b);
     }
 
-    /** Numeric order of two digit runs of any length (no overflow): fewer significant digits is smaller. */
-    private static int compareDigits(String x, String y) {
-        String a = x.replaceFirst("^0+(?=.)", ""), b = y.replaceFirst("^0+(?=.)", "");
-        if (a.length() != b.length()) return Integer.compare(a.length(), b.length());
-        return a.compareTo(b);
+    /**
+     * Numeric order of the digit runs {@code x[xs, xe)} and {@code y[ys, ye)} of any length (no overflow): leading
+     * zeros dropped (one digit kept), fewer significant digits is smaller. Allocates nothing: sorting 16 k file
+     * names calls this ~10^5 times.
+     */
+    private static int compareDigits(String x, int xs, int xe, String y, int ys, int ye) {
+        while (xe - xs > 1 && x.charAt(xs) == '0') xs++;
+        while (ye - ys > 1 && y.charAt(ys) == '0') ys++;
+        if (xe - xs != ye - ys) return Integer.compare(xe - xs, ye - ys);
+        for (; xs < xe; xs++, ys++) {
+            char p = x.charAt(xs), q = y.charAt(ys);
+            if (p != q) return Character.compare(p, q);
+        }
+        return 0;
     }
 }

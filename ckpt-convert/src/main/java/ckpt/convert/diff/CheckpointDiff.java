@@ -192,8 +192,8 @@ public final class CheckpointDiff {
                     long n = Math.min(rowsPerBlock, rows - r), elems = n * rowElems, r0 = r;
                     MemorySegment sa = bufA.asSlice(0, elems * da.byteSize()), sb = bufB.asSlice(0, elems * db.byteSize());
                     gate.read(elems * (da.byteSize() + db.byteSize()), () -> {
-                        RowReader.read(a.tensor(), r0, n, sa, scratch, () -> { });
-                        RowReader.read(b.tensor(), r0, n, sb, scratch, () -> { });
+                        RowReader.read(options.kernels(), a.tensor(), r0, n, sa, scratch, () -> { });
+                        RowReader.read(options.kernels(), b.tensor(), r0, n, sb, scratch, () -> { });
                     });
                     stats.add(sa, da, sb, db, elems, r0 * rowElems);
                     progress.advance(elems * (da.byteSize() + db.byteSize()));

@@ -16,6 +16,11 @@ public final class DiffJson {
     }
 
     public static String write(DiffReport r) {
+        return write(r, Map.of());
+    }
+
+    /** With {@code run}'s fields (e.g. the engine that read the tensors) after the options, before the summary. */
+    public static String write(DiffReport r, Map<String, Object> run) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("schema", SCHEMA);
         m.put("identical", r.identical());
@@ -25,6 +30,7 @@ public final class DiffJson {
         m.put("rtol", r.rtol());
         m.put("optimizer_compared", r.optimizerCompared());
         m.put("optimizer_tensors_not_compared", r.optimizerSkipped());
+        m.putAll(run);
         Map<String, Object> summary = new LinkedHashMap<>();
         summary.put("tensors", r.tensors().size());
         for (TensorDiff.Status s : TensorDiff.Status.values()) summary.put(s.jsonName(), r.count(s));

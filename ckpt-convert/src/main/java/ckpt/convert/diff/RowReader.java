@@ -12,7 +12,8 @@ import java.lang.foreign.MemorySegment;
  * Reads a block of rows of a {@link ViewTensor} in its own layout (row-major over its shape, source dtype, no cast)
  * from the stored pieces, so a tensor of any size is compared a bounded block at a time: each of the view's box
  * copies, cut to the block ({@link CopyItem#within}), is gathered straight into the block where it is one contiguous
- * run, or through {@code scratch} (a transposed copy — GPT-2's Conv1D weights — or a strided box) otherwise.
+ * run, or through {@code scratch} (a transposed copy — GPT-2's Conv1D weights — or a strided box) otherwise. The
+ * element work runs on the chosen engine's {@link TensorKernels} ({@code diff --engine}); no cast happens here.
  */
 final class RowReader {
     private RowReader() {
@@ -40,7 +41,8 @@ final class RowReader {
      * Rows {@code [r0, r0+n)} into {@code dst} ({@code n × rowElements × element size} bytes). {@code scratch} must
      * hold as many bytes as {@code dst} when {@link #needsScratch} says so.
      */
-    static void read(OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch, Runnable afterPiece) {
+    static void read(TensorKernels kernels, OutputTensor t, long r0, long n, MemorySegment dst, MemorySegment scratch,
+                     Runnable afterPiece) {
         long[] shape = t.shape();
         long[] blockShape = shape.clone();
         Box block;
@@ -58,18 +60,18 @@ final class RowReader {
             if (it == null || it.numel() == 0) continue;
             Box local = it.destination();
             if (it.isZeroFill()) {
-                TensorKernels.CPU.fillZero(dst, t.sourceDtype(), blockShape, local);
+                kernels.fillZero(dst, t.sourceDtype(), blockShape, local);
             } else if (!it.transpose() && isContiguous(blockShape, local)) {
                 long start = 0, stride = 1;
                 for (int i = blockShape.length - 1; i >= 0; i--) {
                     start += local.offset(i) * stride;
                     stride *= blockShape[i];
                 }
-                TensorKernels.CPU.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), afterPiece);
+                kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), afterPiece);
             } else {
                 MemorySegment buf = scratch != null ? scratch.asSlice(0, it.numel() * es) : Arena.ofAuto().allocate(it.numel() * es, 64);
-                TensorKernels.CPU.gather(it.source().tensor(), it.source().box(), buf, afterPiece);
-                TensorKernels.CPU.copyBox(buf, t.sourceDtype(), it.source().shape(), dst, t.sourceDtype(), blockShape,
+                kernels.gather(it.source().tensor(), it.source().box(), buf, afterPiece);
+                kernels.copyBox(buf, t.sourceDtype(), it.source().shape(), dst, t.sourceDtype(), blockShape,
                         local.offsets(), it.transpose());
             }
         }

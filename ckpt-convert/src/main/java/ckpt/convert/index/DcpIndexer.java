@@ -62,11 +62,11 @@ public final class DcpIndexer {
         DcpMetadata md = dcp.metadata();
         List<GlobalTensor> out = new ArrayList<>(md.tensors().size());
         for (TensorStorageMetadata t : md.tensors().values()) {
-            List<TensorPiece> pieces = new ArrayList<>(t.chunks().size());
-            for (ChunkStorageMetadata c : t.chunks()) {
-                StorageInfo info = md.storageOf(t.fqn(), c);
-                pieces.add(new TensorPiece(c.box(), new DcpChunkSource(dcp, t, c, info)));
-            }
+            List<ChunkStorageMetadata> chunks = t.chunks();
+            List<TensorPiece> pieces = new PieceList(chunks.size(), i -> {
+                ChunkStorageMetadata c = chunks.get(i);
+                return new TensorPiece(c.box(), new DcpChunkSource(dcp, t, c, md.storageOf(t.fqn(), c)));
+            });
             out.add(new GlobalTensor(t.fqn(), t.dtype(), t.size(), classify.apply(t.fqn(), md.plannerData().get(t.fqn())), pieces));
         }
         return out;

@@ -14,7 +14,7 @@ import java.util.List;
 public record GlobalTensor(String key, DType dtype, long[] shape, KeyCategory category, List<TensorPiece> pieces) {
     public GlobalTensor {
         shape = shape.clone();
-        pieces = List.copyOf(pieces);
+        if (!(pieces instanceof PieceList)) pieces = List.copyOf(pieces); // immutable already, made when read
     }
 
     @Override

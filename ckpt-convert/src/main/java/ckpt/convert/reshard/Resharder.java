@@ -49,26 +49,29 @@ public final class Resharder {
         this.executor = executor;
     }
 
-    /** What is done with an opened source. */
+    /**
+     * What is done with an opened source; {@code release} unmaps the source records read so far (run by the workers
+     * after each piece, as convert does), so the resident set stays bounded by the pieces in flight, not the save.
+     */
     @FunctionalInterface
     private interface Step {
-        ReshardResult run(ReshardInput src) throws IOException;
+        ReshardResult run(ReshardInput src, Runnable release) throws IOException;
     }
 
     public ReshardResult reshard(ReshardOptions o, ConversionListener listener) throws IOException {
         OutputDirGuard.check(o.source(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
-        return withSource(o, src -> write(src, o, listener));
+        return withSource(o, (src, release) -> write(src, o, listener, release));
     }
 
     /** Writes part {@code p} of the reshard into the shared staging dir {@code DIR.parts}; safe to re-run. */
     public ReshardResult part(ReshardOptions o, PartSpec p, ConversionListener listener) throws IOException {
         OutputDirGuard.checkParts(o.source(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
-        return withSource(o, src -> {
+        return withSource(o, (src, release) -> {
             long start = System.nanoTime();
             Job job = job(src, o);
-            PartRun.Written w = PartRun.part(job.output(), o.outputDir(), p, executor, listener, () -> { });
+            PartRun.Written w = PartRun.part(job.output(), o.outputDir(), p, executor, listener, release);
             return job.result(w.staging(), w.plan(), w.files(), start);
         });
     }
@@ -81,7 +84,7 @@ public final class Resharder {
     public ReshardResult finish(ReshardOptions o, ConversionListener listener) throws IOException {
         OutputDirGuard.checkParts(o.source(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
-        return withSource(o, src -> {
+        return withSource(o, (src, release) -> {
             long start = System.nanoTime();
             Job job = job(src, o);
             List<String> files = PartRun.finish(job.output(), o.outputDir(), o.verifyRecords(), executor, listener);
@@ -101,11 +104,11 @@ public final class Resharder {
         }
         if (LegacyIndexer.iteration(index).isPresent()) {
             try (ReshardSource legacy = LegacySource.open(index, o.optimizer())) { // owns the index from here
-                return step.run(LegacySource.read(legacy));
+                return step.run(LegacySource.read(legacy), index::releaseMappings);
             }
         }
         try (index) {
-            return step.run(TorchDistSource.read(index, o.optimizer()));
+            return step.run(TorchDistSource.read(index, o.optimizer()), index::releaseMappings);
         }
     }
 
@@ -124,6 +127,11 @@ public final class Resharder {
      * the caller closes what it opened. The output-dir rules are checked here too, so every reader's output obeys them.
      */
     public ReshardResult write(ReshardInput src, ReshardOptions o, ConversionListener listener) throws IOException {
+        return write(src, o, listener, () -> { });
+    }
+
+    /** As {@link #write(ReshardInput, ReshardOptions, ConversionListener)}, unmapping source records with {@code release}. */
+    private ReshardResult write(ReshardInput src, ReshardOptions o, ConversionListener listener, Runnable release) throws IOException {
         long start = System.nanoTime();
         OutputDirGuard.check(o.source(), o.outputDir(), o.force());
         Job job = job(src, o);
@@ -133,7 +141,7 @@ public final class Resharder {
             Converter.requireSpace(staging.dir(), plan.totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> files;
             try (MegatronOutput writer = new MegatronOutput(staging.dir(), job.save(), Share.WHOLE, staging.target())) {
-                executor.execute(plan, writer, listener);
+                executor.execute(plan, writer, listener, release);
                 files = writer.finish();
             } catch (InternalError e) {
                 throw new IOException("writing " + staging.dir() + " failed: the file system could not store a mapped "

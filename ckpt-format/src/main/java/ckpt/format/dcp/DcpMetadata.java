@@ -9,9 +9,11 @@ import java.util.Map;
  * the storage record of every chunk and item, and the optional fields that appeared over torch releases.
  *
  * @param metadataClass  fully qualified class of the pickled top object ({@code …Metadata} or Megatron's {@code MCoreMetadata})
- * @param tensors        global tensors by FQN, in the order of {@code state_dict_metadata}
+ * @param tensors        global tensors by FQN, in the order of {@code state_dict_metadata}; their chunk lists are
+ *                       views over columns when read from a file ({@code DcpColumns})
  * @param bytesItems     FQNs of non-tensor items, same order
- * @param storage        storage record of every chunk / item
+ * @param storage        storage record of every chunk / item (when read from a file: a read-only view over columns,
+ *                       entries made when iterated, in storage_data order)
  * @param plannerData    FQN → original nested path ({@code flatten_state_dict}); empty when absent
  * @param version        {@code Metadata.version} or null
  * @param checkpointId   {@code storage_meta.checkpoint_id} or null

@@ -21,10 +21,11 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Decodes a DCP {@code .metadata} pickle into {@link DcpMetadata}. Classes are matched by name and field set, not
@@ -50,12 +51,14 @@ public final class DcpMetadataReader {
             if (size == 0) throw new FormatException(file, "incomplete save: .metadata is empty");
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             Object root;
+            DcpColumns columns = new DcpColumns();
             try {
-                root = PickledRecords.register(TorchGlobals.reader(file)).shareEqualValues(true).build().read(seg);
+                root = PickledRecords.register(TorchGlobals.reader(file), columns).shareEqualValues(true)
+                        .memoOnlyWhatIsRead(true).build().read(seg);
             } catch (PickleException e) {
                 throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
             }
-            return decode(file, root);
+            return decode(file, root, columns);
         } catch (NoSuchFileException e) {
             throw new FormatException(file, "incomplete save: .metadata missing");
         } catch (IOException e) {
@@ -64,7 +67,13 @@ public final class DcpMetadataReader {
     }
 
 
+    /** Decodes a generic value graph (no records built at BUILD). */
     static DcpMetadata decode(Path file, Object root) {
+        return decode(file, root, new DcpColumns());
+    }
+
+    /** @param columns where the reader put the rows of records built at BUILD; rows of generic objects are added */
+    static DcpMetadata decode(Path file, Object root, DcpColumns columns) {
         if (!(root instanceof PyObject md) || !(md.isNamed("Metadata") || md.isNamed("MCoreMetadata")))
             throw new FormatException(file, "not DCP metadata: top object is " + describe(root));
         PyDict state = md.stateDict();
@@ -72,11 +81,12 @@ public final class DcpMetadataReader {
         if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
             throw new FormatException(file, "DCP Metadata without state_dict_metadata");
 
-        Map<MetadataIndex, StorageInfo> storage = new HashMap<>();
+        StorageTable storage = new StorageTable(columns);
         if (state.get("storage_data") instanceof PyDict sd) {
+            Set<String> checkedPaths = new HashSet<>();
             for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
-                MetadataIndex idx = index(file, e.getKey());
-                storage.put(idx, storageInfo(file, idx, e.getValue()));
+                int key = index(file, e.getKey(), columns);
+                storage.put(key, storageInfo(file, key, e.getValue(), columns, checkedPaths));
             }
         } else if (state.get("storage_data") != null) {
             throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
@@ -91,7 +101,7 @@ public final class DcpMetadataReader {
             if (item.isNamed("BytesStorageMetadata")) {
                 bytes.add(fqn);
             } else if (item.isNamed("TensorStorageMetadata")) {
-                tensors.put(fqn, tensor(file, fqn, item, storage));
+                tensors.put(fqn, tensor(file, fqn, item, storage, columns));
             } else {
                 throw FormatException.atKey(file, fqn, "unknown storage metadata class " + item.type());
             }
@@ -123,55 +133,65 @@ public final class DcpMetadataReader {
         boolean plans = state.get("all_local_plans") instanceof List<?> l && !l.isEmpty();
         validate(file, tensors, bytes, storage);
         return new DcpMetadata(file, md.type().toString(), Collections.unmodifiableMap(tensors), List.copyOf(bytes),
-                Collections.unmodifiableMap(storage), planner, version, checkpointId, saveId, mcore, plans);
+                storage.asMap(), planner, version, checkpointId, saveId, mcore, plans);
     }
 
     /** The tensor with each chunk's storage record attached; a chunk without one is an error, as in torch's load. */
-    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item, Map<MetadataIndex, StorageInfo> storage) {
+    private static TensorStorageMetadata tensor(Path file, String fqn, PyObject item, StorageTable storage, DcpColumns columns) {
         Object props = item.attr("properties");
         DType dtype = dtypeOf(file, fqn, props);
         long[] size = dims(file, fqn, item.attr("size"), "size");
         if (!(item.attr("chunks") instanceof List<?> chunkList))
             throw FormatException.atKey(file, fqn, "tensor metadata without a chunk list");
-        List<ChunkStorageMetadata> chunks = new ArrayList<>(chunkList.size());
-        for (Object c : chunkList) {
-            if (c instanceof PickledRecords.Chunk pc && pc.record != null) {
-                if (pc.record.box().rank() != size.length)
+        int[] boxes = new int[chunkList.size()];
+        int[] records = new int[chunkList.size()];
+        for (int n = 0; n < boxes.length; n++) {
+            Object c = chunkList.get(n);
+            int box;
+            if (c instanceof PickledRecords.Chunk pc && pc.row >= 0) {
+                box = pc.row;
+                if (columns.boxRank(box) != size.length)
                     throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
-                if (!pc.record.box().fitsIn(size))
-                    throw new FormatException(file, "key " + fqn, "chunk " + pc.record.box() + " lies outside the global shape "
-                            + java.util.Arrays.toString(size));
-                chunks.add(withStorage(file, fqn, pc.record.box(), storage));
-                continue;
-            }
-            Object rawOffsets, rawSizes;
-            if (c instanceof PickledRecords.Chunk pc) {
-                rawOffsets = pc.offsets;
-                rawSizes = pc.sizes;
-            } else if (c instanceof PyObject chunk && chunk.isNamed("ChunkStorageMetadata")) {
-                rawOffsets = chunk.attr("offsets");
-                rawSizes = chunk.attr("sizes");
+                if (!fitsIn(columns, box, size))
+                    throw new FormatException(file, "key " + fqn, "chunk " + new Box(columns.boxOffsets(box), columns.boxSizes(box))
+                            + " lies outside the global shape " + java.util.Arrays.toString(size));
             } else {
-                throw FormatException.atKey(file, fqn, "chunk is " + describe(c));
+                Object rawOffsets, rawSizes;
+                if (c instanceof PickledRecords.Chunk pc) {
+                    rawOffsets = pc.offsets;
+                    rawSizes = pc.sizes;
+                } else if (c instanceof PyObject chunk && chunk.isNamed("ChunkStorageMetadata")) {
+                    rawOffsets = chunk.attr("offsets");
+                    rawSizes = chunk.attr("sizes");
+                } else {
+                    throw FormatException.atKey(file, fqn, "chunk is " + describe(c));
+                }
+                long[] offsets = dims(file, fqn, rawOffsets, "chunk offsets");
+                long[] sizes = dims(file, fqn, rawSizes, "chunk sizes");
+                if (offsets.length != size.length || sizes.length != size.length)
+                    throw FormatException.atKey(file, fqn, "chunk rank differs from the tensor's rank " + size.length);
+                Box b = new Box(offsets, sizes);
+                if (!b.fitsIn(size))
+                    throw FormatException.atKey(file, fqn, "chunk " + b + " lies outside the global shape "
+                            + java.util.Arrays.toString(size));
+                box = columns.addBox(offsets, sizes);
             }
-            long[] offsets = dims(file, fqn, rawOffsets, "chunk offsets");
-            long[] sizes = dims(file, fqn, rawSizes, "chunk sizes");
-            if (offsets.length != size.length || sizes.length != size.length)
-                throw FormatException.atKey(file, fqn, "chunk rank differs from the tensor's rank " + size.length);
-            Box box = new Box(offsets, sizes);
-            if (!box.fitsIn(size))
-                throw FormatException.atKey(file, fqn, "chunk " + box + " lies outside the global shape "
-                        + java.util.Arrays.toString(size));
-            chunks.add(withStorage(file, fqn, box, storage));
+            int record = storage.findChunk(fqn, box);
+            if (record < 0)
+                throw new FormatException(file, "key " + fqn, "no storage record for chunk at " + java.util.Arrays.toString(columns.boxOffsets(box)));
+            boxes[n] = box;
+            records[n] = record;
         }
-        return new TensorStorageMetadata(fqn, dtype, size, chunks);
+        return new TensorStorageMetadata(fqn, dtype, size, new ChunkList(columns, boxes, records));
     }
 
-    private static ChunkStorageMetadata withStorage(Path file, String fqn, Box box, Map<MetadataIndex, StorageInfo> storage) {
-        StorageInfo info = storage.get(new MetadataIndex(fqn, box.offsets()));
-        if (info == null)
-            throw new FormatException(file, "key " + fqn, "no storage record for chunk at " + java.util.Arrays.toString(box.offsets()));
-        return new ChunkStorageMetadata(box, info);
+    /** {@link Box#fitsIn} on a box row, without making the box. */
+    private static boolean fitsIn(DcpColumns columns, int box, long[] shape) {
+        for (int i = 0; i < shape.length; i++) {
+            long o = columns.boxOffset(box, i), z = columns.boxSize(box, i);
+            if (o < 0 || z < 0 || o + z > shape[i]) return false;
+        }
+        return true;
     }
 
     private static DType dtypeOf(Path file, String fqn, Object props) {
@@ -185,9 +205,10 @@ public final class DcpMetadataReader {
         throw FormatException.atKey(file, fqn, "unknown dtype " + describe(dt));
     }
 
-    private static MetadataIndex index(Path file, Object key) {
+    /** The key row of a storage_data key. */
+    private static int index(Path file, Object key, DcpColumns columns) {
         Object rawFqn, off;
-        if (key instanceof PickledRecords.Index pi && pi.record != null) return pi.record;
+        if (key instanceof PickledRecords.Index pi && pi.row >= 0) return pi.row;
         if (key instanceof PickledRecords.Index pi) {
             rawFqn = pi.fqn;
             off = pi.offset;
@@ -198,18 +219,25 @@ public final class DcpMetadataReader {
             throw new FormatException(file, "storage_data key is " + describe(key) + ", not a MetadataIndex");
         }
         if (!(rawFqn instanceof String fqn)) throw new FormatException(file, "MetadataIndex without fqn");
-        return new MetadataIndex(fqn, off == null ? null : dims(file, fqn, off, "index offset"));
+        return columns.addKey(fqn, off == null ? null : dims(file, fqn, off, "index offset"));
     }
 
-    private static StorageInfo storageInfo(Path file, MetadataIndex idx, Object v) {
+    /** The record row of a storage_data value, validated; each distinct file name is checked once. */
+    private static int storageInfo(Path file, int key, Object v, DcpColumns columns, Set<String> checkedPaths) {
         Object path, offset, length;
         List<String> transforms = new ArrayList<>();
-        if (v instanceof PickledRecords.Storage ps && ps.record != null) {
-            StorageInfo r = ps.record;
-            if (r.offset() < 0 || r.length() < 0) throw new FormatException(file, "key " + idx, "negative storage offset or length");
-            checkFileName(file, idx, r.relativePath());
+        if (v instanceof PickledRecords.Storage ps && ps.row >= 0) {
+            int r = ps.row;
+            if (columns.recordOffset(r) < 0 || columns.recordLength(r) < 0)
+                throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
+            String rel = columns.recordPath(r);
+            if (!checkedPaths.contains(rel)) {
+                checkFileName(file, columns.key(key), rel);
+                checkedPaths.add(rel);
+            }
             return r;
         }
+        MetadataIndex idx = columns.key(key);
         if (v instanceof PickledRecords.Storage ps) {
             path = ps.relativePath;
             offset = ps.offset;
@@ -230,7 +258,7 @@ public final class DcpMetadataReader {
         if (l > Long.MAX_VALUE - o)
             throw FormatException.atKey(file, String.valueOf(idx), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
         checkFileName(file, idx, rel);
-        return new StorageInfo(rel, o, l, transforms);
+        return columns.addRecord(rel, o, l, transforms);
     }
 
     private static void checkFileName(Path file, MetadataIndex idx, String rel) {
@@ -241,10 +269,10 @@ public final class DcpMetadataReader {
     }
 
     private static void validate(Path file, Map<String, TensorStorageMetadata> tensors, List<String> bytes,
-                                 Map<MetadataIndex, StorageInfo> storage) {
-        // every chunk's record was found when it was decoded (withStorage)
+                                 StorageTable storage) {
+        // every chunk's record was found when it was decoded (tensor)
         for (String b : bytes)
-            if (!storage.containsKey(new MetadataIndex(b, null)))
+            if (storage.find(b, null) < 0)
                 throw FormatException.atKey(file, b, "no storage record for bytes item");
     }
 

@@ -16,10 +16,15 @@ public record MetadataIndex(String fqn, long[] offset) {
      */
     @Override
     public int hashCode() {
+        return offset == null ? hash(fqn, null, 0, 0) : hash(fqn, offset, 0, offset.length);
+    }
+
+    /** The hash of key {@code fqn} at offsets {@code dims[from, to)} (null: a bytes item), wherever they are stored. */
+    static int hash(String fqn, long[] dims, int from, int to) {
         int h = fqn.hashCode();
-        if (offset != null) {
-            for (long v : offset) {
-                long x = (v + h) * 0x9E3779B97F4A7C15L;
+        if (dims != null) {
+            for (int i = from; i < to; i++) {
+                long x = (dims[i] + h) * 0x9E3779B97F4A7C15L;
                 h = 31 * h + (int) (x ^ (x >>> 29));
             }
         }

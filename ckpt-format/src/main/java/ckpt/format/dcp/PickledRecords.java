@@ -7,7 +7,6 @@ import ckpt.format.pickle.PyGlobal;
 import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.pickle.TorchSize;
-import ckpt.format.tensor.Box;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -23,14 +22,14 @@ final class PickledRecords {
     private PickledRecords() {
     }
 
-    /** Teaches a reader the three classes under every module path torch has used for them. */
-    static PickleReader.Builder register(PickleReader.Builder b) {
+    /** Teaches a reader the three classes under every module path torch has used for them; rows go to {@code columns}. */
+    static PickleReader.Builder register(PickleReader.Builder b, DcpColumns columns) {
         for (String module : List.of("torch.distributed.checkpoint.metadata")) {
-            b.reducer(module, "ChunkStorageMetadata", args -> args.size() == 0 ? new Chunk() : inert(module, "ChunkStorageMetadata", args));
-            b.reducer(module, "MetadataIndex", args -> args.size() == 0 ? new Index() : inert(module, "MetadataIndex", args));
+            b.reducer(module, "ChunkStorageMetadata", args -> args.size() == 0 ? new Chunk(columns) : inert(module, "ChunkStorageMetadata", args));
+            b.reducer(module, "MetadataIndex", args -> args.size() == 0 ? new Index(columns) : inert(module, "MetadataIndex", args));
         }
         String fs = "torch.distributed.checkpoint.filesystem";
-        b.reducer(fs, "_StorageInfo", args -> args.size() == 0 ? new Storage() : inert(fs, "_StorageInfo", args));
+        b.reducer(fs, "_StorageInfo", args -> args.size() == 0 ? new Storage(columns) : inert(fs, "_StorageInfo", args));
         return b;
     }
 
@@ -47,13 +46,18 @@ final class PickledRecords {
 
     /**
      * {@code ChunkStorageMetadata(offsets, sizes)}. When both are well-formed {@code torch.Size}s of one rank the
-     * final {@link ChunkStorageMetadata} is made here, at BUILD, and the pickled values are not kept; otherwise
-     * they are kept as pickled for the decoder to report.
+     * box becomes a row of the columns here, at BUILD, and the pickled values are not kept; otherwise they are kept
+     * as pickled for the decoder to report.
      */
     static final class Chunk implements Buildable {
+        private final DcpColumns columns;
         Object offsets;
         Object sizes;
-        ChunkStorageMetadata record;
+        int row = -1;
+
+        Chunk(DcpColumns columns) {
+            this.columns = columns;
+        }
 
         @Override
         public void build(Object state) {
@@ -61,7 +65,7 @@ final class PickledRecords {
             Object o = d.get("offsets");
             Object s = d.get("sizes");
             if (o instanceof TorchSize os && s instanceof TorchSize ss && os.rank() == ss.rank() && nonNegative(os) && nonNegative(ss)) {
-                record = new ChunkStorageMetadata(new Box(os.dims(), ss.dims()));
+                row = columns.addBox(os, ss);
             } else {
                 offsets = o;
                 sizes = s;
@@ -75,13 +79,32 @@ final class PickledRecords {
     }
 
     /**
-     * {@code MetadataIndex(fqn, offset, index)}; the index hint is dropped (torch ignores it for equality). The final
-     * {@link MetadataIndex} is made here when the fields are well-formed.
+     * {@code MetadataIndex(fqn, offset, index)}; the index hint is dropped (torch ignores it for equality). The key
+     * becomes a row of the columns here when the fields are well-formed.
      */
     static final class Index implements Buildable {
+        private final DcpColumns columns;
         Object fqn;
         Object offset;
-        MetadataIndex record;
+        int row = -1;
+
+        Index(DcpColumns columns) {
+            this.columns = columns;
+            this.hash = columns.nextObjectHash(); // distinct per object, as identity: no identity-hash inflation of 1.4 M keys
+        }
+
+        private final int hash;
+
+        /** Keys stay distinct objects in the pickled dict (the decoder merges equal ones); only the hash is cheaper. */
+        @Override
+        public int hashCode() {
+            return hash;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return this == o;
+        }
 
         @Override
         public void build(Object state) {
@@ -89,7 +112,7 @@ final class PickledRecords {
             Object f = d.get("fqn");
             Object o = d.get("offset");
             if (f instanceof String s && (o == null || o instanceof TorchSize ts && nonNegative(ts))) {
-                record = new MetadataIndex(s, o == null ? null : ((TorchSize) o).dims());
+                row = columns.addKey(s, (TorchSize) o);
             } else {
                 fqn = f;
                 offset = o;
@@ -104,14 +127,19 @@ final class PickledRecords {
 
     /**
      * {@code _StorageInfo(relative_path, offset, length[, transform_descriptors])}; the decoder validates the
-     * values (file name, signs) of the {@link StorageInfo} made here.
+     * values (file name, signs) of the row made here.
      */
     static final class Storage implements Buildable {
+        private final DcpColumns columns;
         Object relativePath;
         Object offset;
         Object length;
         List<String> transforms = List.of();
-        StorageInfo record;
+        int row = -1;
+
+        Storage(DcpColumns columns) {
+            this.columns = columns;
+        }
 
         @Override
         public void build(Object state) {
@@ -125,7 +153,8 @@ final class PickledRecords {
             Object o = d.get("offset");
             Object l = d.get("length");
             if (p instanceof String ps && o instanceof Long ol && l instanceof Long ll) {
-                record = new StorageInfo(ps, ol, ll, transforms);
+                row = columns.addRecord(ps, ol, ll, transforms);
+                transforms = List.of();
             } else {
                 relativePath = p;
                 offset = o;

@@ -9,7 +9,7 @@ import java.util.List;
 public record TensorStorageMetadata(String fqn, DType dtype, long[] size, List<ChunkStorageMetadata> chunks) {
     public TensorStorageMetadata {
         size = size.clone();
-        chunks = List.copyOf(chunks);
+        if (!(chunks instanceof ChunkList)) chunks = List.copyOf(chunks); // immutable already, and made when read
     }
 
     @Override

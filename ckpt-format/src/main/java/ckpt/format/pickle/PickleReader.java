@@ -39,6 +39,7 @@ public final class PickleReader {
     private final PersistentLoader persistentLoader;
     private final Map<PyGlobal, Reducer> reducers;
     private final boolean shareEqualValues;
+    private final boolean memoOnlyWhatIsRead;
 
     private PickleReader(Builder b) {
         this.file = b.file;
@@ -46,6 +47,7 @@ public final class PickleReader {
         this.persistentLoader = b.persistentLoader;
         this.reducers = Map.copyOf(b.reducers);
         this.shareEqualValues = b.shareEqualValues;
+        this.memoOnlyWhatIsRead = b.memoOnlyWhatIsRead;
     }
 
     public static Builder builder() {
@@ -58,6 +60,7 @@ public final class PickleReader {
         private PersistentLoader persistentLoader;
         private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
         private boolean shareEqualValues;
+        private boolean memoOnlyWhatIsRead;
 
         private Builder() {
             BuiltinReducers.registerAll(reducers);
@@ -96,6 +99,16 @@ public final class PickleReader {
          */
         public Builder shareEqualValues(boolean share) {
             this.shareEqualValues = share;
+            return this;
+        }
+
+        /**
+         * Keeps in the memo only the entries the pickle reads back ({@link MemoReads}: one extra pass over the
+         * opcodes). For large pickles whose memo would otherwise hold every object (protocol 4 memoizes all);
+         * results, errors and limits are the same as without it.
+         */
+        public Builder memoOnlyWhatIsRead(boolean only) {
+            this.memoOnlyWhatIsRead = only;
             return this;
         }
 
@@ -152,12 +165,27 @@ public final class PickleReader {
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
+        /**
+         * Memo indices the pickle reads back, ascending, or null to keep every entry. When set, the memo array holds
+         * entry {@code reads[s]} at slot s (a binary search: ~25 k indices read among ~20 M memoized).
+         */
+        private final int[] reads;
+        /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
+        private long[] dropped;
+        private int readCursor;
+        private int lastPut = -1;
 
         Machine(MemorySegment seg, long start) {
             this.seg = seg;
             this.size = seg.byteSize();
             this.pos = start;
             Arrays.fill(memo, UNSET);
+            this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
+            this.dropped = reads == null ? null : new long[1024];
+            if (reads != null) {
+                memo = new Object[reads.length];
+                Arrays.fill(memo, UNSET);
+            }
         }
 
         Result run() {
@@ -448,6 +476,29 @@ public final class PickleReader {
             if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
             Object top = peek();
             int i = (int) index;
+            if (reads != null) {
+                int s;
+                if (i > lastPut) { // MEMOIZE counts up: walk a cursor instead of searching
+                    while (readCursor < reads.length && reads[readCursor] < i) readCursor++;
+                    s = readCursor < reads.length && reads[readCursor] == i ? readCursor : -1;
+                    lastPut = i;
+                } else {
+                    s = Arrays.binarySearch(reads, i);
+                }
+                if (s < 0) { // never read back: only counted (a bit per index; i < maxMemoEntries bounds the words)
+                    int w = i >>> 6;
+                    if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));
+                    if ((dropped[w] & (1L << i)) == 0) {
+                        dropped[w] |= 1L << i;
+                        memoCount++;
+                    }
+                    return;
+                }
+                if (memo[s] == UNSET) memoCount++;
+                memo[s] = top;
+                if (top instanceof PyDict d) d.memoSlot = s;
+                return;
+            }
             if (i >= memo.length) {
                 // Dense indices (what picklers write) grow the array; a far jump goes to a map, so one hostile
                 // index cannot make us allocate a huge array.
@@ -467,6 +518,13 @@ public final class PickleReader {
         }
 
         private Object memoGet(long index) {
+            if (reads != null) {
+                int s = index < limits.maxMemoEntries() ? Arrays.binarySearch(reads, (int) index) : -1;
+                if (s >= 0 && memo[s] == CONSUMED)
+                    throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
+                if (s >= 0 && memo[s] != UNSET) return memo[s];
+                throw fail("memo has no entry " + index);
+            }
             if (index < memo.length && memo[(int) index] == CONSUMED)
                 throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
             if (index < memo.length && memo[(int) index] != UNSET) return memo[(int) index];

@@ -15,8 +15,10 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
 /**
- * The fast path of {@link DcpMetadataReader} (records built at BUILD, equal values shared) must decode every real
- * {@code .metadata} exactly as the generic path does: plain pickle value graph, then {@link DcpMetadataReader#decode}.
+ * The fast path of {@link DcpMetadataReader} (records written to columns at BUILD, equal values shared, only the
+ * memo entries read back kept) must decode every real {@code .metadata} exactly as the generic path does: plain
+ * pickle value graph, then {@link DcpMetadataReader#decode} — every tensor's key, dtype, shape and chunks with their
+ * storage records (file, offset, length), and the storage map itself.
  */
 class DcpMetadataFastPathTest {
     static List<Path> metadataFiles() throws IOException {
@@ -41,7 +43,7 @@ class DcpMetadataFastPathTest {
         }
     }
 
-    private static void assertSame(Path file, DcpMetadata expected, DcpMetadata actual) {
+    static void assertSame(Path file, DcpMetadata expected, DcpMetadata actual) {
         String f = file.toString();
         assertEquals(expected.metadataClass(), actual.metadataClass(), f);
         assertEquals(List.copyOf(expected.tensors().keySet()), List.copyOf(actual.tensors().keySet()), f);
@@ -54,10 +56,14 @@ class DcpMetadataFastPathTest {
             for (int i = 0; i < x.chunks().size(); i++) {
                 assertArrayEquals(x.chunks().get(i).box().offsets(), y.chunks().get(i).box().offsets(), e.getKey());
                 assertArrayEquals(x.chunks().get(i).box().sizes(), y.chunks().get(i).box().sizes(), e.getKey());
+                assertEquals(x.chunks().get(i).storage(), y.chunks().get(i).storage(), e.getKey());
+                assertEquals(expected.storageOf(e.getKey(), x.chunks().get(i)), actual.storageOf(e.getKey(), y.chunks().get(i)), e.getKey());
             }
         }
         assertEquals(expected.bytesItems(), actual.bytesItems(), f);
         assertEquals(expected.storage(), actual.storage(), f);
+        assertEquals(expected.storage().size(), actual.storage().size(), f);
+        for (String b : expected.bytesItems()) assertEquals(expected.storageOf(b), actual.storageOf(b), b);
         assertEquals(expected.plannerData(), actual.plannerData(), f);
         assertEquals(expected.version(), actual.version(), f);
         assertEquals(expected.checkpointId(), actual.checkpointId(), f);
