@@ -75,8 +75,8 @@ else echo "skip cuda: no CUDA_ENGINE_DIR with ckpt-engine-cuda*.jar"; fi
 CKPT_ENGINE_PATH="$(IFS=:; echo "${engine_path[*]:-}")"
 export CKPT_ENGINE_PATH
 export CKPT_JAVA_OPTS="$JAVACPP_OPTS"
-# The release's bin/ckpt runs the JVM with -XX:TieredStopAtLevel=1 (C1 only: the fastest start-up); a later flag in
-# CKPT_JAVA_OPTS wins, so the "full JIT" rows show what C2 gives the long, cast-bound runs.
+# The release's bin/ckpt runs convert/reshard/diff with the full JIT already (metadata commands stop at C1); the
+# "full JIT" rows pass it explicitly too, so releases built before that launcher change give the same rows.
 FULL_JIT="-XX:TieredStopAtLevel=4"
 
 # --- inputs --------------------------------------------------------------------------------------------------------
