@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 limit=${TREE_LIMIT_BYTES:-37748736}
-total=$(git ls-files -z | xargs -0 du -cb | tail -1 | cut -f1)
+# summed over every du line: xargs splits a long file list into several du runs, each printing its own -c total
+total=$(git ls-files -z | xargs -0 du -b | awk '{ s += $1 } END { print s + 0 }')
 echo "tracked tree: $total bytes (limit $limit)"
 if [ "$total" -gt "$limit" ]; then
   git ls-files -z | xargs -0 du -b | sort -rn | head -10

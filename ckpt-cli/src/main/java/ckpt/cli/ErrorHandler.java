@@ -40,7 +40,16 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         } else if (t instanceof FileSystemException fs) {
             line = (fs.getFile() == null ? "" : fs.getFile() + ": ") + (fs.getReason() == null ? "file system error" : fs.getReason());
         } else if (t instanceof IOException io) {
-            line = "I/O error: " + io.getMessage();
+            // the JDK names no file on a failed read or write (ENOSPC from a write, EIO): name what the command works on
+            String output = option(parseResult, "--output-dir");
+            String msg = String.valueOf(io.getMessage());
+            if (output != null && (msg.contains("No space left") || msg.contains("quota")))
+                line = output + ": " + msg + " while writing the output (nothing was published under its name)";
+            else { // a read or a write: name both ends
+                String in = inputs(parseResult);
+                String both = output == null ? in : in.isEmpty() ? output + ": " : in.substring(0, in.length() - 2) + " → " + output + ": ";
+                line = both + "I/O error: " + msg;
+            }
         } else if (t instanceof IllegalArgumentException || t instanceof ArithmeticException) {
             // A value check that no reader turned into a FormatException: the values came from the input (option
             // checks raise picocli's ParameterException, a usage error that never gets here), so it is bad input,
@@ -53,6 +62,14 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         cl.getErr().println("ckpt: " + TerminalText.escape(line.lines().findFirst().orElse("")));
         if (debug) t.printStackTrace(cl.getErr());
         return code;
+    }
+
+    /** The subcommand's value of {@code name}, if given. */
+    private static String option(CommandLine.ParseResult parseResult, String name) {
+        CommandLine.ParseResult sub = parseResult;
+        while (sub.subcommand() != null) sub = sub.subcommand();
+        CommandLine.Model.OptionSpec o = sub.matchedOption(name);
+        return o == null || o.getValue() == null ? null : o.getValue().toString();
     }
 
     /** "PATH: " (or "A, B: ") of the subcommand's positional inputs, to name what the error is about. */

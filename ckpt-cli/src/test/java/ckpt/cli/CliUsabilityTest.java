@@ -72,15 +72,17 @@ class CliUsabilityTest {
     }
 
     @Test
-    void threadsBelowOneIsAUsageErrorBeforeAnyWork() {
+    void threadsOutOfRangeIsAUsageErrorBeforeAnyWork() {
         for (String command : List.of("convert", "reshard")) {
-            Path out = tmp.resolve(command);
-            var r = command.equals("convert") ? ckpt("convert", TP2, "--format", "pytorch", "--output-dir", out, "--threads", "0")
-                    : ckpt("reshard", TP2, "--output-dir", out, "--threads", "0");
-            assertThat(r.code()).as(command).isEqualTo(ExitCodes.USAGE);
-            assertThat(r.err().lines().toList()).as(command).containsExactly(
-                    "ckpt: --threads must be at least 1, got 0", "See 'ckpt " + command + " --help'.");
-            assertThat(out).as(command).doesNotExist();
+            for (String n : List.of("0", "1025", "100000")) {
+                Path out = tmp.resolve(command + n);
+                var r = command.equals("convert") ? ckpt("convert", TP2, "--format", "pytorch", "--output-dir", out, "--threads", n)
+                        : ckpt("reshard", TP2, "--output-dir", out, "--threads", n);
+                assertThat(r.code()).as(command).isEqualTo(ExitCodes.USAGE);
+                assertThat(r.err().lines().toList()).as(command).containsExactly(
+                        "ckpt: --threads must be between 1 and 1024, got " + n, "See 'ckpt " + command + " --help'.");
+                assertThat(out).as(command).doesNotExist();
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package ckpt.cli;
 import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -23,10 +24,15 @@ class ErrorHandlerTest {
         @CommandLine.Option(names = "--what")
         String what = "iae";
 
+        @CommandLine.Option(names = "--output-dir")
+        Path outputDir;
+
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
             throw switch (what) {
                 case "overflow" -> new ArithmeticException("long overflow");
+                case "enospc" -> new IOException("No space left on device");
+                case "eio" -> new IOException("Input/output error");
                 default -> new IllegalArgumentException("Position + size overflow\nsecond line");
             };
         }
@@ -52,5 +58,17 @@ class ErrorHandlerTest {
         String[] r = run("/data/x.pt", "--what", "overflow");
         assertThat(Integer.parseInt(r[0])).isEqualTo(ExitCodes.PROBLEMS);
         assertThat(r[1]).startsWith("ckpt: /data/x.pt: ").contains("overflow 64 bits").doesNotContain("long overflow");
+    }
+
+    /** The JDK's write errors name no file (found by filling a tmpfs under a reshard --part): the line names the output. */
+    @Test
+    void diskFullNamesTheOutputDir_otherIoErrorsTheInputs() {
+        String[] r = run("/data/ckpt", "--output-dir", "/small/out", "--what", "enospc");
+        assertThat(Integer.parseInt(r[0])).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(r[1]).startsWith("ckpt: /small/out: No space left on device while writing the output").hasLineCount(1);
+        r = run("/data/ckpt", "--output-dir", "/small/out", "--what", "eio");
+        assertThat(r[1]).isEqualTo("ckpt: /data/ckpt → /small/out: I/O error: Input/output error" + System.lineSeparator());
+        r = run("/data/ckpt", "--what", "eio");
+        assertThat(r[1]).isEqualTo("ckpt: /data/ckpt: I/O error: Input/output error" + System.lineSeparator());
     }
 }

@@ -46,6 +46,21 @@ public final class OutputDirGuard {
                 + MARKER + "); this one holds other files: remove it yourself or choose another directory");
     }
 
+    /**
+     * {@link #check} for a run in parts ({@code --part}, {@code --finish}), which also writes into the staging dir
+     * {@code DIR.parts} and deletes it when it publishes: that dir must not be, contain or lie inside the input either
+     * (a source named {@code X.parts} converted to {@code X} would otherwise be written into and then deleted).
+     */
+    public static void checkParts(Path input, Path output, boolean force) throws IOException {
+        check(input, output, force);
+        Path staging = PartStaging.of(output).dir();
+        Path in = input.toRealPath();
+        Path st = realPathOfPossiblyAbsent(staging);
+        if (st.equals(in) || st.startsWith(in) || in.startsWith(st))
+            throw new FormatException(staging, "the staging dir of a run in parts (written by --part, deleted by --finish) is, lies "
+                    + "inside or contains the input checkpoint " + in + ": choose another --output-dir");
+    }
+
     /** Writes the marker into a directory ckpt is filling. */
     static void mark(Path dir) throws IOException {
         Files.writeString(dir.resolve(MARKER), "written by ckpt convert; ckpt convert --force may replace this directory\n");

@@ -8,7 +8,9 @@ package ckpt.convert.exec;
  */
 public record PartRegion(String unit, String file, long offset, long length, boolean wholeFile, long crc32) {
     public PartRegion {
+        if (unit == null || file == null) throw new IllegalArgumentException("a region without unit or file");
         if (offset < 0 || length < 0) throw new IllegalArgumentException("negative region " + offset + "+" + length);
+        if (offset > Long.MAX_VALUE - length) throw new IllegalArgumentException("region " + offset + "+" + length + " overflows");
     }
 
     public long end() {

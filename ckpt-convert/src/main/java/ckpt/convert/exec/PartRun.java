@@ -158,7 +158,7 @@ public final class PartRun {
             listener.planned(new ConversionPlan(List.of()));
             List<String> files;
             try (PartWriter writer = out.writer(staging.out(), staging.target(), Share.FINISH)) {
-                writer.acceptParts(regions);
+                for (int i = 1; i <= n; i++) accept(writer, byPart.get(i - 1), staging, new PartSpec(i, n));
                 files = writer.finish();
             }
             staging.publish(); // deletes the staging dir, lock file included: a finish that waited finds nothing to do
@@ -208,6 +208,19 @@ public final class PartRun {
                         + "; nothing was published — re-run it with --part " + p);
         }
         return m.regions();
+    }
+
+    /**
+     * The writer checks each part's records against the layout it plans; a marker edited or damaged after the part
+     * wrote it (sizes and names still plausible) is named here, not reported as a bug.
+     */
+    private static void accept(PartWriter writer, List<PartRegion> regions, PartStaging staging, PartSpec p) throws IOException {
+        try {
+            writer.acceptParts(regions);
+        } catch (IllegalStateException e) {
+            throw new FormatException(staging.marker(p.index(), p.count()), "part " + p + "'s marker records a region this plan "
+                    + "does not lay out (" + e.getMessage() + "); nothing was published — re-run it with --part " + p);
+        }
     }
 
     /** A finish that failed midway may have left index, config or metadata files; they are rewritten from scratch. */

@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.InvalidPathException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
@@ -147,8 +148,15 @@ final class PartStaging {
         Path m = marker(part, parts);
         if (!Files.isRegularFile(m, LinkOption.NOFOLLOW_LINKS)) return Optional.empty();
         Marker k = read(m, Marker.class);
-        if (!SCHEMA.equals(k.schema()) || k.regions() == null)
+        if (!SCHEMA.equals(k.schema()) || k.regions() == null || k.regions().contains(null))
             throw new FormatException(m, "not a ckpt part marker (schema " + SCHEMA + ")");
+        for (PartRegion r : k.regions()) {
+            try {
+                out().resolve(r.file());
+            } catch (InvalidPathException e) {
+                throw new FormatException(m, "not a ckpt part marker: it names an impossible file " + e.getMessage());
+            }
+        }
         return Optional.of(k);
     }
 

@@ -73,7 +73,7 @@ public final class PartedConverter {
     }
 
     public ConvertResult part(ConvertOptions o, PartSpec p, ConversionListener listener) throws IOException {
-        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
+        OutputDirGuard.checkParts(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
             return part(index, o, p, listener);
@@ -83,7 +83,7 @@ public final class PartedConverter {
     /** Writes part {@code p} into the staging dir; safe to re-run (its marker goes first, its units are rewritten). */
     public ConvertResult part(CheckpointIndex index, ConvertOptions o, PartSpec p, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
-        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
+        OutputDirGuard.checkParts(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         Converter.Planned planned = Converter.plan(index, o);
         List<String> warnings = new ArrayList<>();
@@ -95,7 +95,7 @@ public final class PartedConverter {
     }
 
     public ConvertResult finish(ConvertOptions o, ConversionListener listener) throws IOException {
-        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
+        OutputDirGuard.checkParts(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         try (CheckpointIndex index = Checkpoints.open(o.checkpoint())) {
             return finish(index, o, listener);
@@ -105,7 +105,7 @@ public final class PartedConverter {
     /** Checks every part and publishes the output ({@link PartRun#finish}); {@code --no-verify} skips the CRC re-read. */
     public ConvertResult finish(CheckpointIndex index, ConvertOptions o, ConversionListener listener) throws IOException {
         long start = System.nanoTime();
-        OutputDirGuard.check(o.checkpoint(), o.outputDir(), o.force());
+        OutputDirGuard.checkParts(o.checkpoint(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         Converter.Planned planned = Converter.plan(index, o);
         List<String> warnings = new ArrayList<>();

@@ -66,7 +66,7 @@ public final class Resharder {
 
     /** Writes part {@code p} of the reshard into the shared staging dir {@code DIR.parts}; safe to re-run. */
     public ReshardResult part(ReshardOptions o, PartSpec p, ConversionListener listener) throws IOException {
-        OutputDirGuard.check(o.source(), o.outputDir(), o.force());
+        OutputDirGuard.checkParts(o.source(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         return withSource(o, (src, release) -> {
             long start = System.nanoTime();
@@ -82,7 +82,7 @@ public final class Resharder {
      * publishes the save dir atomically.
      */
     public ReshardResult finish(ReshardOptions o, ConversionListener listener) throws IOException {
-        OutputDirGuard.check(o.source(), o.outputDir(), o.force());
+        OutputDirGuard.checkParts(o.source(), o.outputDir(), o.force());
         StagingDir.checkTarget(o.outputDir(), o.force());
         return withSource(o, (src, release) -> {
             long start = System.nanoTime();

@@ -222,6 +222,20 @@ class PartedReshardTest {
         assertThat(out).exists();
     }
 
+    /** A source named X.parts resharded into X: its own dir would be the staging dir, written into and deleted by --finish. */
+    @Test
+    void sourceThatIsTheStagingDir_isRefused_andLeftAlone() throws IOException {
+        Path src = Fixtures.copyTree(LLAMA, tmp.resolve("save.parts"));
+        SortedMap<String, String> before = Fixtures.treeSha256(src);
+        ReshardOptions o = ReshardOptions.of(src, tmp.resolve("save")).withLayout(1, 1);
+        assertThatThrownBy(() -> new Resharder().part(o, new PartSpec(1, 1), ConversionListener.NONE))
+                .isInstanceOf(FormatException.class).hasMessageContaining("staging dir").hasMessageContaining(src.toString());
+        assertThatThrownBy(() -> new Resharder().finish(o, ConversionListener.NONE))
+                .isInstanceOf(FormatException.class).hasMessageContaining("staging dir");
+        assertThat(Fixtures.treeSha256(src)).isEqualTo(before);
+        assertThat(tmp.resolve("save")).doesNotExist();
+    }
+
     @Test
     void existingOutput_isRefused_unlessForced() throws IOException {
         Path out = tmp.resolve("exists");
@@ -232,6 +246,39 @@ class PartedReshardTest {
         assertThat(PartRun.stagingDir(out)).doesNotExist();
         allParts(o.withForce(true), 2);
         new Resharder().finish(o.withForce(true), ConversionListener.NONE);
+        assertThat(out.resolve("iter_0000004/.metadata")).exists();
+    }
+
+    /** A marker edited by hand (or by a stray tool) is named as the file at fault, never reported as an internal bug. */
+    @Test
+    void editedMarker_isNamedInOneLine_andNothingIsPublished() throws IOException {
+        Path out = tmp.resolve("edited");
+        ReshardOptions o = CASES.getFirst().options(out);
+        allParts(o, 2);
+        Path m = PartRun.stagingDir(out).resolve(marker(1, 2));
+        String original = Files.readString(m);
+        ObjectMapper json = new ObjectMapper();
+        List<java.util.function.Consumer<com.fasterxml.jackson.databind.node.ObjectNode>> edits = List.of(
+                r -> r.putNull("file"),
+                r -> r.put("offset", Long.MAX_VALUE - 4).put("length", 10),
+                r -> r.put("file", "iter_0000004/__0_0.distcp\u0000x"),
+                r -> r.put("offset", r.get("offset").asLong() + 1));
+        for (boolean verify : new boolean[]{true, false}) {
+            ReshardOptions f = new ReshardOptions(o.source(), out, o.tp(), o.pp(), o.ep(), o.optimizer(), null, false, verify);
+            for (var edit : edits) {
+                var tree = (com.fasterxml.jackson.databind.node.ObjectNode) json.readTree(original);
+                edit.accept((com.fasterxml.jackson.databind.node.ObjectNode) tree.get("regions").get(0));
+                Files.writeString(m, json.writeValueAsString(tree));
+                assertThatThrownBy(() -> new Resharder().finish(f, ConversionListener.NONE))
+                        .isInstanceOf(FormatException.class).hasMessageContaining(PartRun.stagingDir(out).toString());
+                assertThat(out).doesNotExist();
+            }
+            Files.writeString(m, "{\"schema\": \"ckpt.convert.parts/2\", \"regions\": [null]}");
+            assertThatThrownBy(() -> new Resharder().finish(f, ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining(m.toString());
+        }
+        Files.writeString(m, original);
+        new Resharder().finish(o, ConversionListener.NONE);
         assertThat(out.resolve("iter_0000004/.metadata")).exists();
     }
 
