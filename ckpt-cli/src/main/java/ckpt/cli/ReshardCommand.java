@@ -82,11 +82,8 @@ final class ReshardCommand implements Callable<Integer> {
             + "parts' bytes back against their recorded CRC-32s (sizes are still checked)")
     boolean noVerify;
 
-    @Option(names = "--part", paramLabel = "I/N|slurm",
-            description = "write only part I of N (1-based) into the shared staging dir DIR.parts (every task computes the same plan; "
-                    + "parts are balanced by bytes); 'slurm' takes I and N from the job array (SLURM_ARRAY_TASK_ID/MIN/MAX) or an "
-                    + "srun step (SLURM_PROCID/SLURM_NTASKS). Then run --finish once. docs/SLURM.md")
-    String part;
+    @CommandLine.Mixin
+    PartOption part;
 
     @Option(names = "--finish", description = "after every --part has completed: check that each part is present and complete, write "
             + ".metadata, metadata.json, common state and tracker, and publish DIR atomically; every part's bytes are read back against the "
@@ -110,8 +107,7 @@ final class ReshardCommand implements Callable<Integer> {
         try {
             options = new ReshardOptions(source, outputDir, tp, pp, ep, optimizer == null ? null : OptimizerChoice.of(optimizer),
                     iteration, force, !noVerify);
-            if (part != null && finish) throw new IllegalArgumentException("--part and --finish are separate steps: run the parts, then --finish once");
-            if (part != null) partSpec = PartSpec.parse(part, System.getenv());
+            partSpec = part.spec(finish);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }
