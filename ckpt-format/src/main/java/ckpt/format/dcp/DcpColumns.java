@@ -187,6 +187,19 @@ final class DcpColumns {
         return paths;
     }
 
+    // ---- container items taken by the reader's sink ----
+
+    private final Map<Object, SunkItems> sunk = new java.util.IdentityHashMap<>();
+
+    /** The items the sink took from this container (a dict or list of the pickle), or null if none. */
+    SunkItems sunk(Object container) {
+        return sunk.isEmpty() ? null : sunk.get(container);
+    }
+
+    SunkItems sinkFor(Object container) {
+        return sunk.computeIfAbsent(container, c -> new SunkItems());
+    }
+
     private int objects;
 
     /** A well-spread hash for the next pickled key object of this read (keys compare by identity). */

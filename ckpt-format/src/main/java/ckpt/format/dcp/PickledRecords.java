@@ -1,6 +1,7 @@
 package ckpt.format.dcp;
 
 import ckpt.format.pickle.Buildable;
+import ckpt.format.pickle.ItemSink;
 import ckpt.format.pickle.PickleReader;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyGlobal;
@@ -22,8 +23,12 @@ final class PickledRecords {
     private PickledRecords() {
     }
 
-    /** Teaches a reader the three classes under every module path torch has used for them; rows go to {@code columns}. */
+    /**
+     * Teaches a reader the three classes under every module path torch has used for them; rows go to {@code columns},
+     * and so do the containers' items that are rows ({@link Sink}).
+     */
     static PickleReader.Builder register(PickleReader.Builder b, DcpColumns columns) {
+        b.itemSink(new Sink(columns));
         for (String module : List.of("torch.distributed.checkpoint.metadata")) {
             b.reducer(module, "ChunkStorageMetadata", args -> args.size() == 0 ? new Chunk(columns) : inert(module, "ChunkStorageMetadata", args));
             b.reducer(module, "MetadataIndex", args -> args.size() == 0 ? new Index(columns) : inert(module, "MetadataIndex", args));
@@ -144,6 +149,8 @@ final class PickledRecords {
         @Override
         public void build(Object state) {
             PyDict d = dict(state);
+            if (d.get("transform_descriptors") instanceof List<?> td && columns.sunk(td) != null)
+                throw new IllegalArgumentException("transform_descriptors holds DCP records, not names");
             if (d.get("transform_descriptors") instanceof List<?> td && !td.isEmpty()) {
                 List<String> t = new ArrayList<>(td.size());
                 for (Object o : td) t.add(String.valueOf(o));
@@ -164,6 +171,51 @@ final class PickledRecords {
 
         @Override
         public boolean consumesState() {
+            return true;
+        }
+    }
+
+    /**
+     * Takes {@code storage_data}'s key → record items and the tensors' chunk-list items once they are rows, so
+     * the 1.4 M {@link Index}, {@link Storage} and {@link Chunk} objects of a 405B-scale file die young instead of
+     * living in a dict and lists to the end of the parse. The decoder reads a container's items with
+     * {@link DcpColumns#sunk}.
+     */
+    static final class Sink implements ItemSink {
+        private final DcpColumns columns;
+        private Object lastList;
+        private SunkItems lastListItems;
+        private Object lastDict;
+        private SunkItems lastDictItems;
+
+        Sink(DcpColumns columns) {
+            this.columns = columns;
+        }
+
+        @Override
+        public boolean setItem(PyDict target, boolean targetSunk, Object key, Object value) {
+            boolean rows = key instanceof Index k && k.row >= 0 && value instanceof Storage v && v.row >= 0;
+            if (!rows && !targetSunk) return false;
+            if (target != lastDict) {
+                lastDict = target;
+                lastDictItems = columns.sinkFor(target);
+            }
+            if (rows) lastDictItems.addRows(((Index) key).row, ((Storage) value).row);
+            else lastDictItems.addGeneric(key, value);
+            return true;
+        }
+
+        @Override
+        public boolean append(List<?> target, Object value) {
+            boolean row = value instanceof Chunk c && c.row >= 0;
+            if (target != lastList) {
+                SunkItems known = columns.sunk(target);
+                if (!row && known == null) return false;
+                lastList = target;
+                lastListItems = known != null ? known : columns.sinkFor(target);
+            }
+            if (row) lastListItems.addRows(((Chunk) value).row, 0);
+            else lastListItems.addGeneric(value, null);
             return true;
         }
     }

@@ -40,6 +40,7 @@ public final class PickleReader {
     private final Map<PyGlobal, Reducer> reducers;
     private final boolean shareEqualValues;
     private final boolean memoOnlyWhatIsRead;
+    private final ItemSink itemSink;
 
     private PickleReader(Builder b) {
         this.file = b.file;
@@ -48,6 +49,7 @@ public final class PickleReader {
         this.reducers = Map.copyOf(b.reducers);
         this.shareEqualValues = b.shareEqualValues;
         this.memoOnlyWhatIsRead = b.memoOnlyWhatIsRead;
+        this.itemSink = b.itemSink;
     }
 
     public static Builder builder() {
@@ -61,6 +63,7 @@ public final class PickleReader {
         private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
         private boolean shareEqualValues;
         private boolean memoOnlyWhatIsRead;
+        private ItemSink itemSink;
 
         private Builder() {
             BuiltinReducers.registerAll(reducers);
@@ -109,6 +112,12 @@ public final class PickleReader {
          */
         public Builder memoOnlyWhatIsRead(boolean only) {
             this.memoOnlyWhatIsRead = only;
+            return this;
+        }
+
+        /** Offers every dict item and list append to {@code sink} first ({@link ItemSink}); null for none. */
+        public Builder itemSink(ItemSink sink) {
+            this.itemSink = sink;
             return this;
         }
 
@@ -165,15 +174,10 @@ public final class PickleReader {
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
-        /**
-         * Memo indices the pickle reads back, ascending, or null to keep every entry. When set, the memo array holds
-         * entry {@code reads[s]} at slot s (a binary search: ~25 k indices read among ~20 M memoized).
-         */
-        private final int[] reads;
+        /** Memo indices the pickle reads back, each with its slot in the memo array, or null to keep every entry. */
+        private final MemoReads.Slots reads;
         /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
         private long[] dropped;
-        private int readCursor;
-        private int lastPut = -1;
 
         Machine(MemorySegment seg, long start) {
             this.seg = seg;
@@ -183,7 +187,7 @@ public final class PickleReader {
             this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
             this.dropped = reads == null ? null : new long[1024];
             if (reads != null) {
-                memo = new Object[reads.length];
+                memo = new Object[reads.count()];
                 Arrays.fill(memo, UNSET);
             }
         }
@@ -456,7 +460,7 @@ public final class PickleReader {
             if (from == to) return PyTuple.EMPTY;
             if (interner != null && interner.internable(stack, from, to))
                 return interner.tuple(stack, from, to);
-            return new PyTuple(Arrays.asList(stack).subList(from, to)); // PyTuple copies
+            return PyTuple.copyOf(stack, from, to);
         }
 
         // ---- memo ----
@@ -477,14 +481,7 @@ public final class PickleReader {
             Object top = peek();
             int i = (int) index;
             if (reads != null) {
-                int s;
-                if (i > lastPut) { // MEMOIZE counts up: walk a cursor instead of searching
-                    while (readCursor < reads.length && reads[readCursor] < i) readCursor++;
-                    s = readCursor < reads.length && reads[readCursor] == i ? readCursor : -1;
-                    lastPut = i;
-                } else {
-                    s = Arrays.binarySearch(reads, i);
-                }
+                int s = reads.slotOf(i);
                 if (s < 0) { // never read back: only counted (a bit per index; i < maxMemoEntries bounds the words)
                     int w = i >>> 6;
                     if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));
@@ -519,7 +516,7 @@ public final class PickleReader {
 
         private Object memoGet(long index) {
             if (reads != null) {
-                int s = index < limits.maxMemoEntries() ? Arrays.binarySearch(reads, (int) index) : -1;
+                int s = index < limits.maxMemoEntries() ? reads.slotOf(index) : -1;
                 if (s >= 0 && memo[s] == CONSUMED)
                     throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
                 if (s >= 0 && memo[s] != UNSET) return memo[s];
@@ -536,14 +533,19 @@ public final class PickleReader {
 
         @SuppressWarnings("unchecked")
         private void appendTo(Object target, Object v) {
-            if (target instanceof ArrayList<?> list) ((ArrayList<Object>) list).add(v);
+            if (target instanceof ArrayList<?> list) {
+                if (itemSink == null || !itemSink.append(list, v)) ((ArrayList<Object>) list).add(v);
+            }
             else if (target instanceof PyObject o) o.listItems().add(v);
             else throw fail("cannot append to a " + typeName(target));
         }
 
         private void setItem(Object target, Object key, Object value) {
             checkHashable(key);
-            if (target instanceof PyDict d) d.put(key, value);
+            if (target instanceof PyDict d) {
+                if (itemSink != null && itemSink.setItem(d, d.sunk, key, value)) d.sunk = true;
+                else d.put(key, value);
+            }
             else if (target instanceof PyObject o) o.dictItems().put(key, value);
             else throw fail("cannot set an item on a " + typeName(target));
         }
