@@ -114,7 +114,7 @@ public final class DcpMetadataReader {
             if (item.isNamed("BytesStorageMetadata")) {
                 bytes.add(fqn);
             } else if (item.isNamed("TensorStorageMetadata")) {
-                tensors.put(fqn, tensor(file, fqn, item, storage, columns));
+                tensors.put(fqn, tensor(file, columns.canonical(fqn), item, storage, columns));
             } else {
                 throw FormatException.atKey(file, fqn, "unknown storage metadata class " + item.type());
             }

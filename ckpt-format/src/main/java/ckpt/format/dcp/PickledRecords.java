@@ -1,6 +1,8 @@
 package ckpt.format.dcp;
 
 import ckpt.format.pickle.Buildable;
+import ckpt.format.pickle.FieldBuildable;
+import ckpt.format.pickle.FieldState;
 import ckpt.format.pickle.ItemSink;
 import ckpt.format.pickle.PickleReader;
 import ckpt.format.pickle.PyDict;
@@ -54,7 +56,7 @@ final class PickledRecords {
      * box becomes a row of the columns here, at BUILD, and the pickled values are not kept; otherwise they are kept
      * as pickled for the decoder to report.
      */
-    static final class Chunk implements Buildable {
+    static final class Chunk implements FieldBuildable {
         private final DcpColumns columns;
         Object offsets;
         Object sizes;
@@ -77,6 +79,16 @@ final class PickledRecords {
             }
         }
 
+        /** Both fields {@code torch.Size} literals of one rank, non-negative: the row; anything else the generic way. */
+        @Override
+        public boolean build(FieldState f) {
+            int o = f.find("offsets"), s = f.find("sizes");
+            if (o < 0 || s < 0 || f.kind(o) != FieldState.Kind.SIZE || f.kind(s) != FieldState.Kind.SIZE
+                    || f.rank(o) != f.rank(s) || !nonNegative(f, o) || !nonNegative(f, s)) return false;
+            row = columns.addBox(f, o, s);
+            return true;
+        }
+
         @Override
         public boolean consumesState() {
             return true;
@@ -87,7 +99,7 @@ final class PickledRecords {
      * {@code MetadataIndex(fqn, offset, index)}; the index hint is dropped (torch ignores it for equality). The key
      * becomes a row of the columns here when the fields are well-formed.
      */
-    static final class Index implements Buildable {
+    static final class Index implements FieldBuildable {
         private final DcpColumns columns;
         Object fqn;
         Object offset;
@@ -125,6 +137,20 @@ final class PickledRecords {
         }
 
         @Override
+        public boolean build(FieldState f) {
+            int n = f.find("fqn"), o = f.find("offset");
+            if (n < 0 || f.kind(n) != FieldState.Kind.OBJECT || !(f.object(n) instanceof String fqn)) return false;
+            if (o < 0 || f.kind(o) == FieldState.Kind.NONE) {
+                row = columns.addKey(fqn, (long[]) null);
+            } else if (f.kind(o) == FieldState.Kind.SIZE && nonNegative(f, o)) {
+                row = columns.addKey(fqn, f, o);
+            } else {
+                return false;
+            }
+            return true;
+        }
+
+        @Override
         public boolean consumesState() {
             return true;
         }
@@ -134,7 +160,7 @@ final class PickledRecords {
      * {@code _StorageInfo(relative_path, offset, length[, transform_descriptors])}; the decoder validates the
      * values (file name, signs) of the row made here.
      */
-    static final class Storage implements Buildable {
+    static final class Storage implements FieldBuildable {
         private final DcpColumns columns;
         Object relativePath;
         Object offset;
@@ -167,6 +193,17 @@ final class PickledRecords {
                 offset = o;
                 length = l;
             }
+        }
+
+        /** Path, offset and length plain, and no transforms (absent or None): the row; else the generic way. */
+        @Override
+        public boolean build(FieldState f) {
+            int p = f.find("relative_path"), o = f.find("offset"), l = f.find("length"), t = f.find("transform_descriptors");
+            if (p < 0 || o < 0 || l < 0 || f.kind(p) != FieldState.Kind.OBJECT || !(f.object(p) instanceof String path)
+                    || f.kind(o) != FieldState.Kind.INT || f.kind(l) != FieldState.Kind.INT
+                    || (t >= 0 && f.kind(t) != FieldState.Kind.NONE)) return false;
+            row = columns.addRecord(path, f.intValue(o), f.intValue(l), List.of());
+            return true;
         }
 
         @Override
@@ -218,6 +255,11 @@ final class PickledRecords {
             else lastListItems.addGeneric(value, null);
             return true;
         }
+    }
+
+    private static boolean nonNegative(FieldState f, int field) {
+        for (int i = 0; i < f.rank(field); i++) if (f.dim(field, i) < 0) return false;
+        return true;
     }
 
     private static boolean nonNegative(TorchSize s) {

@@ -176,6 +176,8 @@ public final class PickleReader {
         private long memoCount;
         /** Memo indices the pickle reads back, each with its slot in the memo array, or null to keep every entry. */
         private final MemoReads.Slots reads;
+        /** Reads record states without making them; only while the memo is pruned and MEMOIZE indices count up. */
+        private FieldState fieldState;
         /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
         private long[] dropped;
 
@@ -186,6 +188,7 @@ public final class PickleReader {
             Arrays.fill(memo, UNSET);
             this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
             this.dropped = reads == null ? null : new long[1024];
+            if (reads != null && interner == null) fieldState = new FieldState();
             if (reads != null) {
                 memo = new Object[reads.count()];
                 Arrays.fill(memo, UNSET);
@@ -215,11 +218,6 @@ public final class PickleReader {
                 }
                 op = seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF;
                 switch (op) {
-                    case PROTO -> {
-                        int v = u8();
-                        if (v > HIGHEST_PROTOCOL) throw fail("unsupported pickle protocol " + v);
-                        protocol = v;
-                    }
                     case FRAME -> {
                         long n = u64();
                         if (n > size - pos) throw fail("frame of " + n + " bytes exceeds the " + (size - pos) + " bytes left");
@@ -229,53 +227,15 @@ public final class PickleReader {
                         return new Result(v, pos);
                     }
                     case MARK -> mark();
-                    case POP -> {
-                        if (sp > fence()) stack[--sp] = null;
-                        else popMark(); // CPython: POP on an empty frame discards the MARK itself
-                    }
-                    case POP_MARK -> truncateTo(popMark());
-                    case DUP -> push(peek());
                     case NONE -> push(null);
                     case NEWTRUE -> push(Boolean.TRUE);
                     case NEWFALSE -> push(Boolean.FALSE);
-                    case INT -> {
-                        String line = asciiLine();
-                        if (line.equals("00")) push(Boolean.FALSE);
-                        else if (line.equals("01")) push(Boolean.TRUE);
-                        else push(PickleText.parseInt(line));
-                    }
                     case BININT -> push((long) i32());
                     case BININT1 -> push((long) u8());
                     case BININT2 -> push((long) u16());
-                    case LONG -> push(PickleText.parseInt(asciiLine()));
-                    case LONG1 -> push(longBytes(u8()));
-                    case LONG4 -> push(longBytes(length(i32())));
-                    case FLOAT -> push(PickleText.parseFloat(asciiLine()));
-                    case BINFLOAT -> {
-                        need(8);
-                        double d = Double.longBitsToDouble(seg.get(I64_BE, pos));
-                        pos += 8;
-                        push(d);
-                    }
-                    // Python 2 str: decoded as UTF-8, which is what torch.load does for legacy files.
-                    case STRING -> push(new String(PickleText.unquoteString(line()), StandardCharsets.UTF_8));
-                    case BINSTRING -> push(new String(bytes(length(i32())), StandardCharsets.UTF_8));
-                    case SHORT_BINSTRING -> push(new String(bytes(u8()), StandardCharsets.UTF_8));
-                    case UNICODE -> push(PickleText.rawUnicodeEscape(line()));
                     case BINUNICODE -> push(utf8(u32()));
                     case SHORT_BINUNICODE -> push(utf8(u8()));
-                    case BINUNICODE8 -> push(utf8(u64()));
-                    case SHORT_BINBYTES -> push(new PyBytes(bytes(u8())));
-                    case BINBYTES -> push(new PyBytes(bytes(u32())));
-                    case BINBYTES8 -> push(new PyBytes(bytes(u64())));
-                    case BYTEARRAY8 -> push(new PyBytes(bytes(u64()), true));
                     case EMPTY_LIST -> push(new ArrayList<>());
-                    case LIST -> {
-                        int m = popMark();
-                        ArrayList<Object> list = new ArrayList<>(Arrays.asList(stack).subList(m, sp));
-                        truncateTo(m);
-                        push(list);
-                    }
                     case APPEND -> {
                         Object v = pop();
                         appendTo(peek(), v);
@@ -301,14 +261,6 @@ public final class PickleReader {
                         push(t);
                     }
                     case EMPTY_DICT -> push(new PyDict());
-                    case DICT -> {
-                        int m = popMark();
-                        if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
-                        PyDict d = new PyDict();
-                        for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
-                        truncateTo(m);
-                        push(d);
-                    }
                     case SETITEM -> {
                         Object v = pop();
                         Object k = pop();
@@ -321,38 +273,11 @@ public final class PickleReader {
                         for (int i = m; i < sp; i += 2) setItem(target, stack[i], stack[i + 1]);
                         truncateTo(m);
                     }
-                    case EMPTY_SET -> push(new PySet(false));
-                    case ADDITEMS -> {
-                        int m = popMark();
-                        if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
-                        for (int i = m; i < sp; i++) set.items().add(stack[i]);
-                        truncateTo(m);
-                    }
-                    case FROZENSET -> {
-                        int m = popMark();
-                        PySet set = new PySet(true);
-                        set.items().addAll(Arrays.asList(stack).subList(m, sp));
-                        truncateTo(m);
-                        push(set);
-                    }
-                    case PUT -> memoPut(memoIndex(asciiLine()));
-                    case BINPUT -> memoPut(u8());
-                    case LONG_BINPUT -> memoPut(u32());
+                    case BINPUT -> explicitPut(u8());
+                    case LONG_BINPUT -> explicitPut(u32());
                     case MEMOIZE -> memoPut(memoCount);
-                    case GET -> push(memoGet(memoIndex(asciiLine())));
                     case BINGET -> push(memoGet(u8()));
                     case LONG_BINGET -> push(memoGet(u32()));
-                    case GLOBAL -> {
-                        String module = strictLine(StandardCharsets.UTF_8);
-                        String name = strictLine(StandardCharsets.UTF_8);
-                        push(global(module, name));
-                    }
-                    case STACK_GLOBAL -> {
-                        Object name = pop();
-                        Object module = pop();
-                        if (!(module instanceof String m) || !(name instanceof String n)) throw fail("module and name must be str");
-                        push(global(m, n));
-                    }
                     case REDUCE -> {
                         Object args = pop();
                         Object callable = pop();
@@ -361,31 +286,9 @@ public final class PickleReader {
                     case NEWOBJ -> {
                         Object args = pop();
                         Object cls = pop();
-                        push(instantiate(cls, args, null, PyObject.Origin.NEWOBJ));
-                    }
-                    case NEWOBJ_EX -> {
-                        Object kwargs = pop();
-                        Object args = pop();
-                        Object cls = pop();
-                        if (!(kwargs instanceof PyDict kw)) throw fail("keyword arguments are a " + typeName(kwargs) + ", not a dict");
-                        push(instantiate(cls, args, kw, PyObject.Origin.NEWOBJ));
-                    }
-                    case INST -> {
-                        String module = strictLine(StandardCharsets.US_ASCII); // Python decodes INST names as ASCII
-                        String name = strictLine(StandardCharsets.US_ASCII);
-                        Object cls = global(module, name);
-                        int m = popMark();
-                        PyTuple args = tupleOf(m, sp);
-                        truncateTo(m);
-                        push(instantiate(cls, args, null, PyObject.Origin.INST));
-                    }
-                    case OBJ -> {
-                        int m = popMark();
-                        if (sp == m) throw fail("needs a class after MARK");
-                        Object cls = stack[m];
-                        PyTuple args = tupleOf(m + 1, sp);
-                        truncateTo(m);
-                        push(instantiate(cls, args, null, PyObject.Origin.INST));
+                        Object made = instantiate(cls, args, null, PyObject.Origin.NEWOBJ);
+                        push(made);
+                        if (made instanceof FieldBuildable b && fieldState != null) buildFromFields(b);
                     }
                     case BUILD -> {
                         Object state = pop();
@@ -396,9 +299,122 @@ public final class PickleReader {
                         if (persistentLoader == null) throw fail("persistent id " + pid + " but no persistent loader is set");
                         push(loadPersistent(pid));
                     }
-                    case PERSID, EXT1, EXT2, EXT4, NEXT_BUFFER, READONLY_BUFFER -> throw fail("opcode is not supported by ckpt");
-                    default -> throw fail("not a known pickle opcode");
+                    default -> rareOpcode();
                 }
+            }
+        }
+
+        /**
+         * The opcodes that are not on the hot path of the large pickles ckpt reads (DCP metadata, state dicts): kept
+         * out of {@link #loop}, so the optimizing compiler compiles a small loop (a 405B-scale .metadata spent 2 s of
+         * CPU recompiling one large one).
+         */
+        private void rareOpcode() {
+            switch (op) {
+                case PROTO -> {
+                    int v = u8();
+                    if (v > HIGHEST_PROTOCOL) throw fail("unsupported pickle protocol " + v);
+                    protocol = v;
+                }
+                case POP -> {
+                    if (sp > fence()) stack[--sp] = null;
+                    else popMark(); // CPython: POP on an empty frame discards the MARK itself
+                }
+                case POP_MARK -> truncateTo(popMark());
+                case DUP -> push(peek());
+                case INT -> {
+                    String line = asciiLine();
+                    if (line.equals("00")) push(Boolean.FALSE);
+                    else if (line.equals("01")) push(Boolean.TRUE);
+                    else push(PickleText.parseInt(line));
+                }
+                case LONG -> push(PickleText.parseInt(asciiLine()));
+                case LONG1 -> push(longBytes(u8()));
+                case LONG4 -> push(longBytes(length(i32())));
+                case FLOAT -> push(PickleText.parseFloat(asciiLine()));
+                case BINFLOAT -> {
+                    need(8);
+                    double d = Double.longBitsToDouble(seg.get(I64_BE, pos));
+                    pos += 8;
+                    push(d);
+                }
+                // Python 2 str: decoded as UTF-8, which is what torch.load does for legacy files.
+                case STRING -> push(new String(PickleText.unquoteString(line()), StandardCharsets.UTF_8));
+                case BINSTRING -> push(new String(bytes(length(i32())), StandardCharsets.UTF_8));
+                case SHORT_BINSTRING -> push(new String(bytes(u8()), StandardCharsets.UTF_8));
+                case UNICODE -> push(PickleText.rawUnicodeEscape(line()));
+                case BINUNICODE8 -> push(utf8(u64()));
+                case SHORT_BINBYTES -> push(new PyBytes(bytes(u8())));
+                case BINBYTES -> push(new PyBytes(bytes(u32())));
+                case BINBYTES8 -> push(new PyBytes(bytes(u64())));
+                case BYTEARRAY8 -> push(new PyBytes(bytes(u64()), true));
+                case LIST -> {
+                    int m = popMark();
+                    ArrayList<Object> list = new ArrayList<>(Arrays.asList(stack).subList(m, sp));
+                    truncateTo(m);
+                    push(list);
+                }
+                case DICT -> {
+                    int m = popMark();
+                    if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
+                    PyDict d = new PyDict();
+                    for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
+                    truncateTo(m);
+                    push(d);
+                }
+                case EMPTY_SET -> push(new PySet(false));
+                case ADDITEMS -> {
+                    int m = popMark();
+                    if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
+                    for (int i = m; i < sp; i++) set.items().add(stack[i]);
+                    truncateTo(m);
+                }
+                case FROZENSET -> {
+                    int m = popMark();
+                    PySet set = new PySet(true);
+                    set.items().addAll(Arrays.asList(stack).subList(m, sp));
+                    truncateTo(m);
+                    push(set);
+                }
+                case PUT -> explicitPut(memoIndex(asciiLine()));
+                case GET -> push(memoGet(memoIndex(asciiLine())));
+                case GLOBAL -> {
+                    String module = strictLine(StandardCharsets.UTF_8);
+                    String name = strictLine(StandardCharsets.UTF_8);
+                    push(global(module, name));
+                }
+                case STACK_GLOBAL -> {
+                    Object name = pop();
+                    Object module = pop();
+                    if (!(module instanceof String m) || !(name instanceof String n)) throw fail("module and name must be str");
+                    push(global(m, n));
+                }
+                case NEWOBJ_EX -> {
+                    Object kwargs = pop();
+                    Object args = pop();
+                    Object cls = pop();
+                    if (!(kwargs instanceof PyDict kw)) throw fail("keyword arguments are a " + typeName(kwargs) + ", not a dict");
+                    push(instantiate(cls, args, kw, PyObject.Origin.NEWOBJ));
+                }
+                case INST -> {
+                    String module = strictLine(StandardCharsets.US_ASCII); // Python decodes INST names as ASCII
+                    String name = strictLine(StandardCharsets.US_ASCII);
+                    Object cls = global(module, name);
+                    int m = popMark();
+                    PyTuple args = tupleOf(m, sp);
+                    truncateTo(m);
+                    push(instantiate(cls, args, null, PyObject.Origin.INST));
+                }
+                case OBJ -> {
+                    int m = popMark();
+                    if (sp == m) throw fail("needs a class after MARK");
+                    Object cls = stack[m];
+                    PyTuple args = tupleOf(m + 1, sp);
+                    truncateTo(m);
+                    push(instantiate(cls, args, null, PyObject.Origin.INST));
+                }
+                case PERSID, EXT1, EXT2, EXT4, NEXT_BUFFER, READONLY_BUFFER -> throw fail("opcode is not supported by ckpt");
+                default -> throw fail("not a known pickle opcode");
             }
         }
 
@@ -476,19 +492,76 @@ public final class PickleReader {
             return l;
         }
 
+        /** PUT, BINPUT, LONG_BINPUT: an index of the stream's choosing, after which MEMOIZE indices may repeat. */
+        private void explicitPut(long index) {
+            fieldState = null;
+            memoPut(index);
+        }
+
+        /**
+         * Builds the record just made by NEWOBJ from its state read straight from the opcodes ({@link FieldState}),
+         * when the span has the plain shape and the record takes it; otherwise nothing happens and the loop reads
+         * the span opcode by opcode.
+         */
+        private void buildFromFields(FieldBuildable target) {
+            if (sp + mp + 32 >= limits.maxDepth()) return;
+            long end = fieldState.scan(seg, pos, memoCount, fieldMemo);
+            if (end < 0 || pushes + fieldState.pushes > limits.maxTotalObjects()) return;
+            boolean built;
+            try {
+                built = target.build(fieldState);
+            } catch (RuntimeException e) {
+                return; // the generic BUILD reports it, at its opcode
+            }
+            if (!built) return;
+            for (int k = 0; k < fieldState.memoized; k++) dropMemo(memoCount);
+            pushes += fieldState.pushes;
+            pos = end;
+        }
+
+        /** The memo as {@link FieldState} may read it: the values a GET would give, and which MEMOIZE may be dropped. */
+        private final FieldState.Memo fieldMemo = new FieldState.Memo() {
+            @Override
+            public Object get(long index) {
+                if (index >= limits.maxMemoEntries()) return null;
+                int s = reads.slotOf(index);
+                if (s < 0) return null;
+                Object v = memo[s];
+                return v == UNSET || v == CONSUMED ? null : v;
+            }
+
+            @Override
+            public boolean droppable(long index) {
+                if (index >= limits.maxMemoEntries() || reads.isRead(index)) return false;
+                int w = (int) (index >>> 6);
+                return w >= dropped.length || (dropped[w] & (1L << index)) == 0;
+            }
+
+            @Override
+            public boolean isTorchSize(Object g) {
+                return g instanceof PyGlobal global && reducerOf(global) == BuiltinReducers.TORCH_SIZE;
+            }
+        };
+
+        /** Counts a memo index never read back, without keeping its value. */
+        private void dropMemo(long index) {
+            int i = (int) index;
+            int w = i >>> 6;
+            if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));
+            if ((dropped[w] & (1L << i)) == 0) {
+                dropped[w] |= 1L << i;
+                memoCount++;
+            }
+        }
+
         private void memoPut(long index) {
             if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
             Object top = peek();
             int i = (int) index;
             if (reads != null) {
-                int s = reads.slotOf(i);
+                int s = reads.isRead(i) ? reads.slotOf(i) : -1;
                 if (s < 0) { // never read back: only counted (a bit per index; i < maxMemoEntries bounds the words)
-                    int w = i >>> 6;
-                    if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));
-                    if ((dropped[w] & (1L << i)) == 0) {
-                        dropped[w] |= 1L << i;
-                        memoCount++;
-                    }
+                    dropMemo(i);
                     return;
                 }
                 if (memo[s] == UNSET) memoCount++;
