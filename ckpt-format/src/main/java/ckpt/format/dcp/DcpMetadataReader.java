@@ -3,6 +3,7 @@ package ckpt.format.dcp;
 import ckpt.format.RegularFiles;
 import ckpt.format.FormatException;
 import ckpt.format.pickle.PickleException;
+import ckpt.format.pickle.PickleReader;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
@@ -53,8 +54,13 @@ public final class DcpMetadataReader {
             Object root;
             DcpColumns columns = new DcpColumns();
             try {
-                root = PickledRecords.register(TorchGlobals.reader(file), columns).shareEqualValues(false)
-                        .memoOnlyWhatIsRead(true).build().read(seg);
+                try {
+                    root = PickledRecords.register(TorchGlobals.reader(file), columns).guessMemoReads(true).build().read(seg);
+                } catch (PickleReader.GuessMissed e) {
+                    // the pickle reads back a value inside a record: scan first which memo entries are read
+                    columns = new DcpColumns();
+                    root = PickledRecords.register(TorchGlobals.reader(file), columns).memoOnlyWhatIsRead(true).build().read(seg);
+                }
             } catch (PickleException e) {
                 throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
             }

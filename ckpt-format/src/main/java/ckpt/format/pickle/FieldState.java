@@ -35,6 +35,8 @@ public final class FieldState {
 
     // what the span did, for the reader to apply when the object accepts the state
     int memoized;  // MEMOIZE opcodes, at consecutive indices from the reader's memo count
+    /** Per MEMOIZE: the value to keep (a string literal, which later records name by memo), or null to drop. */
+    final Object[] memoValues = new Object[4 * MAX_FIELDS * 2];
     long pushes;   // values the generic path would have pushed
     long end;      // offset after BUILD
 
@@ -44,6 +46,9 @@ public final class FieldState {
 
         /** Whether the memo index assigned by a MEMOIZE here may be dropped (never read back, within limits). */
         boolean droppable(long index);
+
+        /** Whether a MEMOIZE here may assign the index (within limits, not assigned before). */
+        boolean fresh(long index);
 
         /** Whether {@code g} is {@code torch.Size} interpreted by the built-in reducer. */
         boolean isTorchSize(Object g);
@@ -172,7 +177,7 @@ public final class FieldState {
                 if (c.pos < 0 || n > 1 << 16 || !c.has(n)) return FAIL;
                 String s = c.utf8((int) n);
                 pushes++;
-                if (!memoize(c, memoCount, memo)) return FAIL;
+                if (!memoize(c, memoCount, memo, s)) return FAIL;
                 return object(slot, s);
             }
             case BINGET, LONG_BINGET -> {
@@ -233,8 +238,15 @@ public final class FieldState {
     }
 
     private boolean memoize(Cursor c, long memoCount, Memo memo) {
-        if (c.op() != MEMOIZE || !memo.droppable(memoCount + memoized)) return false;
-        memoized++;
+        return memoize(c, memoCount, memo, null);
+    }
+
+    /** A MEMOIZE whose value is dropped (keep null: it must never be read back) or kept. */
+    private boolean memoize(Cursor c, long memoCount, Memo memo, Object keep) {
+        if (c.op() != MEMOIZE || memoized == memoValues.length) return false;
+        long index = memoCount + memoized;
+        if (keep == null ? !memo.droppable(index) : !memo.fresh(index)) return false;
+        memoValues[memoized++] = keep;
         return true;
     }
 

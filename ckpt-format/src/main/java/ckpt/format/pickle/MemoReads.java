@@ -136,46 +136,78 @@ final class MemoReads {
     }
 
     /**
-     * The memo slots of the indices read back: slot s keeps index {@code indices[s]}. Found through an
-     * open-addressing table, since the reader asks once per memo opcode (~43 M times at 405B scale).
+     * The memo slots of the indices kept: slot s keeps one index. Either fixed, from a scan (the indices read back),
+     * or growing, when the reader keeps every index outside record states without a scan ({@link #growing}). Found
+     * through an open-addressing table, since the reader asks once per memo opcode (~43 M times at 405B scale).
      */
     static final class Slots {
-        private final int[] indices;
-        private final int[] table; // index + 1 of each slot's entry; 0 = empty
-        private final int[] tableSlot;
+        private int[] indices; // fixed: ascending; growing: by slot
+        private int count;
+        private int[] table;   // index + 1 of each entry; 0 = empty
+        private int[] tableSlot;
+        private final boolean fixed;
+        private int cursor;    // fixed: indices[cursor - 1] < the last index asked with isRead
 
         Slots(int[] ascending) {
+            this.fixed = true;
             this.indices = ascending;
-            int cap = Integer.highestOneBit(Math.max(4, ascending.length * 3)) * 2; // load ≤ 1/3
-            table = new int[cap];
-            tableSlot = new int[cap];
-            for (int s = 0; s < ascending.length; s++) {
-                int i = home(ascending[s]);
-                while (table[i] != 0) i = (i + 1) & (cap - 1);
-                table[i] = ascending[s] + 1;
-                tableSlot[i] = s;
-            }
+            this.count = ascending.length;
+            rebuild(Integer.highestOneBit(Math.max(4, count * 3)) * 2); // load ≤ 1/3
         }
 
-        private int cursor; // indices[cursor - 1] < the last index asked with isRead
+        private Slots() {
+            this.fixed = false;
+            this.indices = new int[256];
+            this.table = new int[1024];
+            this.tableSlot = new int[1024];
+        }
+
+        /** An empty table that {@link #add} fills. */
+        static Slots growing() {
+            return new Slots();
+        }
 
         int count() {
-            return indices.length;
+            return count;
+        }
+
+        /** Gives growing-mode index {@code index} (not yet kept) the next slot. */
+        int add(int index) {
+            if (fixed) throw new IllegalStateException("fixed memo slots");
+            if (count == indices.length) indices = Arrays.copyOf(indices, count * 2);
+            indices[count] = index;
+            if ((count + 1) * 3L > table.length) rebuild(table.length * 2);
+            else insert(index, count);
+            return count++;
+        }
+
+        private void rebuild(int capacity) {
+            table = new int[capacity];
+            tableSlot = new int[capacity];
+            int n = fixed ? count : count + 1; // growing: the entry being added is in indices already
+            for (int s = 0; s < n; s++) insert(indices[s], s);
+        }
+
+        private void insert(int index, int slot) {
+            int i = home(index);
+            while (table[i] != 0) i = (i + 1) & (table.length - 1);
+            table[i] = index + 1;
+            tableSlot[i] = slot;
         }
 
         /**
-         * Whether memo index {@code index} is read back. MEMOIZE asks in ascending order (20 M times at 405B
-         * scale): a cursor walks the sorted indices then, instead of a hash probe that misses the cache.
+         * Whether memo index {@code index} is kept. MEMOIZE asks in ascending order (20 M times at 405B scale): a
+         * fixed table walks a cursor over its sorted indices then, instead of a hash probe that misses the cache.
          */
         boolean isRead(long index) {
             if (index < 0 || index >= Integer.MAX_VALUE) return false;
             int i = (int) index;
-            if (cursor > 0 && indices[cursor - 1] >= i) return slotOf(i) >= 0;
-            while (cursor < indices.length && indices[cursor] < i) cursor++;
-            return cursor < indices.length && indices[cursor] == i;
+            if (!fixed || (cursor > 0 && indices[cursor - 1] >= i)) return slotOf(i) >= 0;
+            while (cursor < count && indices[cursor] < i) cursor++;
+            return cursor < count && indices[cursor] == i;
         }
 
-        /** The slot of memo index {@code index}, or -1 when the pickle never reads it. */
+        /** The slot of memo index {@code index}, or -1 when it is not kept. */
         int slotOf(long index) {
             if (index < 0 || index >= Integer.MAX_VALUE) return -1;
             int key = (int) index + 1;
@@ -186,8 +218,9 @@ final class MemoReads {
             }
         }
 
+        /** Fibonacci hashing: the product's high bits, which every bit of the index reaches. */
         private int home(int index) {
-            return (index * 0x9E3779B9 >>> 7) & (table.length - 1);
+            return (index * 0x9E3779B9) >>> (32 - Integer.numberOfTrailingZeros(table.length));
         }
     }
 

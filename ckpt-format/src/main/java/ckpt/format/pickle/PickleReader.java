@@ -40,6 +40,7 @@ public final class PickleReader {
     private final Map<PyGlobal, Reducer> reducers;
     private final boolean shareEqualValues;
     private final boolean memoOnlyWhatIsRead;
+    private final boolean guessMemoReads;
     private final ItemSink itemSink;
 
     private PickleReader(Builder b) {
@@ -50,7 +51,21 @@ public final class PickleReader {
         this.shareEqualValues = b.shareEqualValues;
         this.memoOnlyWhatIsRead = b.memoOnlyWhatIsRead;
         this.itemSink = b.itemSink;
+        this.guessMemoReads = b.guessMemoReads;
     }
+
+    /**
+     * A read with {@link Builder#guessMemoReads} met a memo entry it had dropped, or kept too many: nothing is wrong
+     * with the pickle; read it again with {@link Builder#memoOnlyWhatIsRead}.
+     */
+    public static final class GuessMissed extends RuntimeException {
+        GuessMissed(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /** Memo entries a guessing read keeps before it gives up (the generic values of a 405B .metadata: ~0.1 M). */
+    static final int GUESS_MAX_KEPT = 1 << 20;
 
     public static Builder builder() {
         return new Builder();
@@ -63,6 +78,7 @@ public final class PickleReader {
         private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
         private boolean shareEqualValues;
         private boolean memoOnlyWhatIsRead;
+        private boolean guessMemoReads;
         private ItemSink itemSink;
 
         private Builder() {
@@ -112,6 +128,18 @@ public final class PickleReader {
          */
         public Builder memoOnlyWhatIsRead(boolean only) {
             this.memoOnlyWhatIsRead = only;
+            return this;
+        }
+
+        /**
+         * Like {@link #memoOnlyWhatIsRead} without its scan: keeps every memo entry except those made inside record
+         * states read as {@link FieldState}, which picklers do not reference again. If the pickle does read one back
+         * (or keeps very many entries), the read stops with {@link GuessMissed}; the caller then reads again with
+         * {@link #memoOnlyWhatIsRead}, which handles any stream. Saves the scan's pass over a large DCP
+         * {@code .metadata}.
+         */
+        public Builder guessMemoReads(boolean guess) {
+            this.guessMemoReads = guess;
             return this;
         }
 
@@ -176,6 +204,8 @@ public final class PickleReader {
         private long memoCount;
         /** Memo indices the pickle reads back, each with its slot in the memo array, or null to keep every entry. */
         private final MemoReads.Slots reads;
+        /** Keeping every entry but those of record states, without a scan ({@link Builder#guessMemoReads}). */
+        private final boolean guessing;
         /** Reads record states without making them; only while the memo is pruned and MEMOIZE indices count up. */
         private FieldState fieldState;
         /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
@@ -186,11 +216,13 @@ public final class PickleReader {
             this.size = seg.byteSize();
             this.pos = start;
             Arrays.fill(memo, UNSET);
-            this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
+            this.guessing = guessMemoReads && !memoOnlyWhatIsRead && interner == null;
+            this.reads = guessing ? MemoReads.Slots.growing()
+                    : memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
             this.dropped = reads == null ? null : new long[1024];
             if (reads != null && interner == null) fieldState = new FieldState();
             if (reads != null) {
-                memo = new Object[reads.count()];
+                memo = new Object[Math.max(reads.count(), guessing ? 256 : 0)];
                 Arrays.fill(memo, UNSET);
             }
         }
@@ -198,6 +230,8 @@ public final class PickleReader {
         Result run() {
             try {
                 return loop();
+            } catch (GuessMissed e) {
+                throw e;
             } catch (FormatException e) {
                 throw e;
             } catch (StackOverflowError e) {
@@ -514,7 +548,12 @@ public final class PickleReader {
                 return; // the generic BUILD reports it, at its opcode
             }
             if (!built) return;
-            for (int k = 0; k < fieldState.memoized; k++) dropMemo(memoCount);
+            for (int k = 0; k < fieldState.memoized; k++) {
+                Object keep = fieldState.memoValues[k];
+                if (keep == null) dropMemo(memoCount);
+                else memoStore(memoCount, keep);
+                fieldState.memoValues[k] = null;
+            }
             pushes += fieldState.pushes;
             pos = end;
         }
@@ -532,9 +571,19 @@ public final class PickleReader {
 
             @Override
             public boolean droppable(long index) {
-                if (index >= limits.maxMemoEntries() || reads.isRead(index)) return false;
+                if (index >= limits.maxMemoEntries()) return false;
+                if (guessing) return true; // a MEMOIZE index with no explicit PUT before is new
+                if (reads.isRead(index)) return false;
                 int w = (int) (index >>> 6);
                 return w >= dropped.length || (dropped[w] & (1L << index)) == 0;
+            }
+
+            @Override
+            public boolean fresh(long index) {
+                if (index >= limits.maxMemoEntries()) return false;
+                if (guessing) return true;
+                if (reads.slotOf(index) >= 0) return false;
+                return !isDropped((int) index);
             }
 
             @Override
@@ -542,6 +591,23 @@ public final class PickleReader {
                 return g instanceof PyGlobal global && reducerOf(global) == BuiltinReducers.TORCH_SIZE;
             }
         };
+
+        /** A guessing read's new slot for index i. */
+        private int keep(int i) {
+            if (reads.count() >= GUESS_MAX_KEPT) throw new GuessMissed("more than " + GUESS_MAX_KEPT + " memo entries kept");
+            int s = reads.add(i);
+            if (s >= memo.length) {
+                int old = memo.length;
+                memo = Arrays.copyOf(memo, old * 2);
+                Arrays.fill(memo, old, memo.length, UNSET);
+            }
+            return s;
+        }
+
+        private boolean isDropped(int i) {
+            int w = i >>> 6;
+            return w < dropped.length && (dropped[w] & (1L << i)) != 0;
+        }
 
         /** Counts a memo index never read back, without keeping its value. */
         private void dropMemo(long index) {
@@ -556,10 +622,15 @@ public final class PickleReader {
 
         private void memoPut(long index) {
             if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
-            Object top = peek();
+            memoStore(index, peek());
+        }
+
+        /** Memo entry {@code index} (below the limit) set to {@code top}, or only counted where it is never read. */
+        private void memoStore(long index, Object top) {
             int i = (int) index;
             if (reads != null) {
                 int s = reads.isRead(i) ? reads.slotOf(i) : -1;
+                if (s < 0 && guessing && !isDropped(i)) s = keep(i);
                 if (s < 0) { // never read back: only counted (a bit per index; i < maxMemoEntries bounds the words)
                     dropMemo(i);
                     return;
@@ -593,6 +664,8 @@ public final class PickleReader {
                 if (s >= 0 && memo[s] == CONSUMED)
                     throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
                 if (s >= 0 && memo[s] != UNSET) return memo[s];
+                if (guessing && index < limits.maxMemoEntries() && isDropped((int) index))
+                    throw new GuessMissed("memo entry " + index + " of a record state is read back");
                 throw fail("memo has no entry " + index);
             }
             if (index < memo.length && memo[(int) index] == CONSUMED)
@@ -678,13 +751,24 @@ public final class PickleReader {
          * times in a large DCP {@code .metadata}, and hashing its two names each time was a measurable share.
          */
         private Reducer reducerOf(PyGlobal cls) {
+            // the few classes a record stream applies in turn, by identity, before the map
+            for (int i = 0; i < recentClasses.length; i++) {
+                if (recentClasses[i] == cls) return recentReducers[i] == NO_REDUCER ? null : recentReducers[i];
+            }
             Reducer r = reducerCache.get(cls);
             if (r == null) {
                 r = reducers.getOrDefault(cls, NO_REDUCER);
                 if (reducerCache.size() < 4096) reducerCache.put(cls, r);
             }
+            int slot = recentNext++ & (recentClasses.length - 1);
+            recentClasses[slot] = cls;
+            recentReducers[slot] = r;
             return r == NO_REDUCER ? null : r;
         }
+
+        private final PyGlobal[] recentClasses = new PyGlobal[4];
+        private final Reducer[] recentReducers = new Reducer[4];
+        private int recentNext;
 
         private Object instantiate(Object callable, Object argsValue, PyDict kwargs, PyObject.Origin origin) {
             PyGlobal cls;
