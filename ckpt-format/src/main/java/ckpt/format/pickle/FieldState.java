@@ -183,7 +183,8 @@ public final class FieldState {
             case BINGET, LONG_BINGET -> {
                 long index = op == BINGET ? c.u8() : c.u32();
                 if (c.pos < 0) return FAIL;
-                Object v = memo.get(index);
+                // an index this span assigned is not in the memo yet: a string literal kept here, or nothing
+                Object v = index >= memoCount && index < memoCount + memoized ? memoValues[(int) (index - memoCount)] : memo.get(index);
                 if (v == null) return FAIL;
                 pushes++;
                 if (slot >= 0 && memo.isTorchSize(v) && isSizeArgs(c.peek())) return size(c, memoCount, memo, slot);

@@ -582,8 +582,8 @@ public final class PickleReader {
             public boolean fresh(long index) {
                 if (index >= limits.maxMemoEntries()) return false;
                 if (guessing) return true;
-                if (reads.slotOf(index) >= 0) return false;
-                return !isDropped((int) index);
+                int s = reads.slotOf(index); // a slot is there for an index read back, assigned or not
+                return s >= 0 ? memo[s] == UNSET : !isDropped((int) index);
             }
 
             @Override
