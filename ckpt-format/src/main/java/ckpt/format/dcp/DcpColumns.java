@@ -24,6 +24,7 @@ final class DcpColumns {
     // storage keys: fqn, offsets in keyDims[keyStart[r] .. keyStart[r + 1]), or none (a bytes item)
     private String[] keyFqn = new String[256];
     private boolean[] keyNone = new boolean[256];
+    private int[] keyHashes = new int[256]; // MetadataIndex.hash of each row
     private long[] keyDims = new long[512];
     private int[] keyStart = new int[257];
     private int keys;
@@ -115,6 +116,7 @@ final class DcpColumns {
         if (keys + 1 > keyFqn.length) {
             keyFqn = Arrays.copyOf(keyFqn, grow(keyFqn.length));
             keyNone = Arrays.copyOf(keyNone, keyFqn.length);
+            keyHashes = Arrays.copyOf(keyHashes, keyFqn.length);
         }
         if (keys + 2 > keyStart.length) keyStart = Arrays.copyOf(keyStart, grow(keyStart.length));
         int at = keyStart[keys];
@@ -124,6 +126,7 @@ final class DcpColumns {
         keyFqn[keys] = canonical(fqn);
         keyNone[keys] = offsets == null;
         keyStart[keys + 1] = at + n;
+        keyHashes[keys] = MetadataIndex.hash(keyFqn[keys], offsets, 0, n); // now, while the name is in the cache
         return keys++;
     }
 
@@ -153,7 +156,7 @@ final class DcpColumns {
 
     /** Hash of a key row, equal to {@link MetadataIndex#hashCode()} of the same key. */
     int keyHash(int row) {
-        return MetadataIndex.hash(keyFqn[row], keyNone[row] ? null : keyDims, keyStart[row], keyStart[row + 1]);
+        return keyHashes[row];
     }
 
     boolean keyEquals(int row, String fqn, long[] dims, int from, int to) {
