@@ -286,8 +286,10 @@ public final class DcpMetadataReader {
 
     /** A storage record row made at BUILD, validated. */
     private static int recordRow(Path file, int key, int r, DcpColumns columns, Set<String> checkedPaths) {
-        if (columns.recordOffset(r) < 0 || columns.recordLength(r) < 0)
-            throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
+        long o = columns.recordOffset(r), l = columns.recordLength(r);
+        if (o < 0 || l < 0) throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
+        if (l > Long.MAX_VALUE - o)
+            throw new FormatException(file, "key " + columns.key(key), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
         String rel = columns.recordPath(r);
         if (!checkedPaths.contains(rel)) {
             checkFileName(file, columns.key(key), rel);
