@@ -29,14 +29,17 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Runs a {@link ConversionPlan} with a pool of workers. Every output tensor is cut into {@link OutputPiece}s —
  * contiguous byte ranges of at most {@code pieceBytes} of output and of source — so work is parallel across tensors
- * and across the rows of a large tensor. A worker gets its piece's range of the output (mapped by the
- * {@link OutputWriter.Positioned} writer), executes the clipped {@link CopyItem}s into it in place, checksums it when the format records CRCs
- * (parts combine with {@link Crc32#combine}, so nothing is read twice), and releases the source windows it read.
+ * and across the rows of a large tensor. A worker executes its piece's clipped {@link CopyItem}s into its own piece
+ * buffer, checksums it when the format records CRCs (parts combine with {@link Crc32#combine}), hands it to the
+ * {@link OutputWriter.Positioned} writer's positioned write, and releases the source windows it read. Positioned
+ * writes rather than stores into a mapped output: a new file's mapped pages are zeroed by the filesystem on their
+ * first store, which cost half the CPU time of a conversion (docs/BENCHMARKS.md, issue 18).
  * <p>Pieces are queued in source order (file, then offset) so that the workers together read each file front to back.
- * An item whose bytes go as they are into a contiguous run is gathered straight into the output; casts, transposes
- * and non-contiguous boxes go through the worker's scratch buffer of at most {@code pieceBytes}. So memory is
- * bounded by {@code threads × pieceBytes} (output range, source pages, scratch: {@link #memoryBound()}), never by
- * the model or tensor size. Output bytes depend neither on the thread count nor on the order pieces finish in. The
+ * An item whose bytes go as they are into a contiguous run is gathered straight into the piece buffer; casts,
+ * transposes and non-contiguous boxes go through the worker's second buffer of at most {@code pieceBytes}. So memory
+ * is bounded by {@code threads × 3 × pieceBytes} (piece buffer, source pages, cast buffer: {@link #memoryBound()}),
+ * never by the model or tensor size. Output bytes depend neither on the thread count nor on the order pieces finish
+ * in. The
  * listener is called on the calling thread only.
  */
 public final class PlanExecutor {
@@ -84,7 +87,7 @@ public final class PlanExecutor {
         return kernels;
     }
 
-    /** Peak bytes the workers may hold at once beyond the JVM and the index: output range, source pages, scratch. */
+    /** Peak bytes the workers may hold at once beyond the JVM and the index: piece buffer, source pages, cast buffer. */
     public long memoryBound() {
         return (long) threads * 3 * pieceBytes;
     }
@@ -211,12 +214,11 @@ public final class PlanExecutor {
         boolean crc = writer.needsCrc32();
         for (int i : order)
             run.submit(pieces.get(i), p -> {
-                long sum;
-                try (Arena region = Arena.ofConfined()) {
-                    MemorySegment dst = writer.map(p.tensor(), p.byteOffset(), p.byteLength(), region);
-                    fill(p, dst, run);
-                    sum = crc ? Crc32.of(dst) : -1;
-                }
+                Scratch scratch = run.scratch.get();
+                MemorySegment dst = scratch.piece.get(p.byteLength());
+                fill(p, dst, scratch.cast, run.release);
+                long sum = crc ? Crc32.of(dst) : -1;
+                writer.write(p.tensor(), p.byteOffset(), dst);
                 TensorState s = states.get(p.tensor());
                 boolean last = s.partDone(p, sum);
                 if (last) writer.complete(p.tensor(), crc ? s.combined() : -1);
@@ -252,8 +254,17 @@ public final class PlanExecutor {
         throw new IllegalStateException(f);
     }
 
-    /** One growing scratch buffer per worker thread, reused by every piece it writes (native, never the heap). */
+    /**
+     * A worker's two buffers, reused by every piece it writes (native, never the heap): the piece's output bytes,
+     * written to the file when complete, and the source rows of a cast or transpose.
+     */
     private static final class Scratch {
+        final Buffer piece = new Buffer();
+        final Buffer cast = new Buffer();
+    }
+
+    /** One growing native buffer. */
+    private static final class Buffer {
         final Arena arena = Arena.ofAuto();
         MemorySegment buf;
 
@@ -263,26 +274,33 @@ public final class PlanExecutor {
         }
     }
 
-    /** Executes the piece's items into {@code dst}, which holds the piece's box as a row-major tensor of its own. */
-    private void fill(OutputPiece p, MemorySegment dst, Run run) {
+    /**
+     * Executes the piece's items into {@code dst}, which holds the piece's box as a row-major tensor of its own. The
+     * items tile the piece (plans are checked to cover each tensor exactly), so every byte of the reused buffer is
+     * written; should they not, the rest is zero, as in a file region nothing was written to.
+     */
+    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, Runnable release) {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
         int es = t.dtype().byteSize();
+        long covered = 0;
+        for (CopyItem it : p.items()) covered += it.numel();
+        if (covered != p.box().numel()) dst.fill((byte) 0);
         for (CopyItem it : p.items()) {
             Box box = it.destination();
             if (it.isZeroFill()) {
                 kernels.fillZero(dst, t.dtype(), shape, box);
             } else if (t.isDirectCopy(it) && isContiguous(shape, box)) {
                 long start = elementOffset(shape, box.offsets());
-                kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), run.release);
+                kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), release);
             } else {
-                copyConverted(t, it, shape, dst, run.scratch.get(), run.release);
+                copyConverted(t, it, shape, dst, cast, release);
             }
         }
     }
 
     /** The source in row chunks that fit the scratch limit, each gathered, then cast/transposed into its box. */
-    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Scratch scratch, Runnable release) {
+    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, Runnable release) {
         TensorSlice s = it.source();
         int srcEs = t.sourceDtype().byteSize();
         long rows = s.rank() == 0 ? 1 : s.dim(0);
