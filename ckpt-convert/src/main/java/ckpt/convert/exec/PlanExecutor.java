@@ -1,5 +1,6 @@
 package ckpt.convert.exec;
 
+import ckpt.convert.assembly.TensorAssembler;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.CopyItem;
 import ckpt.convert.plan.OutputPiece;
@@ -214,11 +215,14 @@ public final class PlanExecutor {
         boolean crc = writer.needsCrc32();
         for (int i : order)
             run.submit(pieces.get(i), p -> {
-                Scratch scratch = run.scratch.get();
-                MemorySegment dst = scratch.piece.get(p.byteLength());
-                fill(p, dst, scratch.cast, run.release);
-                long sum = crc ? Crc32.of(dst) : -1;
-                writer.write(p.tensor(), p.byteOffset(), dst);
+                long sum = writeStoredRuns(p, writer, crc, run.release);
+                if (sum == NOT_STORED_RUNS) {
+                    Scratch scratch = run.scratch.get();
+                    MemorySegment dst = scratch.piece.get(p.byteLength());
+                    fill(p, dst, scratch.cast, run.release);
+                    sum = crc ? Crc32.of(dst) : -1;
+                    writer.write(p.tensor(), p.byteOffset(), dst);
+                }
                 TensorState s = states.get(p.tensor());
                 boolean last = s.partDone(p, sum);
                 if (last) writer.complete(p.tensor(), crc ? s.combined() : -1);
@@ -232,6 +236,41 @@ public final class PlanExecutor {
                 listener.tensorWritten(d.piece().tensor());
             }
         }
+    }
+
+    /** What {@link #writeStoredRuns} returns for a piece whose bytes are not all stored runs. */
+    private static final long NOT_STORED_RUNS = Long.MIN_VALUE;
+
+    /**
+     * A piece whose items all copy bytes as they are (same dtype, no transpose) into contiguous runs, from stored
+     * pieces that hold them as contiguous runs too — a DCP or torch_dist chunk into its rows, a TP shard into its
+     * slot — is written straight from the mapped source: no copy through the worker's buffer, and its CRC-32 is
+     * taken from the source bytes in that one pass. Returns the piece's CRC-32 (-1 when {@code crc} is false), or
+     * {@link #NOT_STORED_RUNS} when some item is not such a copy (runs written before it are written again, with
+     * the same bytes, by the general path).
+     */
+    private static long writeStoredRuns(OutputPiece p, OutputWriter.Positioned writer, boolean crc, Runnable release)
+            throws IOException {
+        OutputTensor t = p.tensor();
+        long[] shape = p.box().sizes();
+        int es = t.dtype().byteSize();
+        for (CopyItem it : p.items())
+            if (it.isZeroFill() || !t.isDirectCopy(it) || !isContiguous(shape, it.destination())) return NOT_STORED_RUNS;
+        List<long[]> crcs = new ArrayList<>(); // {piece byte, length, crc} per run
+        for (CopyItem it : p.items()) {
+            long start = elementOffset(shape, it.destination().offsets()) * es;
+            boolean runs = TensorAssembler.forEachStoredRun(it.source().tensor(), it.source().box(), (bytes, boxByte) -> {
+                if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), Crc32.of(bytes)});
+                writer.write(t, p.byteOffset() + start + boxByte, bytes);
+                return true;
+            }, release);
+            if (!runs) return NOT_STORED_RUNS;
+        }
+        if (!crc) return -1;
+        crcs.sort(Comparator.comparingLong(r -> r[0]));
+        long sum = 0; // the CRC-32 of no bytes
+        for (long[] r : crcs) sum = Crc32.combine(sum, r[2], r[1]);
+        return sum;
     }
 
     private static void awaitQuietly(ExecutorService pool) {
@@ -279,7 +318,7 @@ public final class PlanExecutor {
      * items tile the piece (plans are checked to cover each tensor exactly), so every byte of the reused buffer is
      * written; should they not, the rest is zero, as in a file region nothing was written to.
      */
-    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, Runnable release) {
+    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, Runnable release) throws IOException {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
         int es = t.dtype().byteSize();
@@ -300,7 +339,8 @@ public final class PlanExecutor {
     }
 
     /** The source in row chunks that fit the scratch limit, each gathered, then cast/transposed into its box. */
-    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, Runnable release) {
+    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, Runnable release)
+            throws IOException {
         TensorSlice s = it.source();
         int srcEs = t.sourceDtype().byteSize();
         long rows = s.rank() == 0 ? 1 : s.dim(0);
@@ -309,12 +349,37 @@ public final class PlanExecutor {
         for (long r = 0; r < rows; r += chunk) {
             long n = Math.min(chunk, rows - r);
             TensorSlice sub = s.rank() == 0 ? s : s.rows(r, n);
-            MemorySegment buf = scratch.get(sub.numel() * srcEs);
-            kernels.gather(sub.tensor(), sub.box(), buf, release);
             long[] at = it.destination().offsets();
             if (s.rank() > 0) at[it.transpose() ? 1 : 0] += r;
+            if (castFromStoredRuns(t, it, sub, shape, dst, at, release)) continue;
+            MemorySegment buf = scratch.get(sub.numel() * srcEs);
+            kernels.gather(sub.tensor(), sub.box(), buf, release);
             kernels.copyBox(buf, t.sourceDtype(), sub.shape(), dst, t.dtype(), shape, at, it.transpose());
         }
+    }
+
+    /**
+     * Casts (and/or transposes) the rows of {@code sub} straight out of the mapped stored pieces when each piece holds
+     * its part as whole rows in one contiguous run — the usual chunk — skipping the gather into the worker's buffer.
+     * False when some part is not (rows cast before it are cast again, to the same bytes, by the general path).
+     */
+    private boolean castFromStoredRuns(OutputTensor t, CopyItem it, TensorSlice sub, long[] shape, MemorySegment dst,
+                                       long[] at, Runnable release) throws IOException {
+        long[] subShape = sub.shape();
+        if (sub.numel() == 0) return false;
+        long rowBytes = (sub.rank() == 0 ? 1 : sub.numel() / subShape[0]) * t.sourceDtype().byteSize();
+        int rowAxis = it.transpose() ? 1 : 0;
+        return TensorAssembler.forEachStoredRun(sub.tensor(), sub.box(), (bytes, boxByte) -> {
+            if (boxByte % rowBytes != 0 || bytes.byteSize() % rowBytes != 0) return false;
+            long[] block = subShape.clone();
+            long[] to = at.clone();
+            if (sub.rank() > 0) {
+                block[0] = bytes.byteSize() / rowBytes;
+                to[rowAxis] += boxByte / rowBytes;
+            }
+            kernels.copyBox(bytes, t.sourceDtype(), block, dst, t.dtype(), shape, to, it.transpose());
+            return true;
+        }, release);
     }
 
     /** A box is one contiguous run of a row-major tensor iff its leading axes are single and its trailing ones full. */
