@@ -88,6 +88,40 @@ public final class TensorAssembler {
         return true;
     }
 
+    /** Receives one stored block of a box: {@code bytes} (valid until {@code afterPiece} runs) hold, row-major, the block of {@code sizes} at {@code offsets} of the box. */
+    @FunctionalInterface
+    public interface BlockSink {
+        /** Uses the block; false when it cannot, so that the caller fills the box the general way. */
+        boolean accept(MemorySegment bytes, long[] offsets, long[] sizes) throws IOException;
+    }
+
+    /**
+     * As {@link #forEachStoredRun}, for parts that are one contiguous run of the stored tensor wherever they lie in
+     * the box (e.g. a row-parallel TP shard, a column block of the box): each is handed on as the row-major block it
+     * is, for a caller that writes blocks into boxes itself (a cast).
+     */
+    public static boolean forEachStoredBlock(GlobalTensor t, Box box, BlockSink sink, Runnable afterPiece) throws IOException {
+        if (!box.fitsIn(t.shape()))
+            throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
+        long covered = 0;
+        for (TensorPiece p : t.pieces()) {
+            Box part = box.rank() == 0 ? box : p.box().intersect(box);
+            if (part == null) continue;
+            StridedView src = p.source().open();
+            long[][] at = placement(t, p, src, box, part);
+            // contiguous in the source: one run when copied into a tensor of the part's own shape
+            StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), part.sizes(), new long[box.rank()]);
+            if (run == null || !sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes())) return false;
+            covered += part.numel();
+            afterPiece.run();
+            if (box.rank() == 0) break;
+        }
+        if (covered != box.numel())
+            throw FormatException.atKey(null, t.key(), "pieces cover " + covered + " of " + box.numel()
+                    + " elements of the block " + describe(box) + ": the checkpoint is missing part of this tensor");
+        return true;
+    }
+
     /** Where {@code part} starts in the stored piece and in the box, checked against the stored tensor. */
     private static long[][] placement(GlobalTensor t, TensorPiece p, StridedView src, Box box, Box part) {
         if (src.dtype() != t.dtype())

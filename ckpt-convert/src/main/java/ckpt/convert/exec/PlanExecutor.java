@@ -15,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -359,24 +360,19 @@ public final class PlanExecutor {
     }
 
     /**
-     * Casts (and/or transposes) the rows of {@code sub} straight out of the mapped stored pieces when each piece holds
-     * its part as whole rows in one contiguous run — the usual chunk — skipping the gather into the worker's buffer.
-     * False when some part is not (rows cast before it are cast again, to the same bytes, by the general path).
+     * Casts (and/or transposes) {@code sub} straight out of the mapped stored pieces when each holds its part as one
+     * contiguous run — the usual chunk, a column-parallel shard's rows, a row-parallel shard's column block — skipping
+     * the gather into the worker's buffer. False when some part is not (parts cast before it are cast again, to the
+     * same bytes, by the general path).
      */
     private boolean castFromStoredRuns(OutputTensor t, CopyItem it, TensorSlice sub, long[] shape, MemorySegment dst,
                                        long[] at, Runnable release) throws IOException {
-        long[] subShape = sub.shape();
         if (sub.numel() == 0) return false;
-        long rowBytes = (sub.rank() == 0 ? 1 : sub.numel() / subShape[0]) * t.sourceDtype().byteSize();
-        int rowAxis = it.transpose() ? 1 : 0;
-        return TensorAssembler.forEachStoredRun(sub.tensor(), sub.box(), (bytes, boxByte) -> {
-            if (boxByte % rowBytes != 0 || bytes.byteSize() % rowBytes != 0) return false;
-            long[] block = subShape.clone();
+        int squeezed = sub.squeezed(); // leading axes of size 1 of the box that the slice (and the destination) lacks
+        return TensorAssembler.forEachStoredBlock(sub.tensor(), sub.box(), (bytes, offsets, sizes) -> {
             long[] to = at.clone();
-            if (sub.rank() > 0) {
-                block[0] = bytes.byteSize() / rowBytes;
-                to[rowAxis] += boxByte / rowBytes;
-            }
+            for (int i = squeezed; i < offsets.length; i++) to[it.transpose() ? 1 - (i - squeezed) : i - squeezed] += offsets[i];
+            long[] block = Arrays.copyOfRange(sizes, squeezed, sizes.length);
             kernels.copyBox(bytes, t.sourceDtype(), block, dst, t.dtype(), shape, to, it.transpose());
             return true;
         }, release);
