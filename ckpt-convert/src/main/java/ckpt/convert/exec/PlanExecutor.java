@@ -298,18 +298,29 @@ public final class PlanExecutor {
      * A worker's two buffers, reused by every piece it writes (native, never the heap): the piece's output bytes,
      * written to the file when complete, and the source rows of a cast or transpose.
      */
-    private static final class Scratch {
-        final Buffer piece = new Buffer();
-        final Buffer cast = new Buffer();
+    private final class Scratch {
+        final Buffer piece = new Buffer(pieceBytes);
+        final Buffer cast = new Buffer(pieceBytes);
     }
 
-    /** One growing native buffer. */
+    /**
+     * One growing native buffer. It doubles (up to {@code cap}, or to a larger request) rather than growing to each
+     * request, and each size has an arena of its own that the GC frees once replaced: pieces come in all sizes, and
+     * a buffer regrown in small steps out of one arena would hold every size it ever had.
+     */
     private static final class Buffer {
-        final Arena arena = Arena.ofAuto();
+        final long cap;
         MemorySegment buf;
 
+        Buffer(long cap) {
+            this.cap = cap;
+        }
+
         MemorySegment get(long bytes) {
-            if (buf == null || buf.byteSize() < bytes) buf = arena.allocate(Math.max(1, bytes), 64);
+            if (buf == null || buf.byteSize() < bytes) {
+                long size = Math.max(bytes, Math.min(cap, Math.max(1L << 20, buf == null ? 0 : 2 * buf.byteSize())));
+                buf = Arena.ofAuto().allocate(size, 64);
+            }
             return buf.asSlice(0, bytes);
         }
     }
