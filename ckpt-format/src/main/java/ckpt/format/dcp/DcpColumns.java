@@ -24,6 +24,7 @@ final class DcpColumns {
     // storage keys: fqn, offsets in keyDims[keyStart[r] .. keyStart[r + 1]), or none (a bytes item)
     private String[] keyFqn = new String[256];
     private boolean[] keyNone = new boolean[256];
+    private int[] keyHashes = new int[256]; // MetadataIndex.hash of each row
     private long[] keyDims = new long[512];
     private int[] keyStart = new int[257];
     private int keys;
@@ -55,6 +56,18 @@ final class DcpColumns {
         for (int i = 0; i < n; i++) {
             boxDims[at + i] = offsets.dim(i);
             boxDims[at + n + i] = sizes.dim(i);
+        }
+        return endBox(at + 2 * n);
+    }
+
+    /** A box from two {@code torch.Size} fields of a record state read without objects. */
+    int addBox(ckpt.format.pickle.FieldState f, int offsets, int sizes) {
+        int n = f.rank(offsets);
+        int at = boxStart[boxes];
+        boxDims = ensure(boxDims, at + 2L * n);
+        for (int i = 0; i < n; i++) {
+            boxDims[at + i] = f.dim(offsets, i);
+            boxDims[at + n + i] = f.dim(sizes, i);
         }
         return endBox(at + 2 * n);
     }
@@ -92,20 +105,45 @@ final class DcpColumns {
         return addKey(fqn, offsets == null ? null : offsets.dims());
     }
 
+    /** A key whose offsets are a {@code torch.Size} field of a record state read without objects. */
+    int addKey(String fqn, ckpt.format.pickle.FieldState f, int field) {
+        long[] offsets = new long[f.rank(field)];
+        for (int i = 0; i < offsets.length; i++) offsets[i] = f.dim(field, i);
+        return addKey(fqn, offsets);
+    }
+
     int addKey(String fqn, long[] offsets) {
         if (keys + 1 > keyFqn.length) {
             keyFqn = Arrays.copyOf(keyFqn, grow(keyFqn.length));
             keyNone = Arrays.copyOf(keyNone, keyFqn.length);
+            keyHashes = Arrays.copyOf(keyHashes, keyFqn.length);
         }
         if (keys + 2 > keyStart.length) keyStart = Arrays.copyOf(keyStart, grow(keyStart.length));
         int at = keyStart[keys];
         int n = offsets == null ? 0 : offsets.length;
         keyDims = ensure(keyDims, at + (long) n);
         if (n > 0) System.arraycopy(offsets, 0, keyDims, at, n);
-        keyFqn[keys] = fqn;
+        keyFqn[keys] = canonical(fqn);
         keyNone[keys] = offsets == null;
         keyStart[keys + 1] = at + n;
+        keyHashes[keys] = MetadataIndex.hash(keyFqn[keys], offsets, 0, n); // now, while the name is in the cache
         return keys++;
+    }
+
+    private final Map<String, String> fqns = new HashMap<>();
+    private String lastFqn;
+    private String lastCanonical;
+
+    /**
+     * One String instance per key name: the tensors' names and their storage keys' names are distinct objects of
+     * the pickle, and matching 1.4 M chunks to their records compared them byte by byte.
+     */
+    String canonical(String fqn) {
+        if (fqn == lastFqn) return lastCanonical;
+        String c = fqns.putIfAbsent(fqn, fqn);
+        lastFqn = fqn;
+        lastCanonical = c == null ? fqn : c;
+        return lastCanonical;
     }
 
     String keyFqn(int row) {
@@ -118,7 +156,7 @@ final class DcpColumns {
 
     /** Hash of a key row, equal to {@link MetadataIndex#hashCode()} of the same key. */
     int keyHash(int row) {
-        return MetadataIndex.hash(keyFqn[row], keyNone[row] ? null : keyDims, keyStart[row], keyStart[row + 1]);
+        return keyHashes[row];
     }
 
     boolean keyEquals(int row, String fqn, long[] dims, int from, int to) {
@@ -185,6 +223,19 @@ final class DcpColumns {
     /** The distinct relative paths, each checked once rather than once per record. */
     List<String> paths() {
         return paths;
+    }
+
+    // ---- container items taken by the reader's sink ----
+
+    private final Map<Object, SunkItems> sunk = new java.util.IdentityHashMap<>();
+
+    /** The items the sink took from this container (a dict or list of the pickle), or null if none. */
+    SunkItems sunk(Object container) {
+        return sunk.isEmpty() ? null : sunk.get(container);
+    }
+
+    SunkItems sinkFor(Object container) {
+        return sunk.computeIfAbsent(container, c -> new SunkItems());
     }
 
     private int objects;

@@ -3,6 +3,7 @@ package ckpt.format.dcp;
 import ckpt.format.RegularFiles;
 import ckpt.format.FormatException;
 import ckpt.format.pickle.PickleException;
+import ckpt.format.pickle.PickleReader;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
@@ -53,8 +54,13 @@ public final class DcpMetadataReader {
             Object root;
             DcpColumns columns = new DcpColumns();
             try {
-                root = PickledRecords.register(TorchGlobals.reader(file), columns).shareEqualValues(true)
-                        .memoOnlyWhatIsRead(true).build().read(seg);
+                try {
+                    root = PickledRecords.register(TorchGlobals.reader(file), columns).guessMemoReads(true).build().read(seg);
+                } catch (PickleReader.GuessMissed e) {
+                    // the pickle reads back a value inside a record: scan first which memo entries are read
+                    columns = new DcpColumns();
+                    root = PickledRecords.register(TorchGlobals.reader(file), columns).memoOnlyWhatIsRead(true).build().read(seg);
+                }
             } catch (PickleException e) {
                 throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
             }
@@ -81,15 +87,28 @@ public final class DcpMetadataReader {
         if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
             throw new FormatException(file, "DCP Metadata without state_dict_metadata");
 
-        StorageTable storage = new StorageTable(columns);
+        StorageTable storage;
         if (state.get("storage_data") instanceof PyDict sd) {
+            SunkItems taken = columns.sunk(sd);
+            storage = new StorageTable(columns, sd.size() + (taken == null ? 0 : taken.size()));
             Set<String> checkedPaths = new HashSet<>();
             for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
                 int key = index(file, e.getKey(), columns);
                 storage.put(key, storageInfo(file, key, e.getValue(), columns, checkedPaths));
             }
+            for (int i = 0, n = taken == null ? 0 : taken.size(); i < n; i++) {
+                if (taken.isRows(i)) {
+                    int key = taken.first(i);
+                    storage.put(key, recordRow(file, key, taken.second(i), columns, checkedPaths));
+                } else {
+                    int key = index(file, taken.genericKey(i), columns);
+                    storage.put(key, storageInfo(file, key, taken.genericValue(i), columns, checkedPaths));
+                }
+            }
         } else if (state.get("storage_data") != null) {
             throw new FormatException(file, "storage_data is " + describe(state.get("storage_data")) + ", not a dict");
+        } else {
+            storage = new StorageTable(columns);
         }
 
         Map<String, TensorStorageMetadata> tensors = new LinkedHashMap<>();
@@ -101,7 +120,7 @@ public final class DcpMetadataReader {
             if (item.isNamed("BytesStorageMetadata")) {
                 bytes.add(fqn);
             } else if (item.isNamed("TensorStorageMetadata")) {
-                tensors.put(fqn, tensor(file, fqn, item, storage, columns));
+                tensors.put(fqn, tensor(file, columns.canonical(fqn), item, storage, columns));
             } else {
                 throw FormatException.atKey(file, fqn, "unknown storage metadata class " + item.type());
             }
@@ -130,7 +149,7 @@ public final class DcpMetadataReader {
                 }
             }
         }
-        boolean plans = state.get("all_local_plans") instanceof List<?> l && !l.isEmpty();
+        boolean plans = state.get("all_local_plans") instanceof List<?> l && (!l.isEmpty() || columns.sunk(l) != null);
         validate(file, tensors, bytes, storage);
         return new DcpMetadata(file, md.type().toString(), Collections.unmodifiableMap(tensors), List.copyOf(bytes),
                 storage.asMap(), planner, version, checkpointId, saveId, mcore, plans);
@@ -143,38 +162,19 @@ public final class DcpMetadataReader {
         long[] size = dims(file, fqn, item.attr("size"), "size");
         if (!(item.attr("chunks") instanceof List<?> chunkList))
             throw FormatException.atKey(file, fqn, "tensor metadata without a chunk list");
-        int[] boxes = new int[chunkList.size()];
-        int[] records = new int[chunkList.size()];
-        for (int n = 0; n < boxes.length; n++) {
-            Object c = chunkList.get(n);
+        SunkItems taken = columns.sunk(chunkList);
+        int kept = chunkList.size();
+        int count = kept + (taken == null ? 0 : taken.size());
+        int[] boxes = new int[count];
+        int[] records = new int[count];
+        for (int n = 0; n < count; n++) {
             int box;
-            if (c instanceof PickledRecords.Chunk pc && pc.row >= 0) {
-                box = pc.row;
-                if (columns.boxRank(box) != size.length)
-                    throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
-                if (!fitsIn(columns, box, size))
-                    throw new FormatException(file, "key " + fqn, "chunk " + new Box(columns.boxOffsets(box), columns.boxSizes(box))
-                            + " lies outside the global shape " + java.util.Arrays.toString(size));
+            if (n >= kept && taken.isRows(n - kept)) {
+                box = checkedBox(file, fqn, size, taken.first(n - kept), columns);
             } else {
-                Object rawOffsets, rawSizes;
-                if (c instanceof PickledRecords.Chunk pc) {
-                    rawOffsets = pc.offsets;
-                    rawSizes = pc.sizes;
-                } else if (c instanceof PyObject chunk && chunk.isNamed("ChunkStorageMetadata")) {
-                    rawOffsets = chunk.attr("offsets");
-                    rawSizes = chunk.attr("sizes");
-                } else {
-                    throw FormatException.atKey(file, fqn, "chunk is " + describe(c));
-                }
-                long[] offsets = dims(file, fqn, rawOffsets, "chunk offsets");
-                long[] sizes = dims(file, fqn, rawSizes, "chunk sizes");
-                if (offsets.length != size.length || sizes.length != size.length)
-                    throw FormatException.atKey(file, fqn, "chunk rank differs from the tensor's rank " + size.length);
-                Box b = new Box(offsets, sizes);
-                if (!b.fitsIn(size))
-                    throw FormatException.atKey(file, fqn, "chunk " + b + " lies outside the global shape "
-                            + java.util.Arrays.toString(size));
-                box = columns.addBox(offsets, sizes);
+                Object c = n < kept ? chunkList.get(n) : taken.genericKey(n - kept);
+                box = c instanceof PickledRecords.Chunk pc && pc.row >= 0 ? checkedBox(file, fqn, size, pc.row, columns)
+                        : pickledBox(file, fqn, size, c, columns);
             }
             int record = storage.findChunk(fqn, box);
             if (record < 0)
@@ -183,6 +183,39 @@ public final class DcpMetadataReader {
             records[n] = record;
         }
         return new TensorStorageMetadata(fqn, dtype, size, new ChunkList(columns, boxes, records));
+    }
+
+    /** A chunk box row made at BUILD, checked against the tensor's shape. */
+    private static int checkedBox(Path file, String fqn, long[] size, int box, DcpColumns columns) {
+        if (columns.boxRank(box) != size.length)
+            throw new FormatException(file, "key " + fqn, "chunk rank differs from the tensor's rank " + size.length);
+        if (!fitsIn(columns, box, size))
+            throw new FormatException(file, "key " + fqn, "chunk " + new Box(columns.boxOffsets(box), columns.boxSizes(box))
+                    + " lies outside the global shape " + java.util.Arrays.toString(size));
+        return box;
+    }
+
+    /** A chunk kept as pickled (not a row at BUILD): validated, then made a box row. */
+    private static int pickledBox(Path file, String fqn, long[] size, Object c, DcpColumns columns) {
+        Object rawOffsets, rawSizes;
+        if (c instanceof PickledRecords.Chunk pc) {
+            rawOffsets = pc.offsets;
+            rawSizes = pc.sizes;
+        } else if (c instanceof PyObject chunk && chunk.isNamed("ChunkStorageMetadata")) {
+            rawOffsets = chunk.attr("offsets");
+            rawSizes = chunk.attr("sizes");
+        } else {
+            throw FormatException.atKey(file, fqn, "chunk is " + describe(c));
+        }
+        long[] offsets = dims(file, fqn, rawOffsets, "chunk offsets");
+        long[] sizes = dims(file, fqn, rawSizes, "chunk sizes");
+        if (offsets.length != size.length || sizes.length != size.length)
+            throw FormatException.atKey(file, fqn, "chunk rank differs from the tensor's rank " + size.length);
+        Box b = new Box(offsets, sizes);
+        if (!b.fitsIn(size))
+            throw FormatException.atKey(file, fqn, "chunk " + b + " lies outside the global shape "
+                    + java.util.Arrays.toString(size));
+        return columns.addBox(offsets, sizes);
     }
 
     /** {@link Box#fitsIn} on a box row, without making the box. */
@@ -226,17 +259,7 @@ public final class DcpMetadataReader {
     private static int storageInfo(Path file, int key, Object v, DcpColumns columns, Set<String> checkedPaths) {
         Object path, offset, length;
         List<String> transforms = new ArrayList<>();
-        if (v instanceof PickledRecords.Storage ps && ps.row >= 0) {
-            int r = ps.row;
-            if (columns.recordOffset(r) < 0 || columns.recordLength(r) < 0)
-                throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
-            String rel = columns.recordPath(r);
-            if (!checkedPaths.contains(rel)) {
-                checkFileName(file, columns.key(key), rel);
-                checkedPaths.add(rel);
-            }
-            return r;
-        }
+        if (v instanceof PickledRecords.Storage ps && ps.row >= 0) return recordRow(file, key, ps.row, columns, checkedPaths);
         MetadataIndex idx = columns.key(key);
         if (v instanceof PickledRecords.Storage ps) {
             path = ps.relativePath;
@@ -259,6 +282,18 @@ public final class DcpMetadataReader {
             throw FormatException.atKey(file, String.valueOf(idx), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
         checkFileName(file, idx, rel);
         return columns.addRecord(rel, o, l, transforms);
+    }
+
+    /** A storage record row made at BUILD, validated. */
+    private static int recordRow(Path file, int key, int r, DcpColumns columns, Set<String> checkedPaths) {
+        if (columns.recordOffset(r) < 0 || columns.recordLength(r) < 0)
+            throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
+        String rel = columns.recordPath(r);
+        if (!checkedPaths.contains(rel)) {
+            checkFileName(file, columns.key(key), rel);
+            checkedPaths.add(rel);
+        }
+        return r;
     }
 
     private static void checkFileName(Path file, MetadataIndex idx, String rel) {

@@ -1,6 +1,9 @@
 package ckpt.format.dcp;
 
 import ckpt.format.pickle.Buildable;
+import ckpt.format.pickle.FieldBuildable;
+import ckpt.format.pickle.FieldState;
+import ckpt.format.pickle.ItemSink;
 import ckpt.format.pickle.PickleReader;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyGlobal;
@@ -22,8 +25,12 @@ final class PickledRecords {
     private PickledRecords() {
     }
 
-    /** Teaches a reader the three classes under every module path torch has used for them; rows go to {@code columns}. */
+    /**
+     * Teaches a reader the three classes under every module path torch has used for them; rows go to {@code columns},
+     * and so do the containers' items that are rows ({@link Sink}).
+     */
     static PickleReader.Builder register(PickleReader.Builder b, DcpColumns columns) {
+        b.itemSink(new Sink(columns));
         for (String module : List.of("torch.distributed.checkpoint.metadata")) {
             b.reducer(module, "ChunkStorageMetadata", args -> args.size() == 0 ? new Chunk(columns) : inert(module, "ChunkStorageMetadata", args));
             b.reducer(module, "MetadataIndex", args -> args.size() == 0 ? new Index(columns) : inert(module, "MetadataIndex", args));
@@ -49,7 +56,7 @@ final class PickledRecords {
      * box becomes a row of the columns here, at BUILD, and the pickled values are not kept; otherwise they are kept
      * as pickled for the decoder to report.
      */
-    static final class Chunk implements Buildable {
+    static final class Chunk implements FieldBuildable {
         private final DcpColumns columns;
         Object offsets;
         Object sizes;
@@ -72,6 +79,16 @@ final class PickledRecords {
             }
         }
 
+        /** Both fields {@code torch.Size} literals of one rank, non-negative: the row; anything else the generic way. */
+        @Override
+        public boolean build(FieldState f) {
+            int o = f.find("offsets"), s = f.find("sizes");
+            if (o < 0 || s < 0 || f.kind(o) != FieldState.Kind.SIZE || f.kind(s) != FieldState.Kind.SIZE
+                    || f.rank(o) != f.rank(s) || !nonNegative(f, o) || !nonNegative(f, s)) return false;
+            row = columns.addBox(f, o, s);
+            return true;
+        }
+
         @Override
         public boolean consumesState() {
             return true;
@@ -82,7 +99,7 @@ final class PickledRecords {
      * {@code MetadataIndex(fqn, offset, index)}; the index hint is dropped (torch ignores it for equality). The key
      * becomes a row of the columns here when the fields are well-formed.
      */
-    static final class Index implements Buildable {
+    static final class Index implements FieldBuildable {
         private final DcpColumns columns;
         Object fqn;
         Object offset;
@@ -120,6 +137,20 @@ final class PickledRecords {
         }
 
         @Override
+        public boolean build(FieldState f) {
+            int n = f.find("fqn"), o = f.find("offset");
+            if (n < 0 || f.kind(n) != FieldState.Kind.OBJECT || !(f.object(n) instanceof String fqn)) return false;
+            if (o < 0 || f.kind(o) == FieldState.Kind.NONE) {
+                row = columns.addKey(fqn, (long[]) null);
+            } else if (f.kind(o) == FieldState.Kind.SIZE && nonNegative(f, o)) {
+                row = columns.addKey(fqn, f, o);
+            } else {
+                return false;
+            }
+            return true;
+        }
+
+        @Override
         public boolean consumesState() {
             return true;
         }
@@ -129,7 +160,7 @@ final class PickledRecords {
      * {@code _StorageInfo(relative_path, offset, length[, transform_descriptors])}; the decoder validates the
      * values (file name, signs) of the row made here.
      */
-    static final class Storage implements Buildable {
+    static final class Storage implements FieldBuildable {
         private final DcpColumns columns;
         Object relativePath;
         Object offset;
@@ -144,6 +175,8 @@ final class PickledRecords {
         @Override
         public void build(Object state) {
             PyDict d = dict(state);
+            if (d.get("transform_descriptors") instanceof List<?> td && columns.sunk(td) != null)
+                throw new IllegalArgumentException("transform_descriptors holds DCP records, not names");
             if (d.get("transform_descriptors") instanceof List<?> td && !td.isEmpty()) {
                 List<String> t = new ArrayList<>(td.size());
                 for (Object o : td) t.add(String.valueOf(o));
@@ -162,10 +195,71 @@ final class PickledRecords {
             }
         }
 
+        /** Path, offset and length plain, and no transforms (absent or None): the row; else the generic way. */
+        @Override
+        public boolean build(FieldState f) {
+            int p = f.find("relative_path"), o = f.find("offset"), l = f.find("length"), t = f.find("transform_descriptors");
+            if (p < 0 || o < 0 || l < 0 || f.kind(p) != FieldState.Kind.OBJECT || !(f.object(p) instanceof String path)
+                    || f.kind(o) != FieldState.Kind.INT || f.kind(l) != FieldState.Kind.INT
+                    || (t >= 0 && f.kind(t) != FieldState.Kind.NONE)) return false;
+            row = columns.addRecord(path, f.intValue(o), f.intValue(l), List.of());
+            return true;
+        }
+
         @Override
         public boolean consumesState() {
             return true;
         }
+    }
+
+    /**
+     * Takes {@code storage_data}'s key → record items and the tensors' chunk-list items once they are rows, so
+     * the 1.4 M {@link Index}, {@link Storage} and {@link Chunk} objects of a 405B-scale file die young instead of
+     * living in a dict and lists to the end of the parse. The decoder reads a container's items with
+     * {@link DcpColumns#sunk}.
+     */
+    static final class Sink implements ItemSink {
+        private final DcpColumns columns;
+        private Object lastList;
+        private SunkItems lastListItems;
+        private Object lastDict;
+        private SunkItems lastDictItems;
+
+        Sink(DcpColumns columns) {
+            this.columns = columns;
+        }
+
+        @Override
+        public boolean setItem(PyDict target, boolean targetSunk, Object key, Object value) {
+            boolean rows = key instanceof Index k && k.row >= 0 && value instanceof Storage v && v.row >= 0;
+            if (!rows && !targetSunk) return false;
+            if (target != lastDict) {
+                lastDict = target;
+                lastDictItems = columns.sinkFor(target);
+            }
+            if (rows) lastDictItems.addRows(((Index) key).row, ((Storage) value).row);
+            else lastDictItems.addGeneric(key, value);
+            return true;
+        }
+
+        @Override
+        public boolean append(List<?> target, Object value) {
+            boolean row = value instanceof Chunk c && c.row >= 0;
+            if (target != lastList) {
+                SunkItems known = columns.sunk(target);
+                if (!row && known == null) return false;
+                lastList = target;
+                lastListItems = known != null ? known : columns.sinkFor(target);
+            }
+            if (row) lastListItems.addRows(((Chunk) value).row, 0);
+            else lastListItems.addGeneric(value, null);
+            return true;
+        }
+    }
+
+    private static boolean nonNegative(FieldState f, int field) {
+        for (int i = 0; i < f.rank(field); i++) if (f.dim(field, i) < 0) return false;
+        return true;
     }
 
     private static boolean nonNegative(TorchSize s) {

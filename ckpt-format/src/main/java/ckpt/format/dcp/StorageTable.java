@@ -15,13 +15,22 @@ import java.util.Set;
  */
 final class StorageTable {
     private final DcpColumns columns;
-    private int[] slots = new int[64];   // key row + 1; 0 = empty
-    private int[] slotRecord = new int[64];
-    private int[] order = new int[32];   // slots in first-insertion order
+    private int[] slots;       // key row + 1; 0 = empty
+    private int[] slotRecord;
+    private int[] order;       // slots in first-insertion order
     private int size;
 
     StorageTable(DcpColumns columns) {
+        this(columns, 16);
+    }
+
+    /** @param expected entries the table will hold: sized once, so 1.4 M keys are never rehashed */
+    StorageTable(DcpColumns columns, int expected) {
         this.columns = columns;
+        int capacity = Integer.highestOneBit(Math.max(16, Math.min(expected, 1 << 29)) * 2 - 1) * 2;
+        slots = new int[capacity];
+        slotRecord = new int[capacity];
+        order = new int[Math.max(16, Math.min(expected, 1 << 29))];
     }
 
     void put(int keyRow, int recordRow) {

@@ -9,6 +9,9 @@ import java.util.Map;
  * and builds a plain value; arguments of an unexpected shape are an error, never a guess.
  */
 final class BuiltinReducers {
+    /** The interpretation of {@code torch.Size}, one instance, so a reader can tell it was not replaced. */
+    static final Reducer TORCH_SIZE = BuiltinReducers::torchSize;
+
     static final PyGlobal ORDERED_DICT = new PyGlobal("collections", "OrderedDict");
 
     private BuiltinReducers() {}
@@ -20,7 +23,7 @@ final class BuiltinReducers {
         table.put(new PyGlobal("builtins", "bytearray"), args -> bytes(args, true));
         table.put(new PyGlobal("builtins", "bytes"), args -> bytes(args, false));
         table.put(new PyGlobal("_codecs", "encode"), BuiltinReducers::codecsEncode);
-        table.put(new PyGlobal("torch", "Size"), BuiltinReducers::torchSize);
+        table.put(new PyGlobal("torch", "Size"), TORCH_SIZE);
         for (String module : List.of("pathlib", "pathlib._local")) {
             for (String cls : List.of("Path", "PosixPath", "WindowsPath", "PurePath", "PurePosixPath", "PureWindowsPath")) {
                 table.put(new PyGlobal(module, cls), BuiltinReducers::path);

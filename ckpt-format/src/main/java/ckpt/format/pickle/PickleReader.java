@@ -40,6 +40,8 @@ public final class PickleReader {
     private final Map<PyGlobal, Reducer> reducers;
     private final boolean shareEqualValues;
     private final boolean memoOnlyWhatIsRead;
+    private final boolean guessMemoReads;
+    private final ItemSink itemSink;
 
     private PickleReader(Builder b) {
         this.file = b.file;
@@ -48,7 +50,22 @@ public final class PickleReader {
         this.reducers = Map.copyOf(b.reducers);
         this.shareEqualValues = b.shareEqualValues;
         this.memoOnlyWhatIsRead = b.memoOnlyWhatIsRead;
+        this.itemSink = b.itemSink;
+        this.guessMemoReads = b.guessMemoReads;
     }
+
+    /**
+     * A read with {@link Builder#guessMemoReads} met a memo entry it had dropped, or kept too many: nothing is wrong
+     * with the pickle; read it again with {@link Builder#memoOnlyWhatIsRead}.
+     */
+    public static final class GuessMissed extends RuntimeException {
+        GuessMissed(String why) {
+            super(why, null, false, false);
+        }
+    }
+
+    /** Memo entries a guessing read keeps before it gives up (the generic values of a 405B .metadata: ~0.1 M). */
+    static final int GUESS_MAX_KEPT = 1 << 20;
 
     public static Builder builder() {
         return new Builder();
@@ -61,6 +78,8 @@ public final class PickleReader {
         private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
         private boolean shareEqualValues;
         private boolean memoOnlyWhatIsRead;
+        private boolean guessMemoReads;
+        private ItemSink itemSink;
 
         private Builder() {
             BuiltinReducers.registerAll(reducers);
@@ -109,6 +128,24 @@ public final class PickleReader {
          */
         public Builder memoOnlyWhatIsRead(boolean only) {
             this.memoOnlyWhatIsRead = only;
+            return this;
+        }
+
+        /**
+         * Like {@link #memoOnlyWhatIsRead} without its scan: keeps every memo entry except those made inside record
+         * states read as {@link FieldState}, which picklers do not reference again. If the pickle does read one back
+         * (or keeps very many entries), the read stops with {@link GuessMissed}; the caller then reads again with
+         * {@link #memoOnlyWhatIsRead}, which handles any stream. Saves the scan's pass over a large DCP
+         * {@code .metadata}.
+         */
+        public Builder guessMemoReads(boolean guess) {
+            this.guessMemoReads = guess;
+            return this;
+        }
+
+        /** Offers every dict item and list append to {@code sink} first ({@link ItemSink}); null for none. */
+        public Builder itemSink(ItemSink sink) {
+            this.itemSink = sink;
             return this;
         }
 
@@ -165,25 +202,27 @@ public final class PickleReader {
         private Object[] memo = new Object[256];
         private Map<Long, Object> sparseMemo;
         private long memoCount;
-        /**
-         * Memo indices the pickle reads back, ascending, or null to keep every entry. When set, the memo array holds
-         * entry {@code reads[s]} at slot s (a binary search: ~25 k indices read among ~20 M memoized).
-         */
-        private final int[] reads;
+        /** Memo indices the pickle reads back, each with its slot in the memo array, or null to keep every entry. */
+        private final MemoReads.Slots reads;
+        /** Keeping every entry but those of record states, without a scan ({@link Builder#guessMemoReads}). */
+        private final boolean guessing;
+        /** Reads record states without making them; only while the memo is pruned and MEMOIZE indices count up. */
+        private FieldState fieldState;
         /** Indices assigned but not kept (never read back), so memoCount counts each index once as CPython's dict does. */
         private long[] dropped;
-        private int readCursor;
-        private int lastPut = -1;
 
         Machine(MemorySegment seg, long start) {
             this.seg = seg;
             this.size = seg.byteSize();
             this.pos = start;
             Arrays.fill(memo, UNSET);
-            this.reads = memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
+            this.guessing = guessMemoReads && !memoOnlyWhatIsRead && interner == null;
+            this.reads = guessing ? MemoReads.Slots.growing()
+                    : memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
             this.dropped = reads == null ? null : new long[1024];
+            if (reads != null && interner == null) fieldState = new FieldState();
             if (reads != null) {
-                memo = new Object[reads.length];
+                memo = new Object[Math.max(reads.count(), guessing ? 256 : 0)];
                 Arrays.fill(memo, UNSET);
             }
         }
@@ -191,6 +230,8 @@ public final class PickleReader {
         Result run() {
             try {
                 return loop();
+            } catch (GuessMissed e) {
+                throw e;
             } catch (FormatException e) {
                 throw e;
             } catch (StackOverflowError e) {
@@ -211,11 +252,6 @@ public final class PickleReader {
                 }
                 op = seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF;
                 switch (op) {
-                    case PROTO -> {
-                        int v = u8();
-                        if (v > HIGHEST_PROTOCOL) throw fail("unsupported pickle protocol " + v);
-                        protocol = v;
-                    }
                     case FRAME -> {
                         long n = u64();
                         if (n > size - pos) throw fail("frame of " + n + " bytes exceeds the " + (size - pos) + " bytes left");
@@ -225,53 +261,15 @@ public final class PickleReader {
                         return new Result(v, pos);
                     }
                     case MARK -> mark();
-                    case POP -> {
-                        if (sp > fence()) stack[--sp] = null;
-                        else popMark(); // CPython: POP on an empty frame discards the MARK itself
-                    }
-                    case POP_MARK -> truncateTo(popMark());
-                    case DUP -> push(peek());
                     case NONE -> push(null);
                     case NEWTRUE -> push(Boolean.TRUE);
                     case NEWFALSE -> push(Boolean.FALSE);
-                    case INT -> {
-                        String line = asciiLine();
-                        if (line.equals("00")) push(Boolean.FALSE);
-                        else if (line.equals("01")) push(Boolean.TRUE);
-                        else push(PickleText.parseInt(line));
-                    }
                     case BININT -> push((long) i32());
                     case BININT1 -> push((long) u8());
                     case BININT2 -> push((long) u16());
-                    case LONG -> push(PickleText.parseInt(asciiLine()));
-                    case LONG1 -> push(longBytes(u8()));
-                    case LONG4 -> push(longBytes(length(i32())));
-                    case FLOAT -> push(PickleText.parseFloat(asciiLine()));
-                    case BINFLOAT -> {
-                        need(8);
-                        double d = Double.longBitsToDouble(seg.get(I64_BE, pos));
-                        pos += 8;
-                        push(d);
-                    }
-                    // Python 2 str: decoded as UTF-8, which is what torch.load does for legacy files.
-                    case STRING -> push(new String(PickleText.unquoteString(line()), StandardCharsets.UTF_8));
-                    case BINSTRING -> push(new String(bytes(length(i32())), StandardCharsets.UTF_8));
-                    case SHORT_BINSTRING -> push(new String(bytes(u8()), StandardCharsets.UTF_8));
-                    case UNICODE -> push(PickleText.rawUnicodeEscape(line()));
                     case BINUNICODE -> push(utf8(u32()));
                     case SHORT_BINUNICODE -> push(utf8(u8()));
-                    case BINUNICODE8 -> push(utf8(u64()));
-                    case SHORT_BINBYTES -> push(new PyBytes(bytes(u8())));
-                    case BINBYTES -> push(new PyBytes(bytes(u32())));
-                    case BINBYTES8 -> push(new PyBytes(bytes(u64())));
-                    case BYTEARRAY8 -> push(new PyBytes(bytes(u64()), true));
                     case EMPTY_LIST -> push(new ArrayList<>());
-                    case LIST -> {
-                        int m = popMark();
-                        ArrayList<Object> list = new ArrayList<>(Arrays.asList(stack).subList(m, sp));
-                        truncateTo(m);
-                        push(list);
-                    }
                     case APPEND -> {
                         Object v = pop();
                         appendTo(peek(), v);
@@ -297,14 +295,6 @@ public final class PickleReader {
                         push(t);
                     }
                     case EMPTY_DICT -> push(new PyDict());
-                    case DICT -> {
-                        int m = popMark();
-                        if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
-                        PyDict d = new PyDict();
-                        for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
-                        truncateTo(m);
-                        push(d);
-                    }
                     case SETITEM -> {
                         Object v = pop();
                         Object k = pop();
@@ -317,38 +307,11 @@ public final class PickleReader {
                         for (int i = m; i < sp; i += 2) setItem(target, stack[i], stack[i + 1]);
                         truncateTo(m);
                     }
-                    case EMPTY_SET -> push(new PySet(false));
-                    case ADDITEMS -> {
-                        int m = popMark();
-                        if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
-                        for (int i = m; i < sp; i++) set.items().add(stack[i]);
-                        truncateTo(m);
-                    }
-                    case FROZENSET -> {
-                        int m = popMark();
-                        PySet set = new PySet(true);
-                        set.items().addAll(Arrays.asList(stack).subList(m, sp));
-                        truncateTo(m);
-                        push(set);
-                    }
-                    case PUT -> memoPut(memoIndex(asciiLine()));
-                    case BINPUT -> memoPut(u8());
-                    case LONG_BINPUT -> memoPut(u32());
+                    case BINPUT -> explicitPut(u8());
+                    case LONG_BINPUT -> explicitPut(u32());
                     case MEMOIZE -> memoPut(memoCount);
-                    case GET -> push(memoGet(memoIndex(asciiLine())));
                     case BINGET -> push(memoGet(u8()));
                     case LONG_BINGET -> push(memoGet(u32()));
-                    case GLOBAL -> {
-                        String module = strictLine(StandardCharsets.UTF_8);
-                        String name = strictLine(StandardCharsets.UTF_8);
-                        push(global(module, name));
-                    }
-                    case STACK_GLOBAL -> {
-                        Object name = pop();
-                        Object module = pop();
-                        if (!(module instanceof String m) || !(name instanceof String n)) throw fail("module and name must be str");
-                        push(global(m, n));
-                    }
                     case REDUCE -> {
                         Object args = pop();
                         Object callable = pop();
@@ -357,31 +320,9 @@ public final class PickleReader {
                     case NEWOBJ -> {
                         Object args = pop();
                         Object cls = pop();
-                        push(instantiate(cls, args, null, PyObject.Origin.NEWOBJ));
-                    }
-                    case NEWOBJ_EX -> {
-                        Object kwargs = pop();
-                        Object args = pop();
-                        Object cls = pop();
-                        if (!(kwargs instanceof PyDict kw)) throw fail("keyword arguments are a " + typeName(kwargs) + ", not a dict");
-                        push(instantiate(cls, args, kw, PyObject.Origin.NEWOBJ));
-                    }
-                    case INST -> {
-                        String module = strictLine(StandardCharsets.US_ASCII); // Python decodes INST names as ASCII
-                        String name = strictLine(StandardCharsets.US_ASCII);
-                        Object cls = global(module, name);
-                        int m = popMark();
-                        PyTuple args = tupleOf(m, sp);
-                        truncateTo(m);
-                        push(instantiate(cls, args, null, PyObject.Origin.INST));
-                    }
-                    case OBJ -> {
-                        int m = popMark();
-                        if (sp == m) throw fail("needs a class after MARK");
-                        Object cls = stack[m];
-                        PyTuple args = tupleOf(m + 1, sp);
-                        truncateTo(m);
-                        push(instantiate(cls, args, null, PyObject.Origin.INST));
+                        Object made = instantiate(cls, args, null, PyObject.Origin.NEWOBJ);
+                        push(made);
+                        if (made instanceof FieldBuildable b && fieldState != null) buildFromFields(b);
                     }
                     case BUILD -> {
                         Object state = pop();
@@ -392,9 +333,122 @@ public final class PickleReader {
                         if (persistentLoader == null) throw fail("persistent id " + pid + " but no persistent loader is set");
                         push(loadPersistent(pid));
                     }
-                    case PERSID, EXT1, EXT2, EXT4, NEXT_BUFFER, READONLY_BUFFER -> throw fail("opcode is not supported by ckpt");
-                    default -> throw fail("not a known pickle opcode");
+                    default -> rareOpcode();
                 }
+            }
+        }
+
+        /**
+         * The opcodes that are not on the hot path of the large pickles ckpt reads (DCP metadata, state dicts): kept
+         * out of {@link #loop}, so the optimizing compiler compiles a small loop (a 405B-scale .metadata spent 2 s of
+         * CPU recompiling one large one).
+         */
+        private void rareOpcode() {
+            switch (op) {
+                case PROTO -> {
+                    int v = u8();
+                    if (v > HIGHEST_PROTOCOL) throw fail("unsupported pickle protocol " + v);
+                    protocol = v;
+                }
+                case POP -> {
+                    if (sp > fence()) stack[--sp] = null;
+                    else popMark(); // CPython: POP on an empty frame discards the MARK itself
+                }
+                case POP_MARK -> truncateTo(popMark());
+                case DUP -> push(peek());
+                case INT -> {
+                    String line = asciiLine();
+                    if (line.equals("00")) push(Boolean.FALSE);
+                    else if (line.equals("01")) push(Boolean.TRUE);
+                    else push(PickleText.parseInt(line));
+                }
+                case LONG -> push(PickleText.parseInt(asciiLine()));
+                case LONG1 -> push(longBytes(u8()));
+                case LONG4 -> push(longBytes(length(i32())));
+                case FLOAT -> push(PickleText.parseFloat(asciiLine()));
+                case BINFLOAT -> {
+                    need(8);
+                    double d = Double.longBitsToDouble(seg.get(I64_BE, pos));
+                    pos += 8;
+                    push(d);
+                }
+                // Python 2 str: decoded as UTF-8, which is what torch.load does for legacy files.
+                case STRING -> push(new String(PickleText.unquoteString(line()), StandardCharsets.UTF_8));
+                case BINSTRING -> push(new String(bytes(length(i32())), StandardCharsets.UTF_8));
+                case SHORT_BINSTRING -> push(new String(bytes(u8()), StandardCharsets.UTF_8));
+                case UNICODE -> push(PickleText.rawUnicodeEscape(line()));
+                case BINUNICODE8 -> push(utf8(u64()));
+                case SHORT_BINBYTES -> push(new PyBytes(bytes(u8())));
+                case BINBYTES -> push(new PyBytes(bytes(u32())));
+                case BINBYTES8 -> push(new PyBytes(bytes(u64())));
+                case BYTEARRAY8 -> push(new PyBytes(bytes(u64()), true));
+                case LIST -> {
+                    int m = popMark();
+                    ArrayList<Object> list = new ArrayList<>(Arrays.asList(stack).subList(m, sp));
+                    truncateTo(m);
+                    push(list);
+                }
+                case DICT -> {
+                    int m = popMark();
+                    if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
+                    PyDict d = new PyDict();
+                    for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
+                    truncateTo(m);
+                    push(d);
+                }
+                case EMPTY_SET -> push(new PySet(false));
+                case ADDITEMS -> {
+                    int m = popMark();
+                    if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
+                    for (int i = m; i < sp; i++) set.items().add(stack[i]);
+                    truncateTo(m);
+                }
+                case FROZENSET -> {
+                    int m = popMark();
+                    PySet set = new PySet(true);
+                    set.items().addAll(Arrays.asList(stack).subList(m, sp));
+                    truncateTo(m);
+                    push(set);
+                }
+                case PUT -> explicitPut(memoIndex(asciiLine()));
+                case GET -> push(memoGet(memoIndex(asciiLine())));
+                case GLOBAL -> {
+                    String module = strictLine(StandardCharsets.UTF_8);
+                    String name = strictLine(StandardCharsets.UTF_8);
+                    push(global(module, name));
+                }
+                case STACK_GLOBAL -> {
+                    Object name = pop();
+                    Object module = pop();
+                    if (!(module instanceof String m) || !(name instanceof String n)) throw fail("module and name must be str");
+                    push(global(m, n));
+                }
+                case NEWOBJ_EX -> {
+                    Object kwargs = pop();
+                    Object args = pop();
+                    Object cls = pop();
+                    if (!(kwargs instanceof PyDict kw)) throw fail("keyword arguments are a " + typeName(kwargs) + ", not a dict");
+                    push(instantiate(cls, args, kw, PyObject.Origin.NEWOBJ));
+                }
+                case INST -> {
+                    String module = strictLine(StandardCharsets.US_ASCII); // Python decodes INST names as ASCII
+                    String name = strictLine(StandardCharsets.US_ASCII);
+                    Object cls = global(module, name);
+                    int m = popMark();
+                    PyTuple args = tupleOf(m, sp);
+                    truncateTo(m);
+                    push(instantiate(cls, args, null, PyObject.Origin.INST));
+                }
+                case OBJ -> {
+                    int m = popMark();
+                    if (sp == m) throw fail("needs a class after MARK");
+                    Object cls = stack[m];
+                    PyTuple args = tupleOf(m + 1, sp);
+                    truncateTo(m);
+                    push(instantiate(cls, args, null, PyObject.Origin.INST));
+                }
+                case PERSID, EXT1, EXT2, EXT4, NEXT_BUFFER, READONLY_BUFFER -> throw fail("opcode is not supported by ckpt");
+                default -> throw fail("not a known pickle opcode");
             }
         }
 
@@ -456,7 +510,7 @@ public final class PickleReader {
             if (from == to) return PyTuple.EMPTY;
             if (interner != null && interner.internable(stack, from, to))
                 return interner.tuple(stack, from, to);
-            return new PyTuple(Arrays.asList(stack).subList(from, to)); // PyTuple copies
+            return PyTuple.copyOf(stack, from, to);
         }
 
         // ---- memo ----
@@ -472,26 +526,113 @@ public final class PickleReader {
             return l;
         }
 
+        /** PUT, BINPUT, LONG_BINPUT: an index of the stream's choosing, after which MEMOIZE indices may repeat. */
+        private void explicitPut(long index) {
+            fieldState = null;
+            memoPut(index);
+        }
+
+        /**
+         * Builds the record just made by NEWOBJ from its state read straight from the opcodes ({@link FieldState}),
+         * when the span has the plain shape and the record takes it; otherwise nothing happens and the loop reads
+         * the span opcode by opcode.
+         */
+        private void buildFromFields(FieldBuildable target) {
+            if (sp + mp + 32 >= limits.maxDepth()) return;
+            long end = fieldState.scan(seg, pos, memoCount, fieldMemo);
+            if (end < 0 || pushes + fieldState.pushes > limits.maxTotalObjects()) return;
+            boolean built;
+            try {
+                built = target.build(fieldState);
+            } catch (RuntimeException e) {
+                return; // the generic BUILD reports it, at its opcode
+            }
+            if (!built) return;
+            for (int k = 0; k < fieldState.memoized; k++) {
+                Object keep = fieldState.memoValues[k];
+                if (keep == null) dropMemo(memoCount);
+                else memoStore(memoCount, keep);
+                fieldState.memoValues[k] = null;
+            }
+            pushes += fieldState.pushes;
+            pos = end;
+        }
+
+        /** The memo as {@link FieldState} may read it: the values a GET would give, and which MEMOIZE may be dropped. */
+        private final FieldState.Memo fieldMemo = new FieldState.Memo() {
+            @Override
+            public Object get(long index) {
+                if (index >= limits.maxMemoEntries()) return null;
+                int s = reads.slotOf(index);
+                if (s < 0) return null;
+                Object v = memo[s];
+                return v == UNSET || v == CONSUMED ? null : v;
+            }
+
+            @Override
+            public boolean droppable(long index) {
+                if (index >= limits.maxMemoEntries()) return false;
+                if (guessing) return true; // a MEMOIZE index with no explicit PUT before is new
+                if (reads.isRead(index)) return false;
+                int w = (int) (index >>> 6);
+                return w >= dropped.length || (dropped[w] & (1L << index)) == 0;
+            }
+
+            @Override
+            public boolean fresh(long index) {
+                if (index >= limits.maxMemoEntries()) return false;
+                if (guessing) return true;
+                int s = reads.slotOf(index); // a slot is there for an index read back, assigned or not
+                return s >= 0 ? memo[s] == UNSET : !isDropped((int) index);
+            }
+
+            @Override
+            public boolean isTorchSize(Object g) {
+                return g instanceof PyGlobal global && reducerOf(global) == BuiltinReducers.TORCH_SIZE;
+            }
+        };
+
+        /** A guessing read's new slot for index i. */
+        private int keep(int i) {
+            if (reads.count() >= GUESS_MAX_KEPT) throw new GuessMissed("more than " + GUESS_MAX_KEPT + " memo entries kept");
+            int s = reads.add(i);
+            if (s >= memo.length) {
+                int old = memo.length;
+                memo = Arrays.copyOf(memo, old * 2);
+                Arrays.fill(memo, old, memo.length, UNSET);
+            }
+            return s;
+        }
+
+        private boolean isDropped(int i) {
+            int w = i >>> 6;
+            return w < dropped.length && (dropped[w] & (1L << i)) != 0;
+        }
+
+        /** Counts a memo index never read back, without keeping its value. */
+        private void dropMemo(long index) {
+            int i = (int) index;
+            int w = i >>> 6;
+            if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));
+            if ((dropped[w] & (1L << i)) == 0) {
+                dropped[w] |= 1L << i;
+                memoCount++;
+            }
+        }
+
         private void memoPut(long index) {
             if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
-            Object top = peek();
+            memoStore(index, peek());
+        }
+
+        /** Memo entry {@code index} (below the limit) set to {@code top}, or only counted where it is never read. */
+        private void memoStore(long index, Object top) {
             int i = (int) index;
             if (reads != null) {
-                int s;
-                if (i > lastPut) { // MEMOIZE counts up: walk a cursor instead of searching
-                    while (readCursor < reads.length && reads[readCursor] < i) readCursor++;
-                    s = readCursor < reads.length && reads[readCursor] == i ? readCursor : -1;
-                    lastPut = i;
-                } else {
-                    s = Arrays.binarySearch(reads, i);
-                }
+                int s = reads.isRead(i) ? reads.slotOf(i) : -1;
+                if (s < 0 && guessing && !isDropped(i)) s = keep(i);
                 if (s < 0) { // never read back: only counted (a bit per index; i < maxMemoEntries bounds the words)
-                    int w = i >>> 6;
-                    if (w >= dropped.length) dropped = Arrays.copyOf(dropped, Math.max(w + 1, dropped.length * 2));
-                    if ((dropped[w] & (1L << i)) == 0) {
-                        dropped[w] |= 1L << i;
-                        memoCount++;
-                    }
+                    dropMemo(i);
                     return;
                 }
                 if (memo[s] == UNSET) memoCount++;
@@ -519,10 +660,12 @@ public final class PickleReader {
 
         private Object memoGet(long index) {
             if (reads != null) {
-                int s = index < limits.maxMemoEntries() ? Arrays.binarySearch(reads, (int) index) : -1;
+                int s = index < limits.maxMemoEntries() ? reads.slotOf(index) : -1;
                 if (s >= 0 && memo[s] == CONSUMED)
                     throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
                 if (s >= 0 && memo[s] != UNSET) return memo[s];
+                if (guessing && index < limits.maxMemoEntries() && isDropped((int) index))
+                    throw new GuessMissed("memo entry " + index + " of a record state is read back");
                 throw fail("memo has no entry " + index);
             }
             if (index < memo.length && memo[(int) index] == CONSUMED)
@@ -536,14 +679,19 @@ public final class PickleReader {
 
         @SuppressWarnings("unchecked")
         private void appendTo(Object target, Object v) {
-            if (target instanceof ArrayList<?> list) ((ArrayList<Object>) list).add(v);
+            if (target instanceof ArrayList<?> list) {
+                if (itemSink == null || !itemSink.append(list, v)) ((ArrayList<Object>) list).add(v);
+            }
             else if (target instanceof PyObject o) o.listItems().add(v);
             else throw fail("cannot append to a " + typeName(target));
         }
 
         private void setItem(Object target, Object key, Object value) {
             checkHashable(key);
-            if (target instanceof PyDict d) d.put(key, value);
+            if (target instanceof PyDict d) {
+                if (itemSink != null && itemSink.setItem(d, d.sunk, key, value)) d.sunk = true;
+                else d.put(key, value);
+            }
             else if (target instanceof PyObject o) o.dictItems().put(key, value);
             else throw fail("cannot set an item on a " + typeName(target));
         }
@@ -603,13 +751,24 @@ public final class PickleReader {
          * times in a large DCP {@code .metadata}, and hashing its two names each time was a measurable share.
          */
         private Reducer reducerOf(PyGlobal cls) {
+            // the few classes a record stream applies in turn, by identity, before the map
+            for (int i = 0; i < recentClasses.length; i++) {
+                if (recentClasses[i] == cls) return recentReducers[i] == NO_REDUCER ? null : recentReducers[i];
+            }
             Reducer r = reducerCache.get(cls);
             if (r == null) {
                 r = reducers.getOrDefault(cls, NO_REDUCER);
                 if (reducerCache.size() < 4096) reducerCache.put(cls, r);
             }
+            int slot = recentNext++ & (recentClasses.length - 1);
+            recentClasses[slot] = cls;
+            recentReducers[slot] = r;
             return r == NO_REDUCER ? null : r;
         }
+
+        private final PyGlobal[] recentClasses = new PyGlobal[4];
+        private final Reducer[] recentReducers = new Reducer[4];
+        private int recentNext;
 
         private Object instantiate(Object callable, Object argsValue, PyDict kwargs, PyObject.Origin origin) {
             PyGlobal cls;

@@ -27,6 +27,8 @@ public final class PyDict {
     private LinkedHashMap<Object, Object> large;
     /** Dense memo slot this dict was stored at (-1: none), so a consuming BUILD can release it. */
     int memoSlot = -1;
+    /** An {@link ItemSink} took items of this dict: all later ones go there too. */
+    boolean sunk;
     private final PyGlobal type;
     private Object attributes;
 

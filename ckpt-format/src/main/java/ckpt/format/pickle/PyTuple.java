@@ -10,7 +10,12 @@ public record PyTuple(List<Object> items) {
     public static final PyTuple EMPTY = new PyTuple(List.of());
 
     public PyTuple {
-        items = new Items(items.toArray());
+        if (!(items instanceof Items)) items = new Items(items.toArray()); // Items never changes: no copy needed
+    }
+
+    /** A tuple of {@code values[from, to)}, copied once (the reader makes millions of them). */
+    static PyTuple copyOf(Object[] values, int from, int to) {
+        return new PyTuple(new Items(Arrays.copyOfRange(values, from, to)));
     }
 
     public static PyTuple of(Object... items) {
