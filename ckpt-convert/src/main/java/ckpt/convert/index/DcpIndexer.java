@@ -1,5 +1,6 @@
 package ckpt.convert.index;
 
+import ckpt.format.dcp.ChunkList;
 import ckpt.format.dcp.ChunkStorageMetadata;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.dcp.DcpMetadata;
@@ -66,7 +67,7 @@ public final class DcpIndexer {
             List<TensorPiece> pieces = new PieceList(chunks.size(), i -> {
                 ChunkStorageMetadata c = chunks.get(i);
                 return new TensorPiece(c.box(), new DcpChunkSource(dcp, t, c, md.storageOf(t.fqn(), c)));
-            });
+            }, chunks instanceof ChunkList columns ? new ChunkRecords(columns) : null);
             out.add(new GlobalTensor(t.fqn(), t.dtype(), t.size(), classify.apply(t.fqn(), md.plannerData().get(t.fqn())), pieces));
         }
         return out;
@@ -87,10 +88,17 @@ public final class DcpIndexer {
      * disk gets the size its records imply (the end of its last record), and is flagged absent.
      */
     static List<FileEntry> files(Path dir, DcpMetadata md) {
-        Map<String, Long> implied = new java.util.HashMap<>();
+        // the furthest record end of each file, in a mutable cell: 1.4 M records at 405B scale, no Long per record
+        Map<String, long[]> implied = new java.util.HashMap<>();
+        String lastPath = null;
+        long[] last = null;
         for (StorageInfo s : md.storage().values()) {
-            Long e = implied.get(s.relativePath());
-            if (e == null || e < s.end()) implied.put(s.relativePath(), s.end());
+            // each rank's records come in a run (storage_data merges the ranks' write results): look a file up once a run
+            if (!s.relativePath().equals(lastPath)) {
+                lastPath = s.relativePath();
+                last = implied.computeIfAbsent(lastPath, n -> new long[]{Long.MIN_VALUE});
+            }
+            if (last[0] < s.end()) last[0] = s.end();
         }
         Map<String, FileEntry> out = new TreeMap<>();
         try (Stream<Path> s = Files.list(dir)) {
@@ -102,8 +110,36 @@ public final class DcpIndexer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        new TreeMap<>(implied).forEach((n, end) -> out.putIfAbsent(n, new FileEntry(n, end, false, true)));
+        new TreeMap<>(implied).forEach((n, end) -> out.putIfAbsent(n, new FileEntry(n, end[0], false, true)));
         return List.copyOf(out.values());
+    }
+
+    /** The pieces' element counts and records, read from the metadata's chunk columns. */
+    private record ChunkRecords(ChunkList chunks) implements PieceRecords {
+        @Override
+        public int size() {
+            return chunks.size();
+        }
+
+        @Override
+        public long numel(int i) {
+            return chunks.numel(i);
+        }
+
+        @Override
+        public String file(int i) {
+            return chunks.recordPath(i);
+        }
+
+        @Override
+        public long offset(int i) {
+            return chunks.recordOffset(i);
+        }
+
+        @Override
+        public long length(int i) {
+            return chunks.recordLength(i);
+        }
     }
 
     /** A DCP chunk: the item's record in its {@code .distcp} file, decoded on open. */
