@@ -88,18 +88,7 @@ public final class DcpIndexer {
      * disk gets the size its records imply (the end of its last record), and is flagged absent.
      */
     static List<FileEntry> files(Path dir, DcpMetadata md) {
-        // the furthest record end of each file, in a mutable cell: 1.4 M records at 405B scale, no Long per record
-        Map<String, long[]> implied = new java.util.HashMap<>();
-        String lastPath = null;
-        long[] last = null;
-        for (StorageInfo s : md.storage().values()) {
-            // each rank's records come in a run (storage_data merges the ranks' write results): look a file up once a run
-            if (!s.relativePath().equals(lastPath)) {
-                lastPath = s.relativePath();
-                last = implied.computeIfAbsent(lastPath, n -> new long[]{Long.MIN_VALUE});
-            }
-            if (last[0] < s.end()) last[0] = s.end();
-        }
+        Map<String, Long> implied = md.recordEnds(); // the furthest record end of each file
         Map<String, FileEntry> out = new TreeMap<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
@@ -110,7 +99,7 @@ public final class DcpIndexer {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        new TreeMap<>(implied).forEach((n, end) -> out.putIfAbsent(n, new FileEntry(n, end[0], false, true)));
+        new TreeMap<>(implied).forEach((n, end) -> out.putIfAbsent(n, new FileEntry(n, end, false, true)));
         return List.copyOf(out.values());
     }
 

@@ -114,80 +114,104 @@ final class StorageTable {
 
     /** The table as the decoded metadata's read-only storage map (entries in first-insertion order). */
     Map<MetadataIndex, StorageInfo> asMap() {
-        return new AbstractMap<>() {
-            @Override
-            public int size() {
-                return size;
-            }
+        return new View();
+    }
 
-            @Override
-            public StorageInfo get(Object key) {
-                int r = key instanceof MetadataIndex m ? find(m.fqn(), m.offset()) : -1;
-                return r < 0 ? null : columns.record(r);
-            }
+    /** The furthest record end in each file named by a record of the table, in first-seen order: no object a record. */
+    Map<String, Long> recordEnds() {
+        long[] end = new long[columns.paths().size()];
+        Arrays.fill(end, Long.MIN_VALUE);
+        int[] seen = new int[end.length];
+        int files = 0;
+        for (int n = 0; n < size; n++) {
+            int r = recordAt(order[n]);
+            int p = columns.recordPathId(r);
+            if (end[p] == Long.MIN_VALUE) seen[files++] = p;
+            end[p] = Math.max(end[p], columns.recordOffset(r) + columns.recordLength(r)); // both checked: no overflow
+        }
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < files; i++) out.put(columns.paths().get(seen[i]), end[seen[i]]);
+        return out;
+    }
 
-            @Override
-            public boolean containsKey(Object key) {
-                return key instanceof MetadataIndex m && find(m.fqn(), m.offset()) >= 0;
-            }
+    /** The storage map view; {@link DcpMetadata#recordEnds} asks it for the files' ends without making records. */
+    final class View extends AbstractMap<MetadataIndex, StorageInfo> {
+        Map<String, Long> recordEnds() {
+            return StorageTable.this.recordEnds();
+        }
 
-            /** The records alone, without making each key (inspect sums 1.4 M record ends per file). */
-            @Override
-            public java.util.Collection<StorageInfo> values() {
-                return new java.util.AbstractCollection<>() {
-                    @Override
-                    public int size() {
-                        return size;
-                    }
+        @Override
+        public int size() {
+            return size;
+        }
 
-                    @Override
-                    public Iterator<StorageInfo> iterator() {
-                        return new Iterator<>() {
-                            private int n;
+        @Override
+        public StorageInfo get(Object key) {
+            int r = key instanceof MetadataIndex m ? find(m.fqn(), m.offset()) : -1;
+            return r < 0 ? null : columns.record(r);
+        }
 
-                            @Override
-                            public boolean hasNext() {
-                                return n < size;
-                            }
+        @Override
+        public boolean containsKey(Object key) {
+            return key instanceof MetadataIndex m && find(m.fqn(), m.offset()) >= 0;
+        }
 
-                            @Override
-                            public StorageInfo next() {
-                                if (n >= size) throw new NoSuchElementException();
-                                return columns.record(recordAt(order[n++]));
-                            }
-                        };
-                    }
-                };
-            }
+        /** The records alone, without making each key (inspect sums 1.4 M record ends per file). */
+        @Override
+        public java.util.Collection<StorageInfo> values() {
+            return new java.util.AbstractCollection<>() {
+                @Override
+                public int size() {
+                    return size;
+                }
 
-            @Override
-            public Set<Entry<MetadataIndex, StorageInfo>> entrySet() {
-                return new AbstractSet<>() {
-                    @Override
-                    public int size() {
-                        return size;
-                    }
+                @Override
+                public Iterator<StorageInfo> iterator() {
+                    return new Iterator<>() {
+                        private int n;
 
-                    @Override
-                    public Iterator<Entry<MetadataIndex, StorageInfo>> iterator() {
-                        return new Iterator<>() {
-                            private int n;
+                        @Override
+                        public boolean hasNext() {
+                            return n < size;
+                        }
 
-                            @Override
-                            public boolean hasNext() {
-                                return n < size;
-                            }
+                        @Override
+                        public StorageInfo next() {
+                            if (n >= size) throw new NoSuchElementException();
+                            return columns.record(recordAt(order[n++]));
+                        }
+                    };
+                }
+            };
+        }
 
-                            @Override
-                            public Entry<MetadataIndex, StorageInfo> next() {
-                                if (n >= size) throw new NoSuchElementException();
-                                int slot = order[n++];
-                                return Map.entry(columns.key(keyAt(slot)), columns.record(recordAt(slot)));
-                            }
-                        };
-                    }
-                };
-            }
-        };
+        @Override
+        public Set<Entry<MetadataIndex, StorageInfo>> entrySet() {
+            return new AbstractSet<>() {
+                @Override
+                public int size() {
+                    return size;
+                }
+
+                @Override
+                public Iterator<Entry<MetadataIndex, StorageInfo>> iterator() {
+                    return new Iterator<>() {
+                        private int n;
+
+                        @Override
+                        public boolean hasNext() {
+                            return n < size;
+                        }
+
+                        @Override
+                        public Entry<MetadataIndex, StorageInfo> next() {
+                            if (n >= size) throw new NoSuchElementException();
+                            int slot = order[n++];
+                            return Map.entry(columns.key(keyAt(slot)), columns.record(recordAt(slot)));
+                        }
+                    };
+                }
+            };
+        }
     }
 }
