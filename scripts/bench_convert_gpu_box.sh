@@ -3,8 +3,9 @@
 # synthetic plain DCP checkpoint (bf16) and an 8 GB synthetic Megatron torch_dist checkpoint (fp32 weights) with the
 # bench generator, reads each once so the inputs are page-cached (nothing is dropped from the page cache), then times
 # in the same run, on the same disk:
-#   cp -r of each input (the baseline: every byte convert reads, written once)
-#   "${ckpt[@]}" convert --format pytorch   (DCP, --threads 1 and --threads $(nproc))
+#   cp -r of each input (the baseline: every byte convert reads, written once), and cp -r + sync -f (as durable as
+#   ckpt's output, which is fsynced before it is renamed into place)
+#   "${ckpt[@]}" convert --format pytorch   (DCP, --threads 1 and --threads $(nproc); and with --no-verify)
 #   "${ckpt[@]}" convert --format safetensors (DCP, all threads)
 #   "${ckpt[@]}" convert --format huggingface (Megatron fp32, with and without --dtype bf16, all threads)
 #   PyTorch dcp_to_torch_save of the same DCP
@@ -93,8 +94,12 @@ o="$BENCH_DATA/out"
 for run in $(seq "$RUNS"); do
   echo "== run $run"
   rm -rf "$o"; measure "cp -r DCP" "$dcp_bytes" "$o" cp -r "$dcp" "$o"; rm -rf "$o"
+  # ckpt forces (fsyncs) its output before the rename that publishes it; cp does not: this row is cp made as durable
+  measure "cp -r DCP + sync -f" "$dcp_bytes" "$o" bash -c 'cp -r "$1" "$2" && sync -f "$2"' _ "$dcp" "$o"; rm -rf "$o"
   measure "ckpt --format pytorch --threads 1 (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet --threads 1; rm -rf "$o"
   measure "ckpt --format pytorch --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet; rm -rf "$o"
+  # the source CRC-32 pass (on by default) is what --no-verify skips: this row prices it
+  measure "ckpt --format pytorch --no-verify --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet --no-verify; rm -rf "$o"
   measure "ckpt --format safetensors --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format safetensors --output-dir "$o" --quiet; rm -rf "$o"
   if [ -n "${CKPT_BASE_JAR:-}" ]; then
     measure "base jar --format pytorch (DCP)" "$dcp_bytes" "$o" "${base[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet; rm -rf "$o"
@@ -106,6 +111,7 @@ for run in $(seq "$RUNS"); do
       "$dcp" "$BENCH_DATA/torch-out/torch.pt"
   fi
   measure "cp -r Megatron fp32" "$mg_bytes" "$o" cp -r "$mg" "$o"; rm -rf "$o"
+  measure "cp -r Megatron fp32 + sync -f" "$mg_bytes" "$o" bash -c 'cp -r "$1" "$2" && sync -f "$2"' _ "$mg" "$o"; rm -rf "$o"
   measure "ckpt --format huggingface --threads $NPROC (fp32 → fp32)" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format huggingface --dtype bf16 --threads $NPROC" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format huggingface --dtype bf16 --threads 1" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet --threads 1; rm -rf "$o"

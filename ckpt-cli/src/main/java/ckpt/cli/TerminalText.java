@@ -54,18 +54,42 @@ final class TerminalText {
 
         @Override
         public void write(int c) throws IOException {
-            if (isControl((char) c) && c != '\t') out.write(String.format("\\u%04x", c));
+            if (escaped((char) c)) out.write(String.format("\\u%04x", c));
             else out.write(c);
         }
 
+        /*
+         * Runs of safe characters pass on in one call: char by char, every character took the lock of the
+         * PrintWriter underneath, and inspect --json of a 405B checkpoint (10 MB) spent ~0.3 s here.
+         */
         @Override
         public void write(char[] cbuf, int off, int len) throws IOException {
-            for (int i = off; i < off + len; i++) write(cbuf[i]);
+            int run = off;
+            for (int i = off; i < off + len; i++) {
+                if (escaped(cbuf[i])) {
+                    if (i > run) out.write(cbuf, run, i - run);
+                    write(cbuf[i]);
+                    run = i + 1;
+                }
+            }
+            if (off + len > run) out.write(cbuf, run, off + len - run);
         }
 
         @Override
         public void write(String str, int off, int len) throws IOException {
-            for (int i = off; i < off + len; i++) write(str.charAt(i));
+            int run = off;
+            for (int i = off; i < off + len; i++) {
+                if (escaped(str.charAt(i))) {
+                    if (i > run) out.write(str, run, i - run);
+                    write(str.charAt(i));
+                    run = i + 1;
+                }
+            }
+            if (off + len > run) out.write(str, run, off + len - run);
+        }
+
+        private static boolean escaped(char c) {
+            return isControl(c) && c != '\t';
         }
     }
 }

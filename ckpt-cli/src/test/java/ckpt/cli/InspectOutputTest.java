@@ -5,8 +5,12 @@ import ckpt.convert.analysis.FileGroups;
 import ckpt.convert.analysis.NaturalOrder;
 import static ckpt.cli.RotationCommandsTest.ckpt;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.tuple;
 
+import ckpt.convert.analysis.InspectReport;
 import ckpt.convert.analysis.InspectReport.FileInfo;
+import ckpt.convert.index.CheckpointIndex;
+import ckpt.convert.index.Checkpoints;
 import ckpt.format.testing.Fixtures;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
@@ -73,6 +77,28 @@ class InspectOutputTest {
         String out = ckpt("inspect", copy.toString()).out();
         assertThat(out).contains("status:     metadata-only: none of the 2 data files is on disk").doesNotContain("damaged")
                 .doesNotContain("problems (");
+    }
+
+    @Test
+    void metadataOnlyListsNoAbsenceButAllHasEach() throws IOException {
+        Path copy = copyOfTp2();
+        Path iter = copy.resolve("iter_0000004");
+        Files.delete(iter.resolve("__0_0.distcp"));
+        Files.delete(iter.resolve("__1_0.distcp"));
+        Files.write(iter.resolve("__10_0.distcp"), new byte[10]);
+        try (CheckpointIndex index = Checkpoints.open(copy)) {
+            FileAnomalies a = FileAnomalies.of(InspectReport.of(index));
+            assertThat(a.metadataOnly()).isTrue();
+            assertThat(a.missing()).isEqualTo(2);
+            assertThat(a.count(FileAnomalies.Kind.MISSING)).isEqualTo(2);
+            assertThat(a.listed()).extracting(FileAnomalies.Anomaly::kind, FileAnomalies.Anomaly::file)
+                    .containsExactly(tuple(FileAnomalies.Kind.UNEXPECTED, "__10_0.distcp"));
+            // in numeric file order, each absence with the size its records imply
+            assertThat(a.all()).extracting(FileAnomalies.Anomaly::kind, FileAnomalies.Anomaly::file).containsExactly(
+                    tuple(FileAnomalies.Kind.MISSING, "__0_0.distcp"), tuple(FileAnomalies.Kind.MISSING, "__1_0.distcp"),
+                    tuple(FileAnomalies.Kind.UNEXPECTED, "__10_0.distcp"));
+            assertThat(a.all().get(0).detail()).matches("the metadata places .* of records in it");
+        }
     }
 
     @Test

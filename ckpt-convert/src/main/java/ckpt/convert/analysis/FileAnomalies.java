@@ -28,24 +28,37 @@ public final class FileAnomalies {
 
     private static final List<String> DATA_SUFFIXES = List.of(".distcp", ".safetensors", ".pt", ".pth", ".bin");
 
+    private final InspectReport report;
     private final int referenced;
     private final int missing;
-    private final List<Anomaly> anomalies;
+    private final List<Anomaly> listed;
 
-    private FileAnomalies(int referenced, int missing, List<Anomaly> anomalies) {
+    private FileAnomalies(InspectReport report, int referenced, int missing, List<Anomaly> listed) {
+        this.report = report;
         this.referenced = referenced;
         this.missing = missing;
-        this.anomalies = anomalies;
+        this.listed = listed;
     }
 
     public static FileAnomalies of(InspectReport r) {
         int referenced = 0, missing = 0;
-        List<Anomaly> out = new ArrayList<>();
-        for (FileInfo f : r.files().stream().sorted((a, b) -> NaturalOrder.INSTANCE.compare(a.name(), b.name())).toList()) {
+        for (FileInfo f : r.files()) {
             if (f.referenced()) referenced++;
+            if (f.referenced() && !f.present()) missing++;
+        }
+        // The absence of every file of a metadata-only copy is expected and not listed: its lines (16 k at 405B
+        // scale, two formatted sizes each) are made only if all() asks for them.
+        boolean metadataOnly = referenced > 0 && missing == referenced;
+        return new FileAnomalies(r, referenced, missing, anomalies(r, !metadataOnly));
+    }
+
+    /** The anomalies in the numeric order of their files; the missing ones only when {@code withMissing}. */
+    private static List<Anomaly> anomalies(InspectReport r, boolean withMissing) {
+        List<Anomaly> out = new ArrayList<>();
+        for (FileInfo f : r.files()) {
             if (f.referenced() && !f.present()) {
-                missing++;
-                out.add(new Anomaly(Kind.MISSING, f.name(), "the metadata places " + Units.bytes(f.bytes()) + " of records in it"));
+                if (withMissing)
+                    out.add(new Anomaly(Kind.MISSING, f.name(), "the metadata places " + Units.bytes(f.bytes()) + " of records in it"));
             } else if (f.present() && !f.referenced() && DATA_SUFFIXES.stream().anyMatch(f.name()::endsWith)) {
                 out.add(new Anomaly(Kind.UNEXPECTED, f.name(), Units.bytes(f.bytes()) + ", not referenced by the metadata"));
             }
@@ -56,8 +69,9 @@ public final class FileAnomalies {
                 out.add(new Anomaly(Kind.SHORT, f.name(), String.format(Locale.ROOT, "%s on disk, its records need at least %s",
                         Units.grouped(f.bytes()) + " bytes", Units.grouped(need) + " bytes")));
         }
+        // stable: a file's own anomalies keep the order above
         out.sort((a, b) -> NaturalOrder.INSTANCE.compare(a.file(), b.file()));
-        return new FileAnomalies(referenced, missing, List.copyOf(out));
+        return List.copyOf(out);
     }
 
     /** Data files the metadata references. */
@@ -71,7 +85,7 @@ public final class FileAnomalies {
 
     /** Every anomaly, the absence of each file of a metadata-only copy included. */
     public List<Anomaly> all() {
-        return anomalies;
+        return metadataOnly() ? anomalies(report, true) : listed;
     }
 
     /** No data file on disk at all: a copy of the metadata, not a damaged checkpoint. */
@@ -81,11 +95,11 @@ public final class FileAnomalies {
 
     /** Anomalies worth a line each: all of them, except the expected absence of every file of a metadata-only copy. */
     public List<Anomaly> listed() {
-        return metadataOnly() ? anomalies.stream().filter(a -> a.kind() != Kind.MISSING).toList() : anomalies;
+        return listed;
     }
 
     public long count(Kind k) {
-        return anomalies.stream().filter(a -> a.kind() == k).count();
+        return k == Kind.MISSING ? missing : listed.stream().filter(a -> a.kind() == k).count();
     }
 
     /** One line for the top of the output. */

@@ -29,9 +29,16 @@ public record HfConfig(String file, String architecture, String modelType, Long 
                        Long maxPositionEmbeddings, Long numExperts) {
     /** A config larger than this is not a model config; refusing it bounds what a hostile file can make us parse. */
     static final long MAX_BYTES = 4L << 20;
-    private static final ObjectMapper JSON = new ObjectMapper(JsonFactory.builder()
-            .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
-            .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    /**
+     * Made on first read, not when the class is: inspect calls {@link #of} on every checkpoint, and for the formats
+     * without a config.json (DCP, Megatron) loading jackson-databind cost ~0.1 s of a human-readable inspect.
+     */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper(JsonFactory.builder()
+                .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).maxStringLength(1 << 20).build())
+                .build()).enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+    }
 
     /** The config.json of a Hugging Face dir (or of the dir holding a safetensors file), when there is a readable one. */
     public static Optional<HfConfig> of(CheckpointIndex index) {
@@ -45,7 +52,7 @@ public record HfConfig(String file, String architecture, String modelType, Long 
     public static Optional<HfConfig> read(Path file) {
         try {
             if (!Files.isRegularFile(file) || Files.size(file) > MAX_BYTES) return Optional.empty();
-            JsonNode root = JSON.readTree(file.toFile());
+            JsonNode root = Json.MAPPER.readTree(file.toFile());
             if (root == null || !root.isObject()) return Optional.empty();
             JsonNode text = root.path("text_config").isObject() && !root.has("num_hidden_layers") ? root.get("text_config") : root;
             JsonNode arch = root.path("architectures");

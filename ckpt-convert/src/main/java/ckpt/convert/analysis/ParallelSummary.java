@@ -6,7 +6,6 @@ import ckpt.convert.index.GlobalTensor;
 import ckpt.format.megatron.ParallelLayout;
 
 import java.util.Optional;
-import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -29,15 +28,15 @@ public record ParallelSummary(String source, Long tensorParallel, Long pipelineP
                     p.dataParallel(), p.expertParallel(), p.contextParallel(), p.virtualPipeline(), p.worldSize(),
                     p.distributedOptimizer(), optimizerFormat));
         }
-        TreeSet<Long> ranks = new TreeSet<>();
+        // DCP writes one file set per rank (every rank saves), so the highest rank + 1 is the world size.
+        long highest = -1;   // no rank file
+        Matcher m = DISTCP.matcher("");
         for (FileEntry f : index.files()) {
-            Matcher m = DISTCP.matcher(f.name());
-            if (m.matches()) ranks.add(Long.parseLong(m.group(1)));
+            if (m.reset(f.name()).matches()) highest = Math.max(highest, Long.parseLong(m.group(1)));
         }
         boolean distOpt = index.tensors().stream().map(GlobalTensor::key).anyMatch(k -> k.contains("optimizer.distributed."));
-        if (ranks.isEmpty() && !distOpt && optimizerFormat == null) return Optional.empty();
-        // DCP writes one file set per rank (every rank saves), so the highest rank + 1 is the world size.
-        Long world = ranks.isEmpty() ? null : ranks.last() + 1;
+        if (highest < 0 && !distOpt && optimizerFormat == null) return Optional.empty();
+        Long world = highest < 0 ? null : highest + 1;
         return Optional.of(new ParallelSummary(SOURCE_FILES, null, null, null, null, null, null, world,
                 distOpt ? Boolean.TRUE : null, optimizerFormat));
     }

@@ -5,13 +5,11 @@ import ckpt.convert.index.CheckpointIndex;
 import ckpt.convert.index.FileEntry;
 import ckpt.convert.index.GlobalTensor;
 import ckpt.convert.index.ObjectEntry;
-import ckpt.convert.index.TensorPiece;
+import ckpt.convert.index.PieceRecords;
 import ckpt.format.megatron.KeyCategory;
 import ckpt.format.tensor.DType;
 
 import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -42,10 +40,6 @@ public final class SizeAnalyzer {
         return new Run(index, model).report();
     }
 
-    /** A stored record; pieces sharing one (a torch.save storage viewed twice) count once. */
-    private record RecordKey(String file, long offset, long length) {
-    }
-
     /** One analysis: accumulators filled from the index, then turned into the report. */
     private static final class Run {
         private final CheckpointIndex index;
@@ -54,9 +48,8 @@ public final class SizeAnalyzer {
         private final Map<KeyCategory, Long> numelByCategory = new TreeMap<>();
         private final Map<KeyCategory, DType> dtypeByCategory = new TreeMap<>();
         private final Map<String, Long> objectBytes = new LinkedHashMap<>();
-        private final Map<String, Long> payloadByFile = new HashMap<>();
+        private final RecordTally records = new RecordTally();              // payload and records by file
         private final Map<String, Long> objectsByFile = new TreeMap<>();
-        private final Set<RecordKey> records = new HashSet<>();
         private final Map<KeyCategory, Integer> objectCounts = new TreeMap<>();
         private long parameters;
 
@@ -71,12 +64,14 @@ public final class SizeAnalyzer {
                 numelByCategory.merge(t.category(), t.numel(), Long::sum);
                 dtypeByCategory.putIfAbsent(t.category(), t.dtype());
                 if (t.category() == KeyCategory.MODEL_WEIGHT) parameters = Math.addExact(parameters, t.numel());
-                for (TensorPiece p : t.pieces()) {
-                    long payload = Math.multiplyExact(p.box().numel(), t.dtype().byteSize());
-                    tensorBytes.merge(cls, payload, Long::sum);
-                    payloadByFile.merge(p.source().file(), payload, Long::sum);
-                    records.add(new RecordKey(p.source().file(), p.source().offset(), p.source().length()));
+                PieceRecords pieces = t.pieceRecords();
+                long tensorPayload = 0;
+                for (int i = 0; i < pieces.size(); i++) {
+                    long payload = Math.multiplyExact(pieces.numel(i), t.dtype().byteSize());
+                    tensorPayload += payload;
+                    records.add(pieces.file(i), payload, pieces.offset(i), pieces.length(i));
                 }
+                if (pieces.size() > 0) tensorBytes.merge(cls, tensorPayload, Long::sum);
             }
             // A reader that knows the parameter count better than the saved weights tell (DeepSpeed ZeRO-3 saves no
             // 16-bit weights, only placeholders) says so.
@@ -90,7 +85,7 @@ public final class SizeAnalyzer {
             Map<String, Long> other = new LinkedHashMap<>();    // non-record files by class
             List<FileBytes> files = new ArrayList<>();
             long overhead = 0, shortfall = 0;
-            Set<String> dataFiles = new TreeSet<>(payloadByFile.keySet());
+            Set<String> dataFiles = new TreeSet<>(records.files());
             dataFiles.addAll(objectsByFile.keySet());
             for (FileEntry f : index.files()) if (f.referenced()) dataFiles.add(f.name());
             Map<String, FileEntry> entries = new LinkedHashMap<>();
@@ -103,7 +98,7 @@ public final class SizeAnalyzer {
             for (String name : dataFiles) {
                 FileEntry f = entries.get(name);
                 long bytes = f == null ? 0 : f.bytes();
-                long payload = payloadByFile.getOrDefault(name, 0L), objs = objectsByFile.getOrDefault(name, 0L);
+                long payload = records.payload(name), objs = objectsByFile.getOrDefault(name, 0L);
                 long rest = bytes - payload - objs;
                 if (rest >= 0) overhead += rest;
                 else shortfall += rest;
@@ -122,11 +117,12 @@ public final class SizeAnalyzer {
             byCategory.put(OTHER_FILES, other.getOrDefault(OTHER_FILES, 0L));
             if (shortfall != 0) byCategory.put(TRUNCATED, shortfall);
 
+            int tensorRecords = records.distinctRecords();
             Expected expected = expected(total, byCategory);
             Converted converted = converted(byCategory);
-            return new SizeReport(total, parameters, byCategory, index.dataPresent(), records.size(),
+            return new SizeReport(total, parameters, byCategory, index.dataPresent(), tensorRecords,
                     index.objects().size(), expected, converted, files,
-                    new Explainer(index, model, total, parameters, byCategory, expected, converted, records.size(),
+                    new Explainer(index, model, total, parameters, byCategory, expected, converted, tensorRecords,
                             objectCounts, numelByCategory.getOrDefault(KeyCategory.OPTIMIZER_MASTER,
                             numelByCategory.getOrDefault(KeyCategory.OPTIMIZER_EXP_AVG, 0L))).sentences());
         }

@@ -6,6 +6,7 @@ import ckpt.format.FormatException;
 import ckpt.format.tensor.Box;
 import ckpt.format.tensor.StridedView;
 
+import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -40,20 +41,8 @@ public final class TensorAssembler {
             if (part == null && !(box.rank() == 0)) continue;
             if (box.rank() == 0) part = box;
             StridedView src = p.source().open();
-            if (src.dtype() != t.dtype())
-                throw FormatException.atKey(Path.of(p.source().file()), t.key(), "a piece holds " + src.dtype()
-                        + ", the tensor is " + t.dtype());
-            long[] srcStart = new long[box.rank()];
-            long[] dstStart = new long[box.rank()];
-            long[] origin = p.sourceOrigin();
-            for (int i = 0; i < box.rank(); i++) {
-                srcStart[i] = origin[i] + part.offset(i) - p.box().offset(i);
-                dstStart[i] = part.offset(i) - box.offset(i);
-                if (srcStart[i] + part.size(i) > src.shape()[i])
-                    throw FormatException.atKey(Path.of(p.source().file()), t.key(), "a piece is smaller than the block "
-                            + describe(p.box()) + " the metadata gives it");
-            }
-            StridedCopy.copy(src, srcStart, part.sizes(), dst, box.sizes(), dstStart);
+            long[][] at = placement(t, p, src, box, part);
+            StridedCopy.copy(src, at[0], part.sizes(), dst, box.sizes(), at[1]);
             covered += part.numel();
             afterPiece.run();
             if (box.rank() == 0) break;
@@ -61,6 +50,94 @@ public final class TensorAssembler {
         if (covered != box.numel())
             throw FormatException.atKey(null, t.key(), "pieces cover " + covered + " of " + box.numel()
                     + " elements of the block " + describe(box) + ": the checkpoint is missing part of this tensor");
+    }
+
+    /** Receives one stored run of a box: {@code bytes} (valid until {@code afterPiece} runs) are the box's bytes from {@code boxByte} on. */
+    @FunctionalInterface
+    public interface RunSink {
+        /** Uses the run; false when it cannot, so that the caller fills the box the general way. */
+        boolean accept(MemorySegment bytes, long boxByte) throws IOException;
+    }
+
+    /**
+     * Hands each stored piece's part of {@code box} to {@code sink} as it lies in the (mapped) source, without a
+     * copy, while that part is one contiguous run both in the stored tensor and in the box's row-major bytes — so a
+     * caller can write it straight to a file. Runs come in the order of the stored pieces, not of {@code boxByte};
+     * {@code afterPiece} runs after each. Returns false at the first part that is not one run, or that the sink
+     * declines (the runs before it were handed on already: the caller then fills the box the general way, e.g.
+     * {@link #assemble}).
+     */
+    public static boolean forEachStoredRun(GlobalTensor t, Box box, RunSink sink, Runnable afterPiece) throws IOException {
+        if (!box.fitsIn(t.shape()))
+            throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
+        long covered = 0;
+        for (TensorPiece p : t.pieces()) {
+            Box part = box.rank() == 0 ? box : p.box().intersect(box);
+            if (part == null) continue;
+            StridedView src = p.source().open();
+            long[][] at = placement(t, p, src, box, part);
+            StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), box.sizes(), at[1]);
+            if (run == null || !sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), run.dstByte())) return false;
+            covered += part.numel();
+            afterPiece.run();
+            if (box.rank() == 0) break;
+        }
+        if (covered != box.numel())
+            throw FormatException.atKey(null, t.key(), "pieces cover " + covered + " of " + box.numel()
+                    + " elements of the block " + describe(box) + ": the checkpoint is missing part of this tensor");
+        return true;
+    }
+
+    /** Receives one stored block of a box: {@code bytes} (valid until {@code afterPiece} runs) hold, row-major, the block of {@code sizes} at {@code offsets} of the box. */
+    @FunctionalInterface
+    public interface BlockSink {
+        /** Uses the block; false when it cannot, so that the caller fills the box the general way. */
+        boolean accept(MemorySegment bytes, long[] offsets, long[] sizes) throws IOException;
+    }
+
+    /**
+     * As {@link #forEachStoredRun}, for parts that are one contiguous run of the stored tensor wherever they lie in
+     * the box (e.g. a row-parallel TP shard, a column block of the box): each is handed on as the row-major block it
+     * is, for a caller that writes blocks into boxes itself (a cast).
+     */
+    public static boolean forEachStoredBlock(GlobalTensor t, Box box, BlockSink sink, Runnable afterPiece) throws IOException {
+        if (!box.fitsIn(t.shape()))
+            throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
+        long covered = 0;
+        for (TensorPiece p : t.pieces()) {
+            Box part = box.rank() == 0 ? box : p.box().intersect(box);
+            if (part == null) continue;
+            StridedView src = p.source().open();
+            long[][] at = placement(t, p, src, box, part);
+            // contiguous in the source: one run when copied into a tensor of the part's own shape
+            StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), part.sizes(), new long[box.rank()]);
+            if (run == null || !sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes())) return false;
+            covered += part.numel();
+            afterPiece.run();
+            if (box.rank() == 0) break;
+        }
+        if (covered != box.numel())
+            throw FormatException.atKey(null, t.key(), "pieces cover " + covered + " of " + box.numel()
+                    + " elements of the block " + describe(box) + ": the checkpoint is missing part of this tensor");
+        return true;
+    }
+
+    /** Where {@code part} starts in the stored piece and in the box, checked against the stored tensor. */
+    private static long[][] placement(GlobalTensor t, TensorPiece p, StridedView src, Box box, Box part) {
+        if (src.dtype() != t.dtype())
+            throw FormatException.atKey(Path.of(p.source().file()), t.key(), "a piece holds " + src.dtype()
+                    + ", the tensor is " + t.dtype());
+        long[] srcStart = new long[box.rank()];
+        long[] dstStart = new long[box.rank()];
+        long[] origin = p.sourceOrigin();
+        for (int i = 0; i < box.rank(); i++) {
+            srcStart[i] = origin[i] + part.offset(i) - p.box().offset(i);
+            dstStart[i] = part.offset(i) - box.offset(i);
+            if (srcStart[i] + part.size(i) > src.shape()[i])
+                throw FormatException.atKey(Path.of(p.source().file()), t.key(), "a piece is smaller than the block "
+                        + describe(p.box()) + " the metadata gives it");
+        }
+        return new long[][]{srcStart, dstStart};
     }
 
     /** A block in the words of an error message: "at offsets [o…] of size [s…]". */

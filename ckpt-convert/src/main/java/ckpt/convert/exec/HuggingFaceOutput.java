@@ -4,7 +4,6 @@ import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -36,8 +35,8 @@ final class HuggingFaceOutput implements PartWriter {
     }
 
     @Override
-    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
-        return weights.map(t, from, length, arena);
+    public void write(OutputTensor t, long from, MemorySegment bytes) throws IOException {
+        weights.write(t, from, bytes);
     }
 
     @Override

@@ -2,6 +2,7 @@ package ckpt.convert.exec;
 
 import ckpt.convert.mapping.imports.MegatronImport;
 import ckpt.convert.plan.OutputTensor;
+import ckpt.format.PositionedWrite;
 import ckpt.format.dcp.DcpLayout;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyGlobal;
@@ -12,7 +13,6 @@ import ckpt.format.zip.Crc32;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -192,13 +192,13 @@ public final class MegatronOutput implements PartWriter {
     }
 
     @Override
-    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
+    public void write(OutputTensor t, long from, MemorySegment bytes) throws IOException {
         DcpLayout.Chunk c = mine.get(t.name());
         if (c == null) throw new IllegalStateException(t.name() + " is not in this process's part");
-        if (from < 0 || length < 0 || from + length > t.byteSize())
+        long length = bytes.byteSize();
+        if (from < 0 || from + length > t.byteSize())
             throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize() + " bytes of " + t.name());
-        if (length == 0) return MemorySegment.NULL;
-        return channels.get(c.at().relativePath()).map(FileChannel.MapMode.READ_WRITE, c.dataOffset() + from, length, arena);
+        PositionedWrite.fully(channels.get(c.at().relativePath()), bytes, c.dataOffset() + from);
     }
 
     @Override

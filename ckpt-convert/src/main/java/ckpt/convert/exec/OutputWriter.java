@@ -3,7 +3,6 @@ package ckpt.convert.exec;
 import ckpt.convert.plan.OutputTensor;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.List;
 
@@ -12,7 +11,7 @@ import java.util.List;
  * the plan when created, takes every planned tensor's bytes, and completes the output (indexes, configs, metadata)
  * in {@link #finish}. Writers write into a staging directory; publishing (the rename into place) is the caller's, so
  * a writer never makes a half-written output visible. Every tensor's place is known up front ({@link Positioned}), so
- * the {@link PlanExecutor}'s workers fill byte ranges of any tensors at once, in place (parallel across tensors and
+ * the {@link PlanExecutor}'s workers write byte ranges of any tensors at once, in place (parallel across tensors and
  * within them), and the tasks of {@code --part} fill disjoint ones.
  */
 public sealed interface OutputWriter extends AutoCloseable permits OutputWriter.Positioned {
@@ -24,10 +23,10 @@ public sealed interface OutputWriter extends AutoCloseable permits OutputWriter.
 
     non-sealed interface Positioned extends OutputWriter {
         /**
-         * Bytes {@code [from, from+length)} of planned tensor {@code t} (little-endian, row-major, the tensor's dtype),
-         * mapped read-write in {@code arena}. Called from several threads at once for disjoint ranges.
+         * Writes {@code bytes} (little-endian, row-major, the tensor's dtype) as bytes {@code [from, from+size)} of
+         * planned tensor {@code t}, with positioned writes. Called from several threads at once for disjoint ranges.
          */
-        MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException;
+        void write(OutputTensor t, long from, MemorySegment bytes) throws IOException;
 
         /** Whether {@link #complete} needs the CRC-32 of each tensor's bytes (formats that record it, e.g. zip). */
         default boolean needsCrc32() {

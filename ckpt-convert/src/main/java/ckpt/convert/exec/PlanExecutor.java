@@ -1,5 +1,6 @@
 package ckpt.convert.exec;
 
+import ckpt.convert.assembly.TensorAssembler;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.CopyItem;
 import ckpt.convert.plan.OutputPiece;
@@ -14,6 +15,7 @@ import java.io.UncheckedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
@@ -29,14 +31,17 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * Runs a {@link ConversionPlan} with a pool of workers. Every output tensor is cut into {@link OutputPiece}s —
  * contiguous byte ranges of at most {@code pieceBytes} of output and of source — so work is parallel across tensors
- * and across the rows of a large tensor. A worker gets its piece's range of the output (mapped by the
- * {@link OutputWriter.Positioned} writer), executes the clipped {@link CopyItem}s into it in place, checksums it when the format records CRCs
- * (parts combine with {@link Crc32#combine}, so nothing is read twice), and releases the source windows it read.
+ * and across the rows of a large tensor. A worker executes its piece's clipped {@link CopyItem}s into its own piece
+ * buffer, checksums it when the format records CRCs (parts combine with {@link Crc32#combine}), hands it to the
+ * {@link OutputWriter.Positioned} writer's positioned write, and releases the source windows it read. Positioned
+ * writes rather than stores into a mapped output: a new file's mapped pages are zeroed by the filesystem on their
+ * first store, which cost half the CPU time of a conversion (docs/BENCHMARKS.md, issue 18).
  * <p>Pieces are queued in source order (file, then offset) so that the workers together read each file front to back.
- * An item whose bytes go as they are into a contiguous run is gathered straight into the output; casts, transposes
- * and non-contiguous boxes go through the worker's scratch buffer of at most {@code pieceBytes}. So memory is
- * bounded by {@code threads × pieceBytes} (output range, source pages, scratch: {@link #memoryBound()}), never by
- * the model or tensor size. Output bytes depend neither on the thread count nor on the order pieces finish in. The
+ * An item whose bytes go as they are into a contiguous run is gathered straight into the piece buffer; casts,
+ * transposes and non-contiguous boxes go through the worker's second buffer of at most {@code pieceBytes}. So memory
+ * is bounded by {@code threads × 3 × pieceBytes} (piece buffer, source pages, cast buffer: {@link #memoryBound()}),
+ * never by the model or tensor size. Output bytes depend neither on the thread count nor on the order pieces finish
+ * in. The
  * listener is called on the calling thread only.
  */
 public final class PlanExecutor {
@@ -84,7 +89,7 @@ public final class PlanExecutor {
         return kernels;
     }
 
-    /** Peak bytes the workers may hold at once beyond the JVM and the index: output range, source pages, scratch. */
+    /** Peak bytes the workers may hold at once beyond the JVM and the index: piece buffer, source pages, cast buffer. */
     public long memoryBound() {
         return (long) threads * 3 * pieceBytes;
     }
@@ -211,11 +216,13 @@ public final class PlanExecutor {
         boolean crc = writer.needsCrc32();
         for (int i : order)
             run.submit(pieces.get(i), p -> {
-                long sum;
-                try (Arena region = Arena.ofConfined()) {
-                    MemorySegment dst = writer.map(p.tensor(), p.byteOffset(), p.byteLength(), region);
-                    fill(p, dst, run);
+                long sum = writeStoredRuns(p, writer, crc, run.release);
+                if (sum == NOT_STORED_RUNS) {
+                    Scratch scratch = run.scratch.get();
+                    MemorySegment dst = scratch.piece.get(p.byteLength());
+                    fill(p, dst, scratch.cast, run.release);
                     sum = crc ? Crc32.of(dst) : -1;
+                    writer.write(p.tensor(), p.byteOffset(), dst);
                 }
                 TensorState s = states.get(p.tensor());
                 boolean last = s.partDone(p, sum);
@@ -230,6 +237,41 @@ public final class PlanExecutor {
                 listener.tensorWritten(d.piece().tensor());
             }
         }
+    }
+
+    /** What {@link #writeStoredRuns} returns for a piece whose bytes are not all stored runs. */
+    private static final long NOT_STORED_RUNS = Long.MIN_VALUE;
+
+    /**
+     * A piece whose items all copy bytes as they are (same dtype, no transpose) into contiguous runs, from stored
+     * pieces that hold them as contiguous runs too — a DCP or torch_dist chunk into its rows, a TP shard into its
+     * slot — is written straight from the mapped source: no copy through the worker's buffer, and its CRC-32 is
+     * taken from the source bytes in that one pass. Returns the piece's CRC-32 (-1 when {@code crc} is false), or
+     * {@link #NOT_STORED_RUNS} when some item is not such a copy (runs written before it are written again, with
+     * the same bytes, by the general path).
+     */
+    private static long writeStoredRuns(OutputPiece p, OutputWriter.Positioned writer, boolean crc, Runnable release)
+            throws IOException {
+        OutputTensor t = p.tensor();
+        long[] shape = p.box().sizes();
+        int es = t.dtype().byteSize();
+        for (CopyItem it : p.items())
+            if (it.isZeroFill() || !t.isDirectCopy(it) || !isContiguous(shape, it.destination())) return NOT_STORED_RUNS;
+        List<long[]> crcs = new ArrayList<>(); // {piece byte, length, crc} per run
+        for (CopyItem it : p.items()) {
+            long start = elementOffset(shape, it.destination().offsets()) * es;
+            boolean runs = TensorAssembler.forEachStoredRun(it.source().tensor(), it.source().box(), (bytes, boxByte) -> {
+                if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), Crc32.of(bytes)});
+                writer.write(t, p.byteOffset() + start + boxByte, bytes);
+                return true;
+            }, release);
+            if (!runs) return NOT_STORED_RUNS;
+        }
+        if (!crc) return -1;
+        crcs.sort(Comparator.comparingLong(r -> r[0]));
+        long sum = 0; // the CRC-32 of no bytes
+        for (long[] r : crcs) sum = Crc32.combine(sum, r[2], r[1]);
+        return sum;
     }
 
     private static void awaitQuietly(ExecutorService pool) {
@@ -252,37 +294,65 @@ public final class PlanExecutor {
         throw new IllegalStateException(f);
     }
 
-    /** One growing scratch buffer per worker thread, reused by every piece it writes (native, never the heap). */
-    private static final class Scratch {
-        final Arena arena = Arena.ofAuto();
+    /**
+     * A worker's two buffers, reused by every piece it writes (native, never the heap): the piece's output bytes,
+     * written to the file when complete, and the source rows of a cast or transpose.
+     */
+    private final class Scratch {
+        final Buffer piece = new Buffer(pieceBytes);
+        final Buffer cast = new Buffer(pieceBytes);
+    }
+
+    /**
+     * One growing native buffer. It doubles (up to {@code cap}, or to a larger request) rather than growing to each
+     * request, and each size has an arena of its own that the GC frees once replaced: pieces come in all sizes, and
+     * a buffer regrown in small steps out of one arena would hold every size it ever had.
+     */
+    private static final class Buffer {
+        final long cap;
         MemorySegment buf;
 
+        Buffer(long cap) {
+            this.cap = cap;
+        }
+
         MemorySegment get(long bytes) {
-            if (buf == null || buf.byteSize() < bytes) buf = arena.allocate(Math.max(1, bytes), 64);
+            if (buf == null || buf.byteSize() < bytes) {
+                long size = Math.max(bytes, Math.min(cap, Math.max(1L << 20, buf == null ? 0 : 2 * buf.byteSize())));
+                buf = Arena.ofAuto().allocate(size, 64);
+            }
             return buf.asSlice(0, bytes);
         }
     }
 
-    /** Executes the piece's items into {@code dst}, which holds the piece's box as a row-major tensor of its own. */
-    private void fill(OutputPiece p, MemorySegment dst, Run run) {
+    /**
+     * Executes the piece's items into {@code dst}, which holds the piece's box as a row-major tensor of its own. The
+     * items tile the piece (plans are checked to cover each tensor exactly), so every byte of the reused buffer is
+     * written; should they not, the rest is zero, as in a file region nothing was written to.
+     */
+    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, Runnable release) throws IOException {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
         int es = t.dtype().byteSize();
+        long covered = 0;
+        for (CopyItem it : p.items()) covered += it.numel();
+        if (covered != p.box().numel()) dst.fill((byte) 0);
         for (CopyItem it : p.items()) {
             Box box = it.destination();
             if (it.isZeroFill()) {
                 kernels.fillZero(dst, t.dtype(), shape, box);
             } else if (t.isDirectCopy(it) && isContiguous(shape, box)) {
                 long start = elementOffset(shape, box.offsets());
-                kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), run.release);
+                kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), release);
             } else {
-                copyConverted(t, it, shape, dst, run.scratch.get(), run.release);
+                copyConverted(t, it, shape, dst, cast, release);
             }
         }
     }
 
     /** The source in row chunks that fit the scratch limit, each gathered, then cast/transposed into its box. */
-    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Scratch scratch, Runnable release) {
+    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, Runnable release)
+            throws IOException {
         TensorSlice s = it.source();
         int srcEs = t.sourceDtype().byteSize();
         long rows = s.rank() == 0 ? 1 : s.dim(0);
@@ -291,12 +361,32 @@ public final class PlanExecutor {
         for (long r = 0; r < rows; r += chunk) {
             long n = Math.min(chunk, rows - r);
             TensorSlice sub = s.rank() == 0 ? s : s.rows(r, n);
-            MemorySegment buf = scratch.get(sub.numel() * srcEs);
-            kernels.gather(sub.tensor(), sub.box(), buf, release);
             long[] at = it.destination().offsets();
             if (s.rank() > 0) at[it.transpose() ? 1 : 0] += r;
+            if (castFromStoredRuns(t, it, sub, shape, dst, at, release)) continue;
+            MemorySegment buf = scratch.get(sub.numel() * srcEs);
+            kernels.gather(sub.tensor(), sub.box(), buf, release);
             kernels.copyBox(buf, t.sourceDtype(), sub.shape(), dst, t.dtype(), shape, at, it.transpose());
         }
+    }
+
+    /**
+     * Casts (and/or transposes) {@code sub} straight out of the mapped stored pieces when each holds its part as one
+     * contiguous run — the usual chunk, a column-parallel shard's rows, a row-parallel shard's column block — skipping
+     * the gather into the worker's buffer. False when some part is not (parts cast before it are cast again, to the
+     * same bytes, by the general path).
+     */
+    private boolean castFromStoredRuns(OutputTensor t, CopyItem it, TensorSlice sub, long[] shape, MemorySegment dst,
+                                       long[] at, Runnable release) throws IOException {
+        if (sub.numel() == 0) return false;
+        int squeezed = sub.squeezed(); // leading axes of size 1 of the box that the slice (and the destination) lacks
+        return TensorAssembler.forEachStoredBlock(sub.tensor(), sub.box(), (bytes, offsets, sizes) -> {
+            long[] to = at.clone();
+            for (int i = squeezed; i < offsets.length; i++) to[it.transpose() ? 1 - (i - squeezed) : i - squeezed] += offsets[i];
+            long[] block = Arrays.copyOfRange(sizes, squeezed, sizes.length);
+            kernels.copyBox(bytes, t.sourceDtype(), block, dst, t.dtype(), shape, to, it.transpose());
+            return true;
+        }, release);
     }
 
     /** A box is one contiguous run of a row-major tensor iff its leading axes are single and its trailing ones full. */

@@ -2,13 +2,13 @@ package ckpt.convert.exec;
 
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
+import ckpt.format.PositionedWrite;
 import ckpt.format.safetensors.HfIndexWriter;
 import ckpt.format.safetensors.HfShardPlanner;
 import ckpt.format.safetensors.SafetensorsWriter;
 import ckpt.format.zip.Crc32;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -116,13 +116,13 @@ final class SafetensorsTarget implements PartWriter {
     }
 
     @Override
-    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
-        if (from < 0 || length < 0 || from + length > t.byteSize())
+    public void write(OutputTensor t, long from, MemorySegment bytes) throws IOException {
+        long length = bytes.byteSize();
+        if (from < 0 || from + length > t.byteSize())
             throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize() + " bytes of " + t.name());
-        if (length == 0) return MemorySegment.NULL;
         Slot s = slots.get(t.name());
         if (s == null) throw new IllegalStateException(t.name() + " is not in a shard this process writes");
-        return s.channel().map(FileChannel.MapMode.READ_WRITE, s.offset() + from, length, arena);
+        PositionedWrite.fully(s.channel(), bytes, s.offset() + from);
     }
 
     /** A part's tensors' CRC-32s (from the bytes as they were written), for the whole shard's CRC. */

@@ -5,7 +5,6 @@ import ckpt.convert.plan.OutputTensor;
 import ckpt.format.torchsave.TorchSaveWriter;
 
 import java.io.IOException;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -52,9 +51,9 @@ final class TorchSaveTarget implements PartWriter {
     }
 
     @Override
-    public MemorySegment map(OutputTensor t, long from, long length, Arena arena) throws IOException {
+    public void write(OutputTensor t, long from, MemorySegment bytes) throws IOException {
         if (!share.writes(t.name())) throw new IllegalStateException(t.name() + " is not in this process's part");
-        return writer.map(records.get(t.name()), from, length, arena);
+        writer.write(records.get(t.name()), from, bytes);
     }
 
     @Override

@@ -50,10 +50,12 @@ public record CheckpointIndex(Path path, CheckpointFormat format, String era, Lo
                 throw FormatException.atKey(declared, t.key(), "shape " + java.util.Arrays.toString(t.shape()) + " of "
                         + t.dtype() + " declares more bytes than 64 bits can count, or the tensors together do");
             }
-            for (TensorPiece p : t.pieces()) {
+            PieceRecords pieces = t.pieceRecords();
+            for (int i = 0; i < pieces.size(); i++) {
                 try {
-                    stored = Math.addExact(stored, Math.multiplyExact(p.box().numel(), (long) t.dtype().byteSize()));
+                    stored = Math.addExact(stored, Math.multiplyExact(pieces.numel(i), (long) t.dtype().byteSize()));
                 } catch (ArithmeticException e) {
+                    TensorPiece p = t.pieces().get(i);
                     throw FormatException.atKey(declared, t.key(), "a chunk of size " + java.util.Arrays.toString(p.box().sizes())
                             + " in " + p.source().file() + " declares more bytes than 64 bits can count, or the chunks together do");
                 }

@@ -1,5 +1,6 @@
 package ckpt.convert.index;
 
+import ckpt.format.dcp.ChunkList;
 import ckpt.format.dcp.ChunkStorageMetadata;
 import ckpt.format.dcp.DcpCheckpoint;
 import ckpt.format.dcp.DcpMetadata;
@@ -66,7 +67,7 @@ public final class DcpIndexer {
             List<TensorPiece> pieces = new PieceList(chunks.size(), i -> {
                 ChunkStorageMetadata c = chunks.get(i);
                 return new TensorPiece(c.box(), new DcpChunkSource(dcp, t, c, md.storageOf(t.fqn(), c)));
-            });
+            }, chunks instanceof ChunkList columns ? new ChunkRecords(columns) : null);
             out.add(new GlobalTensor(t.fqn(), t.dtype(), t.size(), classify.apply(t.fqn(), md.plannerData().get(t.fqn())), pieces));
         }
         return out;
@@ -87,11 +88,7 @@ public final class DcpIndexer {
      * disk gets the size its records imply (the end of its last record), and is flagged absent.
      */
     static List<FileEntry> files(Path dir, DcpMetadata md) {
-        Map<String, Long> implied = new java.util.HashMap<>();
-        for (StorageInfo s : md.storage().values()) {
-            Long e = implied.get(s.relativePath());
-            if (e == null || e < s.end()) implied.put(s.relativePath(), s.end());
-        }
+        Map<String, Long> implied = md.recordEnds(); // the furthest record end of each file
         Map<String, FileEntry> out = new TreeMap<>();
         try (Stream<Path> s = Files.list(dir)) {
             for (Path p : (Iterable<Path>) s::iterator) {
@@ -104,6 +101,34 @@ public final class DcpIndexer {
         }
         new TreeMap<>(implied).forEach((n, end) -> out.putIfAbsent(n, new FileEntry(n, end, false, true)));
         return List.copyOf(out.values());
+    }
+
+    /** The pieces' element counts and records, read from the metadata's chunk columns. */
+    private record ChunkRecords(ChunkList chunks) implements PieceRecords {
+        @Override
+        public int size() {
+            return chunks.size();
+        }
+
+        @Override
+        public long numel(int i) {
+            return chunks.numel(i);
+        }
+
+        @Override
+        public String file(int i) {
+            return chunks.recordPath(i);
+        }
+
+        @Override
+        public long offset(int i) {
+            return chunks.recordOffset(i);
+        }
+
+        @Override
+        public long length(int i) {
+            return chunks.recordLength(i);
+        }
     }
 
     /** A DCP chunk: the item's record in its {@code .distcp} file, decoded on open. */

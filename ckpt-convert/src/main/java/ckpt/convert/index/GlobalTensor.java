@@ -38,6 +38,11 @@ public record GlobalTensor(String key, DType dtype, long[] shape, KeyCategory ca
         return Shapes.byteSize(shape, dtype);
     }
 
+    /** Each piece's element count and record, without making the pieces where the format keeps them in columns. */
+    public PieceRecords pieceRecords() {
+        return PieceRecords.of(pieces);
+    }
+
     @Override
     public String toString() {
         return key + " " + dtype + Arrays.toString(shape) + " (" + pieces.size() + " pieces)";

@@ -12,11 +12,24 @@ import java.util.function.IntFunction;
 public final class PieceList extends AbstractList<TensorPiece> implements RandomAccess {
     private final int size;
     private final IntFunction<TensorPiece> piece;
+    private final PieceRecords records;
 
     public PieceList(int size, IntFunction<TensorPiece> piece) {
+        this(size, piece, null);
+    }
+
+    /** @param records the same pieces' element counts and records read from the rows, or null */
+    public PieceList(int size, IntFunction<TensorPiece> piece, PieceRecords records) {
         if (size < 0) throw new IllegalArgumentException("negative size");
+        if (records != null && records.size() != size) throw new IllegalArgumentException("records for " + records.size() + " pieces, not " + size);
         this.size = size;
         this.piece = piece;
+        this.records = records;
+    }
+
+    /** The rows' records, or null when this list has none (then {@link PieceRecords#of} reads each piece). */
+    PieceRecords records() {
+        return records;
     }
 
     @Override

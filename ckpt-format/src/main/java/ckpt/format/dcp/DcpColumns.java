@@ -203,6 +203,11 @@ final class DcpColumns {
         return records++;
     }
 
+    /** The index of the record's relative path among the distinct paths. */
+    int recordPathId(int row) {
+        return recPath[row];
+    }
+
     String recordPath(int row) {
         return paths.get(recPath[row]);
     }

@@ -35,6 +35,17 @@ public record DcpMetadata(Path file, String metadataClass, Map<String, TensorSto
         return storage.get(new MetadataIndex(bytesFqn, null));
     }
 
+    /**
+     * The furthest end of a storage record in each file the records name (a data file's size as the metadata implies
+     * it), in first-seen order; read from the columns without a record object each when the metadata came from a file.
+     */
+    public Map<String, Long> recordEnds() {
+        if (storage instanceof StorageTable.View v) return v.recordEnds();
+        Map<String, Long> out = new java.util.LinkedHashMap<>();
+        for (StorageInfo s : storage.values()) out.merge(s.relativePath(), s.end(), Math::max);
+        return out;
+    }
+
     public int storageRecordCount() {
         return storage.size();
     }

@@ -21,8 +21,8 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -133,7 +133,7 @@ public final class DcpMetadataReader {
         if (state.get("storage_data") instanceof PyDict sd) {
             SunkItems taken = columns.sunk(sd);
             storage = new StorageTable(columns, sd.size() + (taken == null ? 0 : taken.size()));
-            Set<String> checkedPaths = new HashSet<>();
+            BitSet checkedPaths = new BitSet(); // path ids whose file name was checked
             for (Map.Entry<Object, Object> e : sd.items().entrySet()) {
                 int key = index(file, e.getKey(), columns);
                 storage.put(key, storageInfo(file, key, e.getValue(), columns, checkedPaths));
@@ -298,7 +298,7 @@ public final class DcpMetadataReader {
     }
 
     /** The record row of a storage_data value, validated; each distinct file name is checked once. */
-    private static int storageInfo(Path file, int key, Object v, DcpColumns columns, Set<String> checkedPaths) {
+    private static int storageInfo(Path file, int key, Object v, DcpColumns columns, BitSet checkedPaths) {
         Object path, offset, length;
         List<String> transforms = new ArrayList<>();
         if (v instanceof PickledRecords.Storage ps && ps.row >= 0) return recordRow(file, key, ps.row, columns, checkedPaths);
@@ -327,15 +327,15 @@ public final class DcpMetadataReader {
     }
 
     /** A storage record row made at BUILD, validated. */
-    private static int recordRow(Path file, int key, int r, DcpColumns columns, Set<String> checkedPaths) {
+    private static int recordRow(Path file, int key, int r, DcpColumns columns, BitSet checkedPaths) {
         long o = columns.recordOffset(r), l = columns.recordLength(r);
         if (o < 0 || l < 0) throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
         if (l > Long.MAX_VALUE - o)
             throw new FormatException(file, "key " + columns.key(key), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
-        String rel = columns.recordPath(r);
-        if (!checkedPaths.contains(rel)) {
-            checkFileName(file, columns.key(key), rel);
-            checkedPaths.add(rel);
+        int path = columns.recordPathId(r);
+        if (!checkedPaths.get(path)) {
+            checkFileName(file, columns.key(key), columns.recordPath(r));
+            checkedPaths.set(path);
         }
         return r;
     }

@@ -128,8 +128,13 @@ public final class DcpMetadataWriter {
 
     /** Checks completeness and streams the pickle to {@code out} (not closed; flushed). */
     public void write(OutputStream out) {
+        write(out, 4);
+    }
+
+    /** @param protocol 4 as torch writes it, or 2 (BINPUT memo indices: how a reader copes with an older stream) */
+    void write(OutputStream out, int protocol) {
         validate();
-        PickleWriter w = new PickleWriter(out, 4);
+        PickleWriter w = new PickleWriter(out, protocol);
         Emitter em = new Emitter(w);
         w.proto();
         em.newObject(METADATA_MODULE, "Metadata");

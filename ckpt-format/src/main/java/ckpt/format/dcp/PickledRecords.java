@@ -29,6 +29,10 @@ final class PickledRecords {
      * Teaches a reader the three classes under every module path torch has used for them; rows go to {@code columns},
      * and so do the containers' items that are rows ({@link Sink}) when {@code sink} is set.
      */
+    static PickleReader.Builder register(PickleReader.Builder b, DcpColumns columns) {
+        return register(b, columns, true);
+    }
+
     static PickleReader.Builder register(PickleReader.Builder b, DcpColumns columns, boolean sink) {
         if (sink) b.itemSink(new Sink(columns));
         for (String module : List.of("torch.distributed.checkpoint.metadata")) {

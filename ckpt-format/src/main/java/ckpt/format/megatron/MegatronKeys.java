@@ -11,6 +11,8 @@ import java.util.regex.Pattern;
 public final class MegatronKeys {
     private static final Pattern FULLY = Pattern.compile("(?:chained_\\d+\\.)?optimizer\\.state\\.(fp32_param|param|exp_avg|exp_avg_sq|[A-Za-z0-9_]+)\\.(.+)");
     private static final Pattern BUCKET = Pattern.compile("(?:chained_\\d+\\.)?optimizer\\.distributed\\.dp_group_idx_\\d+\\..*\\.(param|exp_avg|exp_avg_sq)");
+    /** Compiled once: {@link #classify} runs on every key, 26 k of them in a 405B checkpoint. */
+    private static final Pattern CHAINED_OPTIMIZER = Pattern.compile("chained_\\d+\\.optimizer\\..*");
 
     private MegatronKeys() {
     }
@@ -25,7 +27,7 @@ public final class MegatronKeys {
         if (tensor && m.matches()) return optimizerKind(m.group(1));
         m = FULLY.matcher(base);
         if (tensor && m.matches()) return optimizerKind(m.group(1));
-        if (base.startsWith("optimizer.") || base.matches("chained_\\d+\\.optimizer\\..*")) return KeyCategory.OPTIMIZER_OTHER;
+        if (base.startsWith("optimizer.") || CHAINED_OPTIMIZER.matcher(base).matches()) return KeyCategory.OPTIMIZER_OTHER;
         if (tensor && isModelKey(base)) return KeyCategory.MODEL_WEIGHT;
         return KeyCategory.OTHER;
     }

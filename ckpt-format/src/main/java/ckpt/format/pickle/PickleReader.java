@@ -529,6 +529,8 @@ public final class PickleReader {
 
         /** PUT, BINPUT, LONG_BINPUT: an index of the stream's choosing, after which MEMOIZE indices may repeat. */
         private void explicitPut(long index) {
+            // record states are no longer read whole, so a guessing read would keep every entry: scan instead
+            if (guessing) throw new GuessMissed("an explicit PUT: the stream numbers its own memo entries");
             fieldState = null;
             memoPut(index);
         }

@@ -1,5 +1,6 @@
 package ckpt.format.torchsave;
 
+import ckpt.format.PositionedWrite;
 import ckpt.format.pickle.PickleWriter;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyGlobal;
@@ -384,6 +385,18 @@ public final class TorchSaveWriter implements AutoCloseable {
             throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize + " bytes of " + t);
         if (length == 0) return MemorySegment.NULL;
         return channel.map(FileChannel.MapMode.READ_WRITE, t.offset + from, length, arena);
+    }
+
+    /**
+     * Writes {@code bytes} at byte {@code from} of the tensor's region (positioned writes: from several threads at
+     * once for disjoint ranges), for filling a tensor in parts without mapping it ({@link PositionedWrite}).
+     */
+    public void write(TensorRecord t, long from, MemorySegment bytes) throws IOException {
+        checkReserved(t);
+        long length = bytes.byteSize();
+        if (from < 0 || from + length > t.byteSize)
+            throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize + " bytes of " + t);
+        PositionedWrite.fully(channel, bytes, t.offset + from);
     }
 
     /**

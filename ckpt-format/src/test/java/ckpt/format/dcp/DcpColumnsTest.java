@@ -70,6 +70,34 @@ class DcpColumnsTest {
         assertThat(fast.storageOf("common/item_299").length()).isEqualTo(7);
     }
 
+    /**
+     * A protocol-2 stream (memo indices by BINPUT) makes the reader give up its guess of which memo entries are read
+     * and read again after a scan of them: the result is still the generic path's.
+     */
+    @Test
+    void protocolTwoMetadataIsReadAgainAfterTheMemoScanAndDecodesAsTheGenericPath() throws IOException {
+        DcpMetadataWriter w = new DcpMetadataWriter();
+        long[] shape = {64, 8};
+        for (int r = 0; r < 16; r++) {
+            Box b = new Box(new long[] {r * 4L, 0}, new long[] {4, 8});
+            w.addChunk("w", DType.FLOAT32, shape, b);
+            w.addStorage("w", b.offsets(), new StorageInfo("__" + (r % 3) + "_0.distcp", 128L * (r / 3), 128, List.of()));
+        }
+        Path file = dir.resolve(".metadata");
+        try (var out = Files.newOutputStream(file)) {
+            w.write(out, 2);
+        }
+        byte[] bytes = Files.readAllBytes(file);
+        assertThat(bytes[1]).isEqualTo((byte) 2);
+        assertThatThrownBy(() -> PickledRecords.register(TorchGlobals.reader(file), new DcpColumns()).guessMemoReads(true)
+                .build().read(bytes)).isInstanceOf(ckpt.format.pickle.PickleReader.GuessMissed.class);
+        DcpMetadata read = DcpMetadataReader.read(dir);
+        DcpMetadata generic = DcpMetadataReader.decode(file, TorchGlobals.reader(file).build().read(bytes));
+        DcpMetadataFastPathTest.assertSame(file, generic, read);
+        assertThat(read.tensors().get("w").chunks()).hasSize(16);
+        assertThat(read.tensors().get("w").chunks().get(15).storage()).isEqualTo(new StorageInfo("__0_0.distcp", 640, 128, List.of()));
+    }
+
     private Path metadataWith(StorageInfo info) throws IOException {
         DcpMetadataWriter w = new DcpMetadataWriter();
         Box whole = new Box(new long[] {0}, new long[] {4});

@@ -120,6 +120,10 @@ class DcpMetadataFastPathTest {
         assertEquals(expected.bytesItems(), actual.bytesItems(), f);
         assertEquals(expected.storage(), actual.storage(), f);
         assertEquals(expected.storage().size(), actual.storage().size(), f);
+        // each file's furthest record end, from the columns, equals the one from the storage records themselves
+        java.util.Map<String, Long> ends = new java.util.LinkedHashMap<>();
+        for (StorageInfo s : expected.storage().values()) ends.merge(s.relativePath(), s.end(), Math::max);
+        assertEquals(List.copyOf(ends.entrySet()), List.copyOf(actual.recordEnds().entrySet()), f);
         for (String b : expected.bytesItems()) assertEquals(expected.storageOf(b), actual.storageOf(b), b);
         assertEquals(expected.plannerData(), actual.plannerData(), f);
         assertEquals(expected.version(), actual.version(), f);
