@@ -239,6 +239,11 @@ final class DcpColumns {
         return sunk.isEmpty() ? null : sunk.get(container);
     }
 
+    /** How many containers the sink took items from. */
+    int sunkContainers() {
+        return sunk.size();
+    }
+
     SunkItems sinkFor(Object container) {
         return sunk.computeIfAbsent(container, c -> new SunkItems());
     }

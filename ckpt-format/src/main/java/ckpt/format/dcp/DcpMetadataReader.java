@@ -26,6 +26,7 @@ import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Decodes a DCP {@code .metadata} pickle into {@link DcpMetadata}. Classes are matched by name and field set, not
@@ -50,20 +51,14 @@ public final class DcpMetadataReader {
             long size = ch.size();
             if (size == 0) throw new FormatException(file, "incomplete save: .metadata is empty");
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            Object root;
-            DcpColumns columns = new DcpColumns();
+            Parsed p = parse(file, seg, true);
             try {
-                try {
-                    root = PickledRecords.register(TorchGlobals.reader(file), columns).guessMemoReads(true).build().read(seg);
-                } catch (PickleReader.GuessMissed e) {
-                    // the pickle reads back a value inside a record: scan first which memo entries are read
-                    columns = new DcpColumns();
-                    root = PickledRecords.register(TorchGlobals.reader(file), columns).memoOnlyWhatIsRead(true).build().read(seg);
-                }
-            } catch (PickleException e) {
-                throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
+                return decode(file, p.root(), p.columns());
+            } catch (SinkMissed e) {
+                // a record item outside storage_data and the chunk lists: read again, every container keeping its items
+                p = parse(file, seg, false);
+                return decode(file, p.root(), p.columns());
             }
-            return decode(file, root, columns);
         } catch (NoSuchFileException e) {
             throw new FormatException(file, "incomplete save: .metadata missing");
         } catch (IOException e) {
@@ -71,6 +66,53 @@ public final class DcpMetadataReader {
         }
     }
 
+
+    private record Parsed(Object root, DcpColumns columns) {
+    }
+
+    /** The pickle with records built at BUILD, their rows in fresh columns; {@code sink}: items that are rows too. */
+    private static Parsed parse(Path file, MemorySegment seg, boolean sink) {
+        try {
+            DcpColumns columns = new DcpColumns();
+            try {
+                return new Parsed(PickledRecords.register(TorchGlobals.reader(file), columns, sink).guessMemoReads(true).build().read(seg), columns);
+            } catch (PickleReader.GuessMissed e) {
+                // the pickle reads back a value inside a record: scan first which memo entries are read
+                columns = new DcpColumns();
+                return new Parsed(PickledRecords.register(TorchGlobals.reader(file), columns, sink).memoOnlyWhatIsRead(true).build().read(seg), columns);
+            }
+        } catch (PickleException e) {
+            throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
+        }
+    }
+
+    /** The sink took items from a container {@link #decode} reads as pickled: the file is read again without it. */
+    private static final class SinkMissed extends RuntimeException {
+        SinkMissed() {
+            super(null, null, false, false);
+        }
+    }
+
+    /**
+     * Whether every container the reader's sink took items from is one {@link #decode} reads them back from:
+     * {@code storage_data} and the tensors' chunk lists. Anywhere else (a layout torch does not write) the items
+     * would silently be missing.
+     */
+    private static boolean sunkOnlyWhereDecoded(PyObject md, DcpColumns columns) {
+        int sunk = columns.sunkContainers();
+        if (sunk == 0) return true;
+        PyDict state = md.stateDict();
+        if (state == null) return false;
+        Set<Object> decoded = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        if (state.get("storage_data") instanceof PyDict sd && columns.sunk(sd) != null) decoded.add(sd);
+        if (state.get("state_dict_metadata") instanceof PyDict sdm) {
+            for (Object v : sdm.items().values()) {
+                if (v instanceof PyObject item && item.isNamed("TensorStorageMetadata") && item.attr("chunks") instanceof List<?> l
+                        && columns.sunk(l) != null) decoded.add(l);
+            }
+        }
+        return decoded.size() == sunk;
+    }
 
     /** Decodes a generic value graph (no records built at BUILD). */
     static DcpMetadata decode(Path file, Object root) {
@@ -81,6 +123,7 @@ public final class DcpMetadataReader {
     static DcpMetadata decode(Path file, Object root, DcpColumns columns) {
         if (!(root instanceof PyObject md) || !(md.isNamed("Metadata") || md.isNamed("MCoreMetadata")))
             throw new FormatException(file, "not DCP metadata: top object is " + describe(root));
+        if (!sunkOnlyWhereDecoded(md, columns)) throw new SinkMissed();
         PyDict state = md.stateDict();
         if (state == null) throw new FormatException(file, "DCP Metadata without fields");
         if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
@@ -285,8 +328,10 @@ public final class DcpMetadataReader {
 
     /** A storage record row made at BUILD, validated. */
     private static int recordRow(Path file, int key, int r, DcpColumns columns, BitSet checkedPaths) {
-        if (columns.recordOffset(r) < 0 || columns.recordLength(r) < 0)
-            throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
+        long o = columns.recordOffset(r), l = columns.recordLength(r);
+        if (o < 0 || l < 0) throw new FormatException(file, "key " + columns.key(key), "negative storage offset or length");
+        if (l > Long.MAX_VALUE - o)
+            throw new FormatException(file, "key " + columns.key(key), "storage record of " + l + " bytes at byte " + o + " ends past 2^63");
         int path = columns.recordPathId(r);
         if (!checkedPaths.get(path)) {
             checkFileName(file, columns.key(key), columns.recordPath(r));

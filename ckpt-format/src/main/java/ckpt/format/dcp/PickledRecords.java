@@ -27,10 +27,14 @@ final class PickledRecords {
 
     /**
      * Teaches a reader the three classes under every module path torch has used for them; rows go to {@code columns},
-     * and so do the containers' items that are rows ({@link Sink}).
+     * and so do the containers' items that are rows ({@link Sink}) when {@code sink} is set.
      */
     static PickleReader.Builder register(PickleReader.Builder b, DcpColumns columns) {
-        b.itemSink(new Sink(columns));
+        return register(b, columns, true);
+    }
+
+    static PickleReader.Builder register(PickleReader.Builder b, DcpColumns columns, boolean sink) {
+        if (sink) b.itemSink(new Sink(columns));
         for (String module : List.of("torch.distributed.checkpoint.metadata")) {
             b.reducer(module, "ChunkStorageMetadata", args -> args.size() == 0 ? new Chunk(columns) : inert(module, "ChunkStorageMetadata", args));
             b.reducer(module, "MetadataIndex", args -> args.size() == 0 ? new Index(columns) : inert(module, "MetadataIndex", args));
@@ -61,6 +65,12 @@ final class PickledRecords {
         Object offsets;
         Object sizes;
         int row = -1;
+
+        /** As the generic {@link PyObject} of the same construction prints: the class and its empty arguments. */
+        @Override
+        public String toString() {
+            return "torch.distributed.checkpoint.metadata.ChunkStorageMetadata[]";
+        }
 
         Chunk(DcpColumns columns) {
             this.columns = columns;
@@ -104,6 +114,12 @@ final class PickledRecords {
         Object fqn;
         Object offset;
         int row = -1;
+
+        /** As the generic {@link PyObject} of the same construction prints: the class and its empty arguments. */
+        @Override
+        public String toString() {
+            return "torch.distributed.checkpoint.metadata.MetadataIndex[]";
+        }
 
         Index(DcpColumns columns) {
             this.columns = columns;
@@ -167,6 +183,12 @@ final class PickledRecords {
         Object length;
         List<String> transforms = List.of();
         int row = -1;
+
+        /** As the generic {@link PyObject} of the same construction prints: the class and its empty arguments. */
+        @Override
+        public String toString() {
+            return "torch.distributed.checkpoint.filesystem._StorageInfo[]";
+        }
 
         Storage(DcpColumns columns) {
             this.columns = columns;

@@ -24,6 +24,8 @@ public final class FieldState {
 
     static final int MAX_FIELDS = 8;
     static final int MAX_RANK = 8;
+    /** Longest string literal taken (UTF-8 bytes); a longer one is read by the generic path. */
+    static final int MAX_STRING = 1 << 16;
 
     private final String[] names = new String[MAX_FIELDS];
     private final Kind[] kinds = new Kind[MAX_FIELDS];
@@ -174,7 +176,7 @@ public final class FieldState {
             }
             case SHORT_BINUNICODE, BINUNICODE -> {
                 long n = op == SHORT_BINUNICODE ? c.u8() : c.u32();
-                if (c.pos < 0 || n > 1 << 16 || !c.has(n)) return FAIL;
+                if (c.pos < 0 || n > MAX_STRING || !c.has(n)) return FAIL;
                 String s = c.utf8((int) n);
                 pushes++;
                 if (!memoize(c, memoCount, memo, s)) return FAIL;

@@ -220,7 +220,8 @@ public final class PickleReader {
             this.reads = guessing ? MemoReads.Slots.growing()
                     : memoOnlyWhatIsRead ? MemoReads.scan(seg, start, limits.maxMemoEntries()) : null;
             this.dropped = reads == null ? null : new long[1024];
-            if (reads != null && interner == null) fieldState = new FieldState();
+            // FieldState takes strings up to MAX_STRING without looking at limits: only where no limit is lower
+            if (reads != null && interner == null && limits.maxLength() >= FieldState.MAX_STRING) fieldState = new FieldState();
             if (reads != null) {
                 memo = new Object[Math.max(reads.count(), guessing ? 256 : 0)];
                 Arrays.fill(memo, UNSET);

@@ -124,6 +124,20 @@ class DcpColumnsTest {
     }
 
     @Test
+    void storageRecordEndingPast2To63IsAnErrorAsOnTheGenericPath() throws IOException {
+        // offset + length overflows a long: a row made at BUILD must be refused like a generic record
+        for (StorageInfo info : List.of(new StorageInfo("__0_0.distcp", Long.MAX_VALUE - 10, 11, List.of()),
+                new StorageInfo("__0_0.distcp", 1L << 62, 1L << 62, List.of()), new StorageInfo("__0_0.distcp", 16, Long.MAX_VALUE, List.of()))) {
+            Path d = metadataWith(info);
+            Path file = d.resolve(".metadata");
+            assertThatThrownBy(() -> DcpMetadataReader.decode(file, TorchGlobals.reader(file).build().read(Files.readAllBytes(file))))
+                    .hasMessageContaining("ends past 2^63");
+            assertThatThrownBy(() -> DcpMetadataReader.read(d)).isInstanceOf(FormatException.class)
+                    .hasMessage(file + ": storage record of " + info.length() + " bytes at byte " + info.offset() + " ends past 2^63 (key w[0])");
+        }
+    }
+
+    @Test
     void storageFileOutsideTheDirectoryIsAnError() throws IOException {
         Path d = metadataWith(new StorageInfo("../__0_0.distcp", 0, 16, List.of()));
         assertThatThrownBy(() -> DcpMetadataReader.read(d)).isInstanceOf(FormatException.class)

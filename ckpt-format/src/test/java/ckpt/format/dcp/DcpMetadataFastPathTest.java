@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 
+import ckpt.format.FormatException;
+import ckpt.format.pickle.PickleWriter;
+import ckpt.format.pickle.PyDict;
+import ckpt.format.pickle.PyObject;
 import ckpt.format.testing.Fixtures;
 import ckpt.format.torchsave.TorchGlobals;
 import java.io.IOException;
@@ -11,8 +15,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The fast path of {@link DcpMetadataReader} (records written to columns at BUILD, equal values shared, only the
@@ -40,6 +46,57 @@ class DcpMetadataFastPathTest {
             DcpMetadata fast = DcpMetadataReader.read(file.getParent());
             DcpMetadata generic = DcpMetadataReader.decode(file, TorchGlobals.reader(file).build().read(Files.readAllBytes(file)));
             assertSame(file, generic, fast);
+        }
+    }
+
+    @TempDir
+    Path tmp;
+
+    /**
+     * A MetadataIndex → _StorageInfo item is what the reader's sink takes out of {@code storage_data}; the same item
+     * first in another dict (state_dict_metadata, planner_data, mcore_data, the Metadata state itself) must not make
+     * that dict's items disappear: decoded as on the generic path, or the same error.
+     */
+    @Test
+    void storageRecordItemsOutsideStorageDataDecodeAsOnTheGenericPath() throws IOException {
+        Path source = Fixtures.root().resolve("dcp-variety/checkpoint/.metadata");
+        for (String where : List.of("state_dict_metadata", "planner_data", "mcore_data", "")) {
+            PyObject md = (PyObject) TorchGlobals.reader(source).build().read(Files.readAllBytes(source));
+            PyDict state = md.stateDict();
+            Map.Entry<Object, Object> item = ((PyDict) state.get("storage_data")).items().entrySet().iterator().next();
+            PyDict target = where.isEmpty() ? state : state.get(where) instanceof PyDict d ? d : new PyDict();
+            PyDict withItemFirst = new PyDict();
+            withItemFirst.put(item.getKey(), item.getValue());
+            target.items().forEach(withItemFirst::put);
+            if (where.isEmpty()) md.setState(withItemFirst);
+            else state.put(where, withItemFirst);
+            if (where.equals("mcore_data")) withItemFirst.put("w", new PyDict()); // an entry after the item
+
+            Path dir = Files.createDirectories(tmp.resolve(where.isEmpty() ? "state" : where));
+            Path file = dir.resolve(".metadata");
+            try (var out = Files.newOutputStream(file)) {
+                PickleWriter w = new PickleWriter(out, 4);
+                w.proto();
+                w.write(md);
+                w.stop();
+                w.flush();
+            }
+            String expected, actual;
+            DcpMetadata generic = null, fast = null;
+            try {
+                generic = DcpMetadataReader.decode(file, TorchGlobals.reader(file).build().read(Files.readAllBytes(file)));
+                expected = "decoded";
+            } catch (FormatException e) {
+                expected = e.getMessage();
+            }
+            try {
+                fast = DcpMetadataReader.read(dir);
+                actual = "decoded";
+            } catch (FormatException e) {
+                actual = e.getMessage();
+            }
+            assertEquals(expected, actual, where);
+            if (generic != null) assertSame(file, generic, fast);
         }
     }
 

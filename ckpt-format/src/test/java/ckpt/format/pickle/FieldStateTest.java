@@ -326,6 +326,17 @@ class FieldStateTest {
         }
     }
 
+    @Test
+    void aStringLengthLimitIsAsStrict() {
+        // keys and string values inside a record state are strings too: one longer than maxLength fails the read
+        byte[] data = plainRecords();
+        for (long length = 0; length < 16; length++) {
+            PickleLimits limits = new PickleLimits(PickleLimits.DEFAULT.maxDepth(), PickleLimits.DEFAULT.maxMemoEntries(),
+                    length, PickleLimits.DEFAULT.maxTotalObjects());
+            assertThat(limited(data, limits, true)).as("maxLength " + length).isEqualTo(limited(data, limits, false));
+        }
+    }
+
     private static String limited(byte[] data, PickleLimits limits, boolean guess) {
         try {
             PickleReader.Builder b = reader().limits(limits);
