@@ -68,6 +68,24 @@ public final class TensorAssembler {
      * {@link #assemble}).
      */
     public static boolean forEachStoredRun(GlobalTensor t, Box box, RunSink sink, Runnable afterPiece) throws IOException {
+        return forEachStoredPart(t, box, afterPiece, (src, at, part) -> {
+            StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), box.sizes(), at[1]);
+            return run != null && sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), run.dstByte());
+        });
+    }
+
+    /** One stored part of a box: its piece opened, where it starts in the piece and in the box; false to stop. */
+    @FunctionalInterface
+    private interface PartVisitor {
+        boolean visit(StridedView src, long[][] at, Box part) throws IOException;
+    }
+
+    /**
+     * Walks the stored pieces that overlap {@code box}, in stored order, handing each part to {@code visitor} and
+     * running {@code afterPiece} after each; false at the first part the visitor declines. Fails when the pieces do
+     * not cover the box.
+     */
+    private static boolean forEachStoredPart(GlobalTensor t, Box box, Runnable afterPiece, PartVisitor visitor) throws IOException {
         if (!box.fitsIn(t.shape()))
             throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
         long covered = 0;
@@ -75,9 +93,7 @@ public final class TensorAssembler {
             Box part = box.rank() == 0 ? box : p.box().intersect(box);
             if (part == null) continue;
             StridedView src = p.source().open();
-            long[][] at = placement(t, p, src, box, part);
-            StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), box.sizes(), at[1]);
-            if (run == null || !sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), run.dstByte())) return false;
+            if (!visitor.visit(src, placement(t, p, src, box, part), part)) return false;
             covered += part.numel();
             afterPiece.run();
             if (box.rank() == 0) break;
@@ -101,25 +117,11 @@ public final class TensorAssembler {
      * is, for a caller that writes blocks into boxes itself (a cast).
      */
     public static boolean forEachStoredBlock(GlobalTensor t, Box box, BlockSink sink, Runnable afterPiece) throws IOException {
-        if (!box.fitsIn(t.shape()))
-            throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
-        long covered = 0;
-        for (TensorPiece p : t.pieces()) {
-            Box part = box.rank() == 0 ? box : p.box().intersect(box);
-            if (part == null) continue;
-            StridedView src = p.source().open();
-            long[][] at = placement(t, p, src, box, part);
+        return forEachStoredPart(t, box, afterPiece, (src, at, part) -> {
             // contiguous in the source: one run when copied into a tensor of the part's own shape
             StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), part.sizes(), new long[box.rank()]);
-            if (run == null || !sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes())) return false;
-            covered += part.numel();
-            afterPiece.run();
-            if (box.rank() == 0) break;
-        }
-        if (covered != box.numel())
-            throw FormatException.atKey(null, t.key(), "pieces cover " + covered + " of " + box.numel()
-                    + " elements of the block " + describe(box) + ": the checkpoint is missing part of this tensor");
-        return true;
+            return run != null && sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes());
+        });
     }
 
     /** Where {@code part} starts in the stored piece and in the box, checked against the stored tensor. */

@@ -167,20 +167,7 @@ final class StorageTable {
 
                 @Override
                 public Iterator<StorageInfo> iterator() {
-                    return new Iterator<>() {
-                        private int n;
-
-                        @Override
-                        public boolean hasNext() {
-                            return n < size;
-                        }
-
-                        @Override
-                        public StorageInfo next() {
-                            if (n >= size) throw new NoSuchElementException();
-                            return columns.record(recordAt(order[n++]));
-                        }
-                    };
+                    return new SlotIterator<>(slot -> columns.record(recordAt(slot)));
                 }
             };
         }
@@ -195,23 +182,30 @@ final class StorageTable {
 
                 @Override
                 public Iterator<Entry<MetadataIndex, StorageInfo>> iterator() {
-                    return new Iterator<>() {
-                        private int n;
-
-                        @Override
-                        public boolean hasNext() {
-                            return n < size;
-                        }
-
-                        @Override
-                        public Entry<MetadataIndex, StorageInfo> next() {
-                            if (n >= size) throw new NoSuchElementException();
-                            int slot = order[n++];
-                            return Map.entry(columns.key(keyAt(slot)), columns.record(recordAt(slot)));
-                        }
-                    };
+                    return new SlotIterator<>(slot -> Map.entry(columns.key(keyAt(slot)), columns.record(recordAt(slot))));
                 }
             };
+        }
+    }
+
+    /** The table's slots in first-insertion order, each made into a value when reached. */
+    private final class SlotIterator<T> implements Iterator<T> {
+        private final java.util.function.IntFunction<T> make;
+        private int n;
+
+        SlotIterator(java.util.function.IntFunction<T> make) {
+            this.make = make;
+        }
+
+        @Override
+        public boolean hasNext() {
+            return n < size;
+        }
+
+        @Override
+        public T next() {
+            if (n >= size) throw new NoSuchElementException();
+            return make.apply(order[n++]);
         }
     }
 }
