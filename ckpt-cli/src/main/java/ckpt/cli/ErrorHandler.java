@@ -56,12 +56,27 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
             // named by the command's input path.
             line = inputs(parseResult) + (t instanceof ArithmeticException ? "sizes in the input overflow 64 bits" : t.getMessage());
         } else {
-            line = "internal error (a bug; CKPT_DEBUG=1 shows where): " + t.getMessage();
+            // a bug: its message is the JDK's or ours about code, not about the input (a ClassCastException names
+            // classes), so it is not shown; the input is named so that the report can say what triggered it
+            line = inputs(parseResult) + "internal error (a bug: please report it with what CKPT_DEBUG=1 prints)";
             code = ExitCodes.INTERNAL;
         }
-        cl.getErr().println("ckpt: " + TerminalText.escape(line.lines().findFirst().orElse("")));
+        cl.getErr().println("ckpt: " + capped(TerminalText.escape(line.lines().findFirst().orElse(""))));
         if (debug) t.printStackTrace(cl.getErr());
         return code;
+    }
+
+    /** The line for an Error that escaped every handler: what ran out, never the JDK's class name. */
+    static String virtualMachineError(VirtualMachineError e) {
+        String what = e instanceof OutOfMemoryError ? "out of memory" : e instanceof StackOverflowError ? "out of stack" : "the JVM failed";
+        return "internal error: " + what + " (a bug: please report it with what CKPT_DEBUG=1 prints)";
+    }
+
+    /** Longest error line: a message that quoted too much of a hostile input is cut, not printed whole. */
+    static final int MAX_LINE = 2000;
+
+    static String capped(String line) {
+        return line.length() <= MAX_LINE ? line : line.substring(0, MAX_LINE) + "… (" + line.length() + " characters)";
     }
 
     /** The subcommand's value of {@code name}, if given. */
