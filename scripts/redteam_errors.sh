@@ -97,14 +97,14 @@ import sys, struct
 p, kind = sys.argv[1], sys.argv[2]
 d = open(p, 'rb').read()
 i = d.index(b'\x8c\x04Size\x94\x93\x94') + 9
-assert d[i] == ord('K'), d[i:i+4]
+width = {ord('K'): 2, ord('M'): 3, ord('J'): 5}[d[i]]  # BININT1, BININT2, BININT
 rep = {'longstr': b'X' + struct.pack('<I', 100000) + b'A' * 100000,
        'huge': b'\x8a\x08' + struct.pack('<q', 2**62),
        'neg': b'J' + struct.pack('<i', -7),
        'bigint': b'\x8b' + struct.pack('<I', 4000) + b'\x7f' * 4000,
        'float': b'G' + struct.pack('>d', 1.5),
        'none': b'N'}[kind]
-d = d[:i] + rep + d[i + 2:]
+d = d[:i] + rep + d[i + width:]
 if d[2] == 0x95:
     d = d[:3] + struct.pack('<Q', len(d) - 11) + d[11:]
 open(p, 'wb').write(d)
@@ -209,7 +209,7 @@ meg_copy; echo 7 >"$W/meg/latest_checkpointed_iteration.txt"; full "meg tracker 
 meg_copy; printf 'garbage\xff\n' >"$W/meg/latest_checkpointed_iteration.txt"; full "meg tracker garbage" "$W/meg" latest_checkpointed_iteration.txt meg
 meg_copy; head -c 100000 /dev/urandom | base64 -w0 >"$W/meg/latest_checkpointed_iteration.txt"; quick "meg tracker 130k chars" "$W/meg" latest_checkpointed_iteration.txt
 for k in longstr huge neg bigint float none; do
-  meg_copy; hostile_size "$W/meg/iter_0000004/.metadata" $k; quick "meg .metadata torch.Size $k" "$W/meg" .metadata meg
+  meg_copy; hostile_size "$W/meg/iter_0000004/.metadata" $k; quick "meg .metadata torch.Size $k" "$W/meg" .metadata
 done
 for k in longstr huge neg bigint float none; do
   copy "$DCP" "$W/dcp"; hostile_size "$W/dcp/.metadata" $k; full "dcp .metadata torch.Size $k" "$W/dcp" .metadata dcp

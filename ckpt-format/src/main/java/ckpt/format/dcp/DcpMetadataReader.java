@@ -343,7 +343,7 @@ public final class DcpMetadataReader {
 
     private static void checkFileName(Path file, MetadataIndex idx, String rel) {
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
-            throw FormatException.atKey(file, String.valueOf(idx), "storage file name '" + rel + "' leaves the checkpoint directory");
+            throw FormatException.atKey(file, String.valueOf(idx), "storage file name '" + InputText.excerpt(String.valueOf(rel)) + "' leaves the checkpoint directory");
         if (rel.chars().anyMatch(c -> c < 0x20 || c == 0x7F))
             throw FormatException.atKey(file, String.valueOf(idx), "storage file name holds a NUL or control character: no file can have this name");
     }
