@@ -30,7 +30,8 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         } else if (t instanceof EngineUnavailableException eu) {
             line = eu.getMessage();
         } else if (t instanceof NoSuchFileException nf) {
-            line = nf.getFile() + ": no such file or directory";
+            line = nf.getFile() + (danglingLink(nf.getFile()) ? ": a symbolic link to nothing (its target is missing, or links loop)"
+                    : ": no such file or directory");
         } else if (t instanceof FileAlreadyExistsException fe) {
             line = fe.getFile() + ": " + (fe.getReason() != null ? fe.getReason() : "already exists");
         } else if (t instanceof NotDirectoryException nd) {
@@ -70,6 +71,16 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
     static String virtualMachineError(VirtualMachineError e) {
         String what = e instanceof OutOfMemoryError ? "out of memory" : e instanceof StackOverflowError ? "out of stack" : "the JVM failed";
         return "internal error: " + what + " (a bug: please report it with what CKPT_DEBUG=1 prints)";
+    }
+
+    /** Whether {@code file} is a link whose target does not resolve: "no such file" would hide that it is there. */
+    static boolean danglingLink(String file) {
+        try {
+            java.nio.file.Path p = java.nio.file.Path.of(file);
+            return java.nio.file.Files.isSymbolicLink(p) && !java.nio.file.Files.exists(p);
+        } catch (RuntimeException e) { // an unparsable name: no link to speak of
+            return false;
+        }
     }
 
     /** Longest error line: a message that quoted too much of a hostile input is cut, not printed whole. */

@@ -33,6 +33,7 @@ class ErrorHandlerTest {
                 case "overflow" -> new ArithmeticException("long overflow");
                 case "enospc" -> new IOException("No space left on device");
                 case "eio" -> new IOException("Input/output error");
+                case "nofile" -> new java.nio.file.NoSuchFileException(path.toString());
                 case "cce" -> new ClassCastException("class ckpt.format.pickle.PyTuple cannot be cast to class java.lang.Long");
                 default -> new IllegalArgumentException("Position + size overflow\nsecond line");
             };
@@ -83,5 +84,17 @@ class ErrorHandlerTest {
         assertThat(ErrorHandler.virtualMachineError(new StackOverflowError())).isEqualTo(
                 "internal error: out of stack (a bug: please report it with what CKPT_DEBUG=1 prints)");
         assertThat(ErrorHandler.capped("x".repeat(10_000))).hasSize(ErrorHandler.MAX_LINE + "… (10000 characters)".length());
+    }
+
+    /** A symlink loop or dangling link is there: "no such file" (what the JDK says) would send the user looking for nothing. */
+    @Test
+    void aDanglingOrLoopingLinkIsSaidSo(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("a"), Path.of("b"));
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("b"), Path.of("a"));
+        String[] r = run(tmp.resolve("a").toString(), "--what", "nofile");
+        assertThat(r[1]).isEqualTo("ckpt: " + tmp.resolve("a") + ": a symbolic link to nothing (its target is missing, or links loop)"
+                + System.lineSeparator());
+        r = run(tmp.resolve("none").toString(), "--what", "nofile");
+        assertThat(r[1]).isEqualTo("ckpt: " + tmp.resolve("none") + ": no such file or directory" + System.lineSeparator());
     }
 }
