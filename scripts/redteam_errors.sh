@@ -190,8 +190,8 @@ meg_copy() { chmod -R u+rwX "$W/meg" 2>/dev/null; rm -rf "$W/meg"; mkdir -p "$W/
 leg_copy() { copy "$LEG" "$W/leg"; }
 ds_copy() { rm -rf "$W/ds"; mkdir -p "$W/ds"; cp -a "$DS/global_step4" "$DS/latest" "$W/ds/"; }
 
-damage_family() { # FAMILY COPYFN DIR RELFILE KIND
-  local fam=$1 copyfn=$2 dir=$3 rel=$4 kind=$5 df=$3/$4 b; b=$(basename "$4")
+damage_family() { # FAMILY COPYFN DIR RELFILE KIND [INPUT: what the commands open, default DIR]
+  local fam=$1 copyfn=$2 dir=${6:-$3} rel=$4 kind=$5 df=$3/$4 b; b=$(basename "$4")
   $copyfn; : >"$df"; full "$fam $b empty" "$dir" "$b" $kind
   $copyfn; flip "$df" 1; full "$fam $b flip1" "$dir" "$b" $kind
   for at in 1 64 50% 90%; do $copyfn; truncate_at "$df" $at; quick "$fam $b trunc$at" "$dir" "$b"; done
@@ -239,7 +239,7 @@ EOF
 quick "st hostile shape and long key" "$W/st" model-00001-of-00001.safetensors
 # torch.save
 for f in zip_module_state.pt legacy_nonzip.pt; do
-  damage_family ts "copy $TS/$f $W/ts/$f" "$W/ts" "$f" ts
+  damage_family ts "copy $TS/$f $W/ts/$f" "$W/ts" "$f" ts "$W/ts/$f"
 done
 for k in deep deepdict hugelen hugebytes hugeint longkey notdict badglobal memo stackunder noend; do
   mkdir -p "$W/hp"; rm -f "$W/hp/h.pt"; hostile_pt "$W/hp/h.pt" $k; full "pickle $k" "$W/hp/h.pt" h.pt ts
