@@ -270,7 +270,8 @@ rt "rotate input missing" 1 - "$W/nope" - -- rotate --keep-last 1 "$W/nope"
 rt "memory input missing" 1 - "$W/nope" - -- memory "$W/nope"
 rt "diff input missing" 1 - "$W/nope" - -- diff "$MEG" "$W/nope"
 mkdir -p "$W/emptydir"
-for c in inspect verify list memory; do rt "$c empty dir" 1 "$W/emptydir" emptydir - -- $c "$W/emptydir"; done
+for c in inspect verify memory; do rt "$c empty dir" 1 "$W/emptydir" emptydir - -- $c "$W/emptydir"; done
+rt "list empty dir" 01 "$W/emptydir" emptydir - -- list "$W/emptydir"   # an empty save dir lists nothing
 rt "convert empty dir" 1 "$W/emptydir" emptydir "$O" -- convert --quiet --format pytorch --output-dir "$O" "$W/emptydir"
 rt "reshard empty dir" 1 "$W/emptydir" emptydir "$O" -- reshard --quiet --tp 1 --output-dir "$O" "$W/emptydir"
 rt "convert megatron from empty dir" 1 "$W/emptydir" emptydir "$O" -- convert --quiet --format megatron --output-dir "$O" "$W/emptydir"
@@ -286,21 +287,22 @@ meg_copy; chmod 000 "$W/meg/iter_0000004/__1_0.distcp"; quick "meg shard chmod 0
 # rotate on a damaged save dir (rotate may remove; here only --dry-run and a save dir of one damaged iteration)
 meg_copy; : >"$W/meg/iter_0000004/.metadata"; rt "rotate dry-run damaged" 01 "$W/meg" "$W/meg" - -- rotate --dry-run --keep-last 1 "$W/meg"
 meg_copy; printf 'x\xff' >"$W/meg/latest_checkpointed_iteration.txt"; rt "rotate garbled tracker" 01 - latest_checkpointed_iteration.txt - -- rotate --keep-last 1 "$W/meg"
-# a full disk: a 4 MiB tmpfs, where permitted
+# a full disk: a 1 MiB tmpfs (the outputs need about 5 MB), where permitted; the line names the output or its file system
 mkdir -p "$W/full"
-if mount -t tmpfs -o size=4m tmpfs "$W/full" 2>/dev/null; then
-  rt "convert to a full disk" 1 "$MEG" "$W/full/o" "$W/full/o" -- convert --quiet --format pytorch --output-dir "$W/full/o" "$MEG"
-  rt "reshard to a full disk" 1 "$MEG" "$W/full/o" "$W/full/o" -- reshard --quiet --tp 1 --output-dir "$W/full/o" "$MEG"
-  rt "convert hf to a full disk" 1 "$MEG" "$W/full/o" "$W/full/o" -- convert --quiet --format huggingface --output-dir "$W/full/o" "$MEG"
+if mount -t tmpfs -o size=1m tmpfs "$W/full" 2>/dev/null; then
+  rt "convert to a full disk" 1 "$MEG" "$W/full" "$W/full/o" -- convert --quiet --format pytorch --output-dir "$W/full/o" "$MEG"
+  rt "reshard to a full disk" 1 "$MEG" "$W/full" "$W/full/o" -- reshard --quiet --tp 1 --output-dir "$W/full/o" "$MEG"
+  rt "convert hf to a full disk" 1 "$MEG" "$W/full" "$W/full/o" -- convert --quiet --format huggingface --output-dir "$W/full/o" "$MEG"
   umount "$W/full"
 else echo "(no tmpfs mount permitted: full-disk cases skipped)"; fi
 # a stale DIR.parts left by a --finish killed between publishing DIR and removing DIR.parts
 meg_copy
 java --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
+cp -a "$W/out/p.parts" "$W/saved.parts"
 java --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
-mkdir -p "$W/out/p.parts/out"   # what a kill after the publishing rename leaves
-rt "convert --finish with a stale DIR.parts" 01 "$W/meg" p.parts - -- convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg"
-rt "convert --part with a stale DIR.parts" 1 "$W/meg" "$W/out/p" - -- convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg"
+rm -rf "$W/saved.parts/out"; mv "$W/saved.parts" "$W/out/p.parts"   # what a kill after the publishing rename leaves
+rt "convert --finish with a stale DIR.parts" 1 "$W/meg" p.parts - -- convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg"
+rt "convert --part with a stale DIR.parts" 1 "$W/meg" p.parts - -- convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg"
 rm -rf "$W/out/p" "$W/out/p.parts"
 
 echo
