@@ -35,6 +35,16 @@ public final class CkptCommand implements Runnable {
     }
 
     public static void main(String[] args) {
-        System.exit(commandLine().execute(args));
+        int code;
+        try {
+            code = commandLine().execute(args);
+        } catch (VirtualMachineError e) {
+            // picocli hands only Exceptions to ErrorHandler: an Error (out of memory, stack overflow on a hostile
+            // input that no reader bounded) would end in the JVM's stack trace; it is a bug, said in one line
+            System.err.println("ckpt: " + ErrorHandler.virtualMachineError(e));
+            if ("1".equals(System.getenv("CKPT_DEBUG"))) e.printStackTrace();
+            code = ExitCodes.INTERNAL;
+        }
+        System.exit(code);
     }
 }

@@ -30,7 +30,8 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
         } else if (t instanceof EngineUnavailableException eu) {
             line = eu.getMessage();
         } else if (t instanceof NoSuchFileException nf) {
-            line = nf.getFile() + ": no such file or directory";
+            line = nf.getFile() + (danglingLink(nf.getFile()) ? ": a symbolic link to nothing (its target is missing, or links loop)"
+                    : ": no such file or directory");
         } else if (t instanceof FileAlreadyExistsException fe) {
             line = fe.getFile() + ": " + (fe.getReason() != null ? fe.getReason() : "already exists");
         } else if (t instanceof NotDirectoryException nd) {
@@ -56,12 +57,37 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
             // named by the command's input path.
             line = inputs(parseResult) + (t instanceof ArithmeticException ? "sizes in the input overflow 64 bits" : t.getMessage());
         } else {
-            line = "internal error (a bug; CKPT_DEBUG=1 shows where): " + t.getMessage();
+            // a bug: its message is the JDK's or ours about code, not about the input (a ClassCastException names
+            // classes), so it is not shown; the input is named so that the report can say what triggered it
+            line = inputs(parseResult) + "internal error (a bug: please report it with what CKPT_DEBUG=1 prints)";
             code = ExitCodes.INTERNAL;
         }
-        cl.getErr().println("ckpt: " + TerminalText.escape(line.lines().findFirst().orElse("")));
+        cl.getErr().println("ckpt: " + capped(TerminalText.escape(line.lines().findFirst().orElse(""))));
         if (debug) t.printStackTrace(cl.getErr());
         return code;
+    }
+
+    /** The line for an Error that escaped every handler: what ran out, never the JDK's class name. */
+    static String virtualMachineError(VirtualMachineError e) {
+        String what = e instanceof OutOfMemoryError ? "out of memory" : e instanceof StackOverflowError ? "out of stack" : "the JVM failed";
+        return "internal error: " + what + " (a bug: please report it with what CKPT_DEBUG=1 prints)";
+    }
+
+    /** Whether {@code file} is a link whose target does not resolve: "no such file" would hide that it is there. */
+    static boolean danglingLink(String file) {
+        try {
+            java.nio.file.Path p = java.nio.file.Path.of(file);
+            return java.nio.file.Files.isSymbolicLink(p) && !java.nio.file.Files.exists(p);
+        } catch (RuntimeException e) { // an unparsable name: no link to speak of
+            return false;
+        }
+    }
+
+    /** Longest error line: a message that quoted too much of a hostile input is cut, not printed whole. */
+    static final int MAX_LINE = 2000;
+
+    static String capped(String line) {
+        return line.length() <= MAX_LINE ? line : line.substring(0, MAX_LINE) + "… (" + line.length() + " characters)";
     }
 
     /** The subcommand's value of {@code name}, if given. */

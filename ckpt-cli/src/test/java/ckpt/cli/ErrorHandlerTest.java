@@ -33,6 +33,8 @@ class ErrorHandlerTest {
                 case "overflow" -> new ArithmeticException("long overflow");
                 case "enospc" -> new IOException("No space left on device");
                 case "eio" -> new IOException("Input/output error");
+                case "nofile" -> new java.nio.file.NoSuchFileException(path.toString());
+                case "cce" -> new ClassCastException("class ckpt.format.pickle.PyTuple cannot be cast to class java.lang.Long");
                 default -> new IllegalArgumentException("Position + size overflow\nsecond line");
             };
         }
@@ -70,5 +72,29 @@ class ErrorHandlerTest {
         assertThat(r[1]).isEqualTo("ckpt: /data/ckpt → /small/out: I/O error: Input/output error" + System.lineSeparator());
         r = run("/data/ckpt", "--what", "eio");
         assertThat(r[1]).isEqualTo("ckpt: /data/ckpt: I/O error: Input/output error" + System.lineSeparator());
+    }
+
+    /** A bug's own message names Java classes (a ClassCastException's does): the line names the input, not them. */
+    @Test
+    void internalErrorNamesTheInputAndNoJavaClass() {
+        String[] r = run("/data/ckpt", "--what", "cce");
+        assertThat(Integer.parseInt(r[0])).isEqualTo(ExitCodes.INTERNAL);
+        assertThat(r[1]).isEqualTo("ckpt: /data/ckpt: internal error (a bug: please report it with what CKPT_DEBUG=1 prints)"
+                + System.lineSeparator());
+        assertThat(ErrorHandler.virtualMachineError(new StackOverflowError())).isEqualTo(
+                "internal error: out of stack (a bug: please report it with what CKPT_DEBUG=1 prints)");
+        assertThat(ErrorHandler.capped("x".repeat(10_000))).hasSize(ErrorHandler.MAX_LINE + "… (10000 characters)".length());
+    }
+
+    /** A symlink loop or dangling link is there: "no such file" (what the JDK says) would send the user looking for nothing. */
+    @Test
+    void aDanglingOrLoopingLinkIsSaidSo(@org.junit.jupiter.api.io.TempDir Path tmp) throws IOException {
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("a"), Path.of("b"));
+        java.nio.file.Files.createSymbolicLink(tmp.resolve("b"), Path.of("a"));
+        String[] r = run(tmp.resolve("a").toString(), "--what", "nofile");
+        assertThat(r[1]).isEqualTo("ckpt: " + tmp.resolve("a") + ": a symbolic link to nothing (its target is missing, or links loop)"
+                + System.lineSeparator());
+        r = run(tmp.resolve("none").toString(), "--what", "nofile");
+        assertThat(r[1]).isEqualTo("ckpt: " + tmp.resolve("none") + ": no such file or directory" + System.lineSeparator());
     }
 }

@@ -80,7 +80,7 @@ public class FormatException extends RuntimeException {
 
     /** The {@link #where()} of an error about one tensor or item. */
     public static String keyWhere(String key) {
-        return "key " + key;
+        return "key " + InputText.excerpt(key);
     }
 
     public Path file() {
@@ -107,18 +107,30 @@ public class FormatException extends RuntimeException {
         return offset;
     }
 
-    /** Details are one line: a multi-line cause (e.g. a Jackson message with a source excerpt) keeps its first. */
+    /**
+     * Details are one line: a multi-line cause (e.g. a Jackson message with a source excerpt) keeps its first. Input
+     * text quoted into a detail is capped where it is quoted ({@link InputText}); this cap is the last resort for a
+     * detail that quoted more than it should.
+     */
     private static String oneLine(String s) {
         if (s == null) return "";
         int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl).stripTrailing();
+        String line = nl < 0 ? s : s.substring(0, nl).stripTrailing();
+        return cap(line, MAX_DETAIL);
     }
+
+    private static String cap(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max) + "… (" + s.length() + " characters)";
+    }
+
+    /** Longest detail kept: room for a few capped quotes of input text and the words around them. */
+    static final int MAX_DETAIL = 4 * InputText.MAX_QUOTED + 200;
 
     private static String compose(Path file, String where, String detail) {
         StringBuilder sb = new StringBuilder();
         if (file != null) sb.append(file).append(": ");
         sb.append(detail);
-        if (where != null && !where.isEmpty()) sb.append(" (").append(where).append(')');
+        if (where != null && !where.isEmpty()) sb.append(" (").append(cap(where, 2 * InputText.MAX_QUOTED)).append(')');
         return sb.toString();
     }
 }

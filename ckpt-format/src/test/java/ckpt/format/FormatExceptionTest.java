@@ -44,4 +44,14 @@ class FormatExceptionTest {
         assertThat(e.under(dir)).isSameAs(e);
         assertThat(e.under(dir).getMessage()).startsWith(dir.resolve("mp_rank_01/x.pt") + ": ");
     }
+
+    @Test
+    void aDetailOrKeyQuotingTooMuchInputIsCappedToOneShortLine() {
+        String key = "k".repeat(50_000);
+        FormatException e = FormatException.atKey(java.nio.file.Path.of("x.metadata"), key, "bad " + "v".repeat(100_000));
+        org.assertj.core.api.Assertions.assertThat(e.getMessage()).startsWith("x.metadata: bad vvv")
+                .contains("… (100004 characters)").contains("(key kkk").contains("… (50000 characters)");
+        org.assertj.core.api.Assertions.assertThat(e.getMessage().length()).isLessThan(1500);
+        org.assertj.core.api.Assertions.assertThat(ckpt.format.InputText.excerpt("short")).isEqualTo("short");
+    }
 }

@@ -1,5 +1,6 @@
 package ckpt.convert.analysis;
 
+import ckpt.format.InputText;
 import ckpt.format.RegularFiles;
 import ckpt.convert.assembly.Coverage;
 import ckpt.convert.index.CheckpointFormat;
@@ -278,7 +279,7 @@ public final class Verifier {
                 String v = sd.tracker().get();
                 Long it = sd.trackerIteration().orElse(null);
                 if (it == null) {
-                    problem(tracker, null, "tracker holds '" + v + "', neither an iteration number nor 'release'");
+                    problem(tracker, null, "tracker holds '" + InputText.excerpt(v) + "', neither an iteration number nor 'release'");
                 } else {
                     boolean release = v.equals("release");
                     named = sd.iterations().stream().filter(i -> i.release() == release && i.iteration() == it).findFirst().orElse(null);
@@ -590,7 +591,7 @@ public final class Verifier {
                 String alg = n == null ? null : n.path("algorithm").asText(null);
                 if (alg == null || !alg.equalsIgnoreCase("sha256") || !n.path("files").isObject()) {
                     problem(f, null, "expected {\"algorithm\": \"sha256\", \"files\": {name: hex}}"
-                            + (alg == null ? "" : ", found algorithm '" + alg + "'"));
+                            + (alg == null ? "" : ", found algorithm '" + InputText.excerpt(alg) + "'"));
                     return Map.of();
                 }
                 Map<String, String> m = new LinkedHashMap<>();

@@ -59,6 +59,7 @@ public final class OutputDirGuard {
         if (st.equals(in) || st.startsWith(in) || in.startsWith(st))
             throw new FormatException(staging, "the staging dir of a run in parts (written by --part, deleted by --finish) is, lies "
                     + "inside or contains the input checkpoint " + in + ": choose another --output-dir");
+        PartStaging.of(output).checkNotLeftOver();
     }
 
     /** Writes the marker into a directory ckpt is filling. */

@@ -85,6 +85,21 @@ final class PartStaging {
     }
 
     /**
+     * Refuses a staging dir left by a {@code --finish} that published {@code DIR} (renaming {@code out/} to it) and was
+     * stopped before deleting the staging dir: its plan and markers describe an output that is no longer in it, so a
+     * part would join it and a finish would report the other parts as damaged. Nothing is deleted for the user: the
+     * message says what happened and what to do.
+     */
+    void checkNotLeftOver() throws IOException {
+        if (!Files.isRegularFile(dir.resolve(PLAN), LinkOption.NOFOLLOW_LINKS) || Files.exists(out(), LinkOption.NOFOLLOW_LINKS)) return;
+        boolean published = Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS);
+        throw new FormatException(dir, "left over from a --finish that "
+                + (published ? "published " + target + " (complete) and" : "renamed its output away and")
+                + " was stopped before deleting this staging dir; delete " + dir.getFileName()
+                + (published ? "" : " and run the parts again") + " (nothing was changed)");
+    }
+
+    /**
      * A part joins the staging dir: creates it with this plan, or checks that it was created for this plan and
      * part count (a different count or plan would mix bytes of two layouts).
      */

@@ -73,9 +73,19 @@ public final class Checkpoints {
         String name = path.getFileName() == null ? "" : path.getFileName().toString();
         if (name.endsWith(".distcp") || name.equals(".metadata"))
             return new FormatException(path, "part of a DCP checkpoint: open the directory that holds it instead");
+        if (isEmptyFile(path))
+            return new FormatException(path, "empty file (0 bytes): not a checkpoint (a save or copy that stopped before writing it?)");
         return new FormatException(path, "not a checkpoint ckpt can read: expected a Megatron save dir "
                 + "(latest_checkpointed_iteration.txt / iter_*), an iteration dir (metadata.json + .metadata, or mp_rank_* dirs), "
                 + "a PyTorch DCP dir (.metadata + *.distcp), a safetensors file or directory, or a torch.save file");
+    }
+
+    private static boolean isEmptyFile(Path path) {
+        try {
+            return Files.isRegularFile(path) && Files.size(path) == 0;
+        } catch (java.io.IOException e) {
+            return false; // unreadable: the general message below
+        }
     }
 
     private static boolean hasDistcp(Path dir) {

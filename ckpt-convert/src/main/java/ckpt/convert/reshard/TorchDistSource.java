@@ -1,5 +1,6 @@
 package ckpt.convert.reshard;
 
+import ckpt.format.InputText;
 import ckpt.convert.exec.MegatronSave;
 import ckpt.convert.index.CheckpointFormat;
 import ckpt.convert.index.CheckpointIndex;
@@ -96,7 +97,7 @@ public final class TorchDistSource {
                         throw new FormatException(file, "the common state has no optimizer entry (param groups)");
                     optimizerEntry = CommonState.copy(o);
                 }
-                default -> throw new FormatException(file, "optimizer state in '" + format + "' form cannot be resharded by ckpt"
+                default -> throw new FormatException(file, "optimizer state in '" + InputText.excerpt(format) + "' form cannot be resharded by ckpt"
                         + " yet (dp_reshardable and fully_reshardable can); pass --optimizer drop to reshard the model only");
             }
             common = CommonState.fullyReshardable(common, optimizerEntry);

@@ -265,6 +265,35 @@ class PartedConvertTest {
         assertSameFiles(expected, out, "forced");
     }
 
+    /**
+     * A --finish killed after publishing DIR (out/ renamed to it) and before deleting DIR.parts leaves the plan and the
+     * markers: the next --finish or --part names that state in one line (before: "output directory exists"; with
+     * --force a part would join the stale plan and the finish would call the other parts damaged).
+     */
+    @Test
+    void staleStagingDirOfAPublishedOutput_isNamedByFinishAndParts() throws IOException {
+        Path out = tmp.resolve("stale");
+        ConvertOptions o = options(llama(), OutputFormat.SAFETENSORS, out);
+        runParts(o, 2, 1, 2);
+        Path staging = PartStaging.of(out).dir();
+        Path saved = tmp.resolve("saved.parts");
+        Fixtures.copyTree(staging, saved);
+        new PartedConverter().finish(o, ConversionListener.NONE);
+        Fixtures.deleteTree(saved.resolve(PartStaging.OUT));
+        Files.move(saved, staging); // what the kill between publish and cleanup leaves
+        Map<String, String> published = Fixtures.treeSha256(out);
+        for (ConvertOptions each : List.of(o, o.withForce(true))) {
+            assertThatThrownBy(() -> new PartedConverter().finish(each, ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class)
+                    .hasMessageStartingWith(staging + ": left over from a --finish that published " + out.toAbsolutePath().normalize() + " (complete)")
+                    .hasMessageContaining("delete stale.parts (nothing was changed)");
+            assertThatThrownBy(() -> new PartedConverter().part(each, new PartSpec(1, 2), ConversionListener.NONE))
+                    .isInstanceOf(FormatException.class).hasMessageContaining("left over from a --finish");
+        }
+        assertThat(Fixtures.treeSha256(out)).isEqualTo(published);
+        assertThat(staging.resolve(PartStaging.OUT)).doesNotExist();
+    }
+
     // ---------------------------------------------------------------------------------------------------------
 
     static Path llama() {

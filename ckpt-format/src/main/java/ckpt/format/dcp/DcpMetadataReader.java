@@ -8,6 +8,7 @@ import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyObject;
 import ckpt.format.pickle.PyTuple;
 import ckpt.format.pickle.TorchSize;
+import ckpt.format.InputText;
 import ckpt.format.tensor.Box;
 import ckpt.format.tensor.DType;
 import ckpt.format.torchsave.TorchGlobals;
@@ -342,7 +343,7 @@ public final class DcpMetadataReader {
 
     private static void checkFileName(Path file, MetadataIndex idx, String rel) {
         if (rel.contains("/") || rel.contains("\\") || rel.equals("..") || rel.isEmpty())
-            throw FormatException.atKey(file, String.valueOf(idx), "storage file name '" + rel + "' leaves the checkpoint directory");
+            throw FormatException.atKey(file, String.valueOf(idx), "storage file name '" + InputText.excerpt(String.valueOf(rel)) + "' leaves the checkpoint directory");
         if (rel.chars().anyMatch(c -> c < 0x20 || c == 0x7F))
             throw FormatException.atKey(file, String.valueOf(idx), "storage file name holds a NUL or control character: no file can have this name");
     }
@@ -356,7 +357,12 @@ public final class DcpMetadataReader {
     }
 
     static long[] dims(Path file, String fqn, Object o, String what) {
-        if (o instanceof TorchSize s) return s.dims();
+        if (o instanceof TorchSize s) {
+            long[] d = s.dims();
+            for (long v : d)
+                if (v < 0) throw FormatException.atKey(file, fqn, what + " " + InputText.excerpt(s.toString()) + " has a negative entry");
+            return d;
+        }
         List<?> items;
         if (o instanceof PyTuple t) items = t.items();
         else if (o instanceof List<?> l) items = l;
@@ -376,6 +382,6 @@ public final class DcpMetadataReader {
         if (o instanceof PickledRecords.Index) return "torch.distributed.checkpoint.metadata.MetadataIndex";
         if (o instanceof PickledRecords.Storage) return "torch.distributed.checkpoint.filesystem._StorageInfo";
         if (o instanceof PyObject p) return p.type().toString();
-        return o.getClass().getSimpleName();
+        return ckpt.format.pickle.PyRepr.typeName(o);
     }
 }

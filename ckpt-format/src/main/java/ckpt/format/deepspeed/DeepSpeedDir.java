@@ -1,5 +1,6 @@
 package ckpt.format.deepspeed;
 
+import ckpt.format.InputText;
 import ckpt.format.FormatException;
 
 import java.io.IOException;
@@ -57,7 +58,7 @@ public record DeepSpeedDir(Path dir, Optional<String> latest, List<Tag> tags) {
             String tag = Files.readString(file, StandardCharsets.UTF_8).strip();
             if (tag.isEmpty()) throw new FormatException(file, "tracker file is empty: it names no tag");
             if (tag.contains("/") || tag.contains("\\") || tag.equals("..") || tag.equals(".") || tag.contains("\n"))
-                throw new FormatException(file, "tracker names '" + tag + "', which is not a directory name");
+                throw new FormatException(file, "tracker names '" + InputText.excerpt(tag) + "', which is not a directory name");
             return Optional.of(tag);
         } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage(), e);
@@ -70,7 +71,7 @@ public record DeepSpeedDir(Path dir, Optional<String> latest, List<Tag> tags) {
             Path p = dir.resolve(latest.get());
             if (!Files.isDirectory(p))
                 throw new FormatException(dir.resolve(Files.isRegularFile(dir.resolve(LATEST)) ? LATEST : LATEST_UNIVERSAL),
-                        "names tag '" + latest.get() + "' but " + latest.get() + "/ does not exist");
+                        "names tag '" + InputText.excerpt(latest.get()) + "' but " + InputText.excerpt(latest.get()) + "/ does not exist");
             return p;
         }
         if (tags.isEmpty()) throw new FormatException(dir, "no 'latest' file and no global_step* directory");

@@ -1,5 +1,6 @@
 package ckpt.format.deepspeed;
 
+import ckpt.format.InputText;
 import ckpt.format.FormatException;
 import ckpt.format.MappedSource;
 import ckpt.format.deepspeed.RankFile.StoredTensor;
@@ -88,7 +89,7 @@ public final class UniversalCheckpoint implements MappedSource, AutoCloseable {
         Map<String, Map<String, StoredTensor>> state = new LinkedHashMap<>();
         for (String name : names) {
             if (name.isEmpty() || name.contains("/") || name.contains("\\") || name.equals(".") || name.equals(".."))
-                throw model.error("parameter name '" + name + "' cannot be a folder under zero/");
+                throw model.error("parameter name '" + InputText.excerpt(name) + "' cannot be a folder under zero/");
             if (!folders.contains(name))
                 throw new FormatException(zero.resolve(name), "parameter " + name + " of param_shapes has no folder under zero/");
             Map<String, StoredTensor> kinds = new LinkedHashMap<>();

@@ -1,5 +1,6 @@
 package ckpt.format.megatron;
 
+import ckpt.format.InputText;
 import ckpt.format.FormatException;
 
 import java.io.IOException;
@@ -90,7 +91,7 @@ public record SaveDir(Path dir, Optional<String> tracker, List<Iteration> iterat
             try {
                 it = Long.parseLong(v);
             } catch (NumberFormatException e) {
-                throw new FormatException(dir.resolve(TRACKER), "tracker holds '" + v + "', neither an iteration number nor 'release'");
+                throw new FormatException(dir.resolve(TRACKER), "tracker holds '" + InputText.excerpt(v) + "', neither an iteration number nor 'release'");
             }
             return iterations.stream().filter(i -> !i.release() && i.iteration() == it).findFirst().orElseThrow(() ->
                     new FormatException(dir.resolve(TRACKER), "tracker names iteration " + it + " but "

@@ -97,7 +97,7 @@ final class BuiltinReducers {
             List<?> dims = args.get(0) instanceof PyTuple t ? t.items() : (List<?>) args.get(0);
             long[] out = new long[dims.size()];
             for (int i = 0; i < out.length; i++) {
-                if (!(dims.get(i) instanceof Long d)) throw new IllegalArgumentException("torch.Size entry is not an int: " + dims.get(i));
+                if (!(dims.get(i) instanceof Long d)) throw new IllegalArgumentException("torch.Size entry is not an int: " + PyRepr.repr(dims.get(i)));
                 out[i] = d;
             }
             return new TorchSize(out);

@@ -34,7 +34,7 @@ public final class NumpyDtype implements Buildable {
             throw new IllegalArgumentException("numpy.dtype state is not (version, byteorder, …): " + state);
         }
         if (!order.equals("<") && !order.equals(">") && !order.equals("|") && !order.equals("=")) {
-            throw new IllegalArgumentException("numpy.dtype byte order '" + order + "' is not one of < > | =");
+            throw new IllegalArgumentException("numpy.dtype byte order '" + ckpt.format.InputText.excerpt(String.valueOf(order)) + "' is not one of < > | =");
         }
         byteOrder = order;
     }

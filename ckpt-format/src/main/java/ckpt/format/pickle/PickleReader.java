@@ -937,19 +937,6 @@ public final class PickleReader {
 
     /** Python-ish type name of a value, for messages. */
     static String typeName(Object v) {
-        if (v == null) return "None";
-        if (v instanceof Boolean) return "bool";
-        if (v instanceof Long || v instanceof BigInteger) return "int";
-        if (v instanceof Double) return "float";
-        if (v instanceof String) return "str";
-        if (v instanceof PyBytes b) return b.mutable() ? "bytearray" : "bytes";
-        if (v instanceof List<?>) return "list";
-        if (v instanceof PyTuple) return "tuple";
-        if (v instanceof PyDict d) return d.type() == null ? "dict" : d.type().toString();
-        if (v instanceof PySet s) return s.frozen() ? "frozenset" : "set";
-        if (v instanceof PyGlobal g) return "global " + g;
-        if (v instanceof PyObject o) return o.type() + " object";
-        if (v instanceof DType) return "torch.dtype";
-        return v.getClass().getSimpleName();
+        return PyRepr.typeName(v);
     }
 }

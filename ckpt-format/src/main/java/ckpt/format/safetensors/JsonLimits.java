@@ -43,7 +43,7 @@ final class JsonLimits {
     static String oneLine(Exception e) {
         String m = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage()
                 : e.getMessage();
-        if (m == null) return e.getClass().getSimpleName();
+        if (m == null) return "malformed JSON";
         int nl = m.indexOf('\n');
         return nl < 0 ? m : m.substring(0, nl);
     }

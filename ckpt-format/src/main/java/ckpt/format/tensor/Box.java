@@ -91,6 +91,7 @@ public record Box(long[] offsets, long[] sizes) {
 
     @Override
     public String toString() {
-        return "Box(offsets=" + Arrays.toString(offsets) + ", sizes=" + Arrays.toString(sizes) + ")";
+        // how messages name a chunk: in the words of DCP's ChunkStorageMetadata, no Java record syntax
+        return "at offsets " + Arrays.toString(offsets) + " of sizes " + Arrays.toString(sizes);
     }
 }

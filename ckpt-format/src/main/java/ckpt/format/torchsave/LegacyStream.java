@@ -116,6 +116,6 @@ record LegacyStream(Object root, Map<String, StorageRecord> records, Map<String,
     }
 
     private static String typeName(Object o) {
-        return o == null ? "None" : o.getClass().getSimpleName();
+        return ckpt.format.pickle.PyRepr.typeName(o);
     }
 }

@@ -1,5 +1,6 @@
 package ckpt.format.torchsave;
 
+import ckpt.format.InputText;
 import ckpt.format.FormatException;
 import ckpt.format.pickle.PickleReader;
 import ckpt.format.tensor.StridedView;
@@ -51,7 +52,7 @@ public final class TorchSaveArchive implements ckpt.format.RecordChecks {
         zip.entry(prefix + "/byteorder").ifPresent(e -> {
             String order = new String(zip.data(e).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE), StandardCharsets.US_ASCII).trim();
             if (!order.equals("little"))
-                throw new FormatException(file, "byteorder '" + order + "': only little-endian torch.save files are supported");
+                throw new FormatException(file, "byteorder '" + InputText.excerpt(order) + "': only little-endian torch.save files are supported");
         });
         PickleReader reader = TorchGlobals.reader(file).build();
         Object root = reader.read(zip.data(pkl));

@@ -94,7 +94,7 @@ public final class ZipArchive {
         if (entries.isEmpty()) throw new ZipFormatException(file, null, "zip archive has no entries, so no top-level folder");
         String first = entries.getFirst().name();
         int slash = first.indexOf('/');
-        if (slash <= 0) throw new ZipFormatException(file, null, "first zip entry '" + first + "' is not inside a top-level folder");
+        if (slash <= 0) throw new ZipFormatException(file, null, "first zip entry '" + ckpt.format.InputText.excerpt(first) + "' is not inside a top-level folder");
         return first.substring(0, slash);
     }
 

@@ -1,5 +1,6 @@
 package ckpt.convert.mapping.imports;
 
+import ckpt.format.InputText;
 import ckpt.convert.mapping.imports.MegatronModel.Attention;
 import ckpt.convert.mapping.imports.MegatronModel.Mlp;
 import ckpt.convert.mapping.imports.MegatronModel.Moe;
@@ -46,7 +47,7 @@ public final class ImportFamilies {
     public static ImportFamily of(HfConfig c) {
         String type = c.modelType();
         return ALL.stream().filter(f -> f.modelTypes().contains(type)).findFirst().orElseThrow(() -> c.refuse(
-                "cannot import model_type '" + type + "' into Megatron (supported: llama, mistral, qwen2, qwen3, mixtral, gpt2)"));
+                "cannot import model_type '" + InputText.excerpt(type) + "' into Megatron (supported: llama, mistral, qwen2, qwen3, mixtral, gpt2)"));
     }
 
     // ---- Llama-like: Llama 2/3, Mistral, Qwen2/2.5, Qwen3, Mixtral ----
@@ -69,7 +70,7 @@ public final class ImportFamilies {
         if (type.equals("mistral") && c.get("sliding_window").isPresent()) window = c.requireLong("sliding_window");
         if ((qwen2 || qwen3) && c.flag("use_sliding_window", false)) throw c.refuse("sliding-window layers (use_sliding_window) are not supported");
         String act = c.get("hidden_act").map(String::valueOf).orElse("silu");
-        if (!act.equals("silu")) throw c.refuse("hidden_act '" + act + "': Megatron's SwiGLU needs silu");
+        if (!act.equals("silu")) throw c.refuse("hidden_act '" + InputText.excerpt(act) + "': Megatron's SwiGLU needs silu");
         MegatronModel.Builder b = MegatronModel.builder().family(type).layers(c.requireLong("num_hidden_layers")).hidden(hidden)
                 .attention(new Attention(heads, groups, headDim, qkvBias, attnBias && !qwen2, qwen3, window))
                 .norm(new Norm("RMSNorm", c.optDouble("rms_norm_eps").orElse(1e-6)))
@@ -115,7 +116,7 @@ public final class ImportFamilies {
                             + "original_max_position_embeddings 8192: Megatron hard-codes those");
                 return new Positions(base, factor, null, max);
             }
-            default -> throw c.refuse("rope type '" + type + "' has no Megatron equivalent here");
+            default -> throw c.refuse("rope type '" + InputText.excerpt(type) + "' has no Megatron equivalent here");
         }
     }
 
@@ -176,7 +177,7 @@ public final class ImportFamilies {
         String mcoreAct = switch (act) {
             case "gelu_new", "gelu_pytorch_tanh", "gelu_fast" -> "gelu_tanh";
             case "gelu" -> "gelu";
-            default -> throw c.refuse("activation_function '" + act + "' has no Megatron equivalent");
+            default -> throw c.refuse("activation_function '" + InputText.excerpt(act) + "' has no Megatron equivalent");
         };
         if (c.flag("scale_attn_by_inverse_layer_idx", false) || c.flag("reorder_and_upcast_attn", false))
             throw c.refuse("scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn change attention; Megatron has no equivalent");

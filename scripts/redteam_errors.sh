@@ -1,0 +1,310 @@
+#!/usr/bin/env bash
+# Red-team sweep of every command's bad-input paths (not in CI: several hundred JVM runs, minutes).
+#
+#   scripts/redteam_errors.sh [JAR]        JAR defaults to ckpt-cli/target/ckpt.jar
+#   RT_FILTER=REGEX   run only the cases whose name matches (grep -E)
+#   RT_KEEP=1         keep the work dir (/tmp/ckpt-redteam.*) to look at outputs
+#
+# Damages COPIES of the fixtures (testdata/ is never touched) and runs the commands on them. Each case must hold to the
+# project's standard for bad input: exit 0 (damage not visible to that command) or 1 (2 only for usage errors), never 3
+# or a timeout; at most one stderr line (verify and diff report problems on stdout), which names the damaged file or
+# the input; no stack trace, no Java class or record name, no line over 600 characters; the input's bytes unchanged;
+# no output dir or staging file left behind by a failed run. Prints a table and exits 1 on any violation.
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+JAR=$(realpath "${1:-$ROOT/ckpt-cli/target/ckpt.jar}")
+JAVA=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
+FILTER=${RT_FILTER:-.}
+W=$(mktemp -d /tmp/ckpt-redteam.XXXXXX)
+cleanup() { chmod -R u+rwX "$W" 2>/dev/null; [ "${RT_KEEP:-0}" = 1 ] || rm -rf "$W"; }
+trap cleanup EXIT
+TD=$ROOT/testdata
+N=0; BAD=0; CASE_ID=0
+printf '%-58s %3s %3s %-5s %-5s %-4s %5s %-4s %-5s %s\n' CASE rc err trace class file secs same left verdict
+
+hash_tree() { (cd "$1" 2>/dev/null && find -L . -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum 2>/dev/null | sha256sum) || sha256sum "$1" 2>/dev/null; }
+
+# rt NAME RCS INPUT NAMEPAT OUT -- ARGS...
+#   RCS: allowed exit codes (e.g. "01", "1", "2"); INPUT: file or dir whose bytes must not change ("-": none);
+#   NAMEPAT: a string the error line must contain (a file name or the input path); OUT: the output dir ("-": none).
+rt() {
+  local name=$1 rcs=$2 input=$3 namepat=$4 out=$5; shift 6
+  [[ $name =~ $FILTER ]] || return 0
+  CASE_ID=$((CASE_ID + 1)); N=$((N + 1))
+  local d=$W/run.$CASE_ID; mkdir -p "$d"
+  local before='' after='' outparent='' lsb='' lsa='' existed=0
+  [ "$input" != - ] && before=$(hash_tree "$input")
+  if [ "$out" != - ]; then outparent=$(dirname "$out"); lsb=$(ls -A "$outparent" 2>/dev/null); [ -e "$out" ] && existed=1; fi
+  local t0=$(date +%s.%N)
+  timeout 60 "$JAVA" --enable-native-access=ALL-UNNAMED -jar "$JAR" "$@" >"$d/out" 2>"$d/err" </dev/null
+  local rc=$?
+  local secs=$(echo "$(date +%s.%N) - $t0" | bc)
+  [ "$input" != - ] && after=$(hash_tree "$input")
+  local errn=$(wc -l <"$d/err")
+  local all="$d/all"; cat "$d/err" "$d/out" >"$all"
+  local trace=no class=no file=ok same=yes left=no why=''
+  grep -qE '^\s+at [a-zA-Z_$.]+\(|\.java:[0-9]+\)|^(Exception|Caused by)' "$all" && trace=YES
+  # a Java class name: a qualified name, an exception or error type, a record's toString, an identity hash, a lambda
+  grep -qE '\b(java|javax|jdk|sun|ckpt|picocli|com\.fasterxml|org\.apache)\.[a-z_]+\.[A-Za-z_$]|\b[A-Z][A-Za-z0-9]*(Exception|Error)\b|\b[A-Z][a-z]+[A-Z][A-Za-z0-9]*\[[a-zA-Z]+=|\b[A-Z][A-Za-z0-9]*\([a-z]+=|: null\b|@[0-9a-f]{6,}\b|\$\$Lambda|\$[A-Z][A-Za-z]+\b' "$d/err" && class=YES
+  if [ "$rc" != 0 ] && [ "$errn" -ge 1 ] && [ "$namepat" != - ] && ! grep -qF -- "$namepat" "$d/err"; then file=NO; fi
+  awk 'length > 600 { exit 1 }' "$d/err" || why+=' long-line'
+  [ "$before" != "$after" ] && same=NO
+  if [ "$out" != - ]; then
+    lsa=$(ls -A "$outparent" 2>/dev/null)
+    if [ "$rc" != 0 ]; then
+      if [ $existed = 0 ] && [ -e "$out" ]; then left=YES; fi
+      [ "$lsb" != "$lsa" ] && [ $existed = 0 ] && [ ! -e "$out" ] && left=YES
+      [ $existed = 1 ] && [ "$lsb" != "$lsa" ] && left=YES
+    fi
+  fi
+  [[ $rcs == *"$rc"* ]] || why+=" rc=$rc"
+  [ "$rc" = 124 ] && why+=' timeout'
+  [ "$errn" -gt 1 ] && why+=' lines'
+  [ "$rc" = 1 ] && [ "$errn" = 0 ] && [[ ! " $* " =~ \ (verify|diff)\  ]] && why+=' silent'
+  [ $trace = YES ] && why+=' trace'; [ $class = YES ] && why+=' class'; [ $file = NO ] && why+=' no-file'
+  [ $same = NO ] && why+=' modified'; [ $left = YES ] && why+=' leftover'
+  local verdict=ok
+  if [ -n "$why" ]; then verdict="FAIL$why"; BAD=$((BAD + 1)); fi
+  printf '%-58s %3s %3s %-5s %-5s %-4s %5.1f %-4s %-5s %s\n' "${name:0:58}" "$rc" "$errn" $trace $class $file "$secs" $same $left "$verdict"
+  if [ -n "$why" ]; then head -c 400 "$d/err" | sed 's/^/      | /'; echo; fi
+  [ "$out" != - ] && [ $existed = 0 ] && rm -rf "$out" "$out.parts"
+  rm -rf "$d"
+}
+
+# ---- damage helpers (work on copies under $W) --------------------------------------------------------------------
+copy() { chmod -R u+rwX "$2" 2>/dev/null; rm -rf "$2"; mkdir -p "$(dirname "$2")"; cp -a "$1" "$2"; }
+truncate_at() { python3 - "$1" "$2" <<'EOF'
+import sys, os
+p, frac = sys.argv[1], sys.argv[2]
+n = os.path.getsize(p)
+at = int(frac) if not frac.endswith('%') else n * int(frac[:-1]) // 100
+os.truncate(p, max(0, min(n - 1, at)))
+EOF
+}
+flip() { python3 - "$1" "$2" <<'EOF'
+import sys, random
+p, seed = sys.argv[1], int(sys.argv[2])
+b = bytearray(open(p, 'rb').read())
+r = random.Random(seed)
+for _ in range(8):
+    i = r.randrange(len(b)); b[i] ^= 1 << r.randrange(8)
+open(p, 'wb').write(b)
+EOF
+}
+# hostile .metadata: the first torch.Size's first dim replaced (pickle protocol 4, one frame: the frame length is fixed)
+hostile_size() { python3 - "$1" "$2" <<'EOF'
+import sys, struct
+p, kind = sys.argv[1], sys.argv[2]
+d = open(p, 'rb').read()
+i = d.index(b'\x8c\x04Size\x94\x93\x94') + 9
+width = {ord('K'): 2, ord('M'): 3, ord('J'): 5}[d[i]]  # BININT1, BININT2, BININT
+rep = {'longstr': b'X' + struct.pack('<I', 100000) + b'A' * 100000,
+       'huge': b'\x8a\x08' + struct.pack('<q', 2**62),
+       'neg': b'J' + struct.pack('<i', -7),
+       'bigint': b'\x8b' + struct.pack('<I', 4000) + b'\x7f' * 4000,
+       'float': b'G' + struct.pack('>d', 1.5),
+       'none': b'N'}[kind]
+d = d[:i] + rep + d[i + width:]
+if d[2] == 0x95:
+    d = d[:3] + struct.pack('<Q', len(d) - 11) + d[11:]
+open(p, 'wb').write(d)
+EOF
+}
+# a torch.save zip whose data.pkl is hostile
+hostile_pt() { python3 - "$1" "$2" <<'EOF'
+import sys, zipfile, struct
+p, kind = sys.argv[1], sys.argv[2]
+if kind == 'deep':        # 200000 nested lists
+    pk = b'\x80\x02' + b']' * 200000 + b'a' * 199999 + b'.'
+elif kind == 'deepdict':  # 200000 nested MARKs
+    pk = b'\x80\x02' + b'(' * 200000 + b'.'
+elif kind == 'hugelen':   # a string claiming 4 GiB
+    pk = b'\x80\x02X' + struct.pack('<I', 0xFFFFFFF0) + b'abc.'
+elif kind == 'hugebytes': # BINBYTES8 claiming 2^62
+    pk = b'\x80\x04\x8e' + struct.pack('<Q', 2**62) + b'abc.'
+elif kind == 'hugeint':   # LONG4 of 100 MB
+    pk = b'\x80\x02\x8b' + struct.pack('<I', 100_000_000) + b'\x01' * 1000 + b'.'
+elif kind == 'longkey':   # a dict with a 1 MB key holding a non-tensor
+    pk = b'\x80\x02}X' + struct.pack('<I', 1_000_000) + b'k' * 1_000_000 + b'K\x01s.'
+elif kind == 'notdict':   # a top-level int
+    pk = b'\x80\x02K\x05.'
+elif kind == 'badglobal': # an unknown class
+    pk = b'\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.'
+elif kind == 'memo':      # BINGET of an unset memo slot
+    pk = b'\x80\x02h\x07.'
+elif kind == 'stackunder':# SETITEM on an empty stack
+    pk = b'\x80\x02s.'
+elif kind == 'noend':     # no STOP
+    pk = b'\x80\x02}K\x01K\x02s'
+with zipfile.ZipFile(p, 'w') as z:
+    z.writestr('archive/data.pkl', pk)
+    z.writestr('archive/byteorder', 'little')
+    z.writestr('archive/version', '3\n')
+EOF
+}
+
+O=$W/out/o   # every output dir
+mkdir -p "$W/out"
+
+# ---- commands on one input ----------------------------------------------------------------------------------------
+# full IN NAMEPAT KIND: every read-side command (KIND: meg, leg, dcp, ts, st, ds picks the ones that apply)
+full() {
+  local tag=$1 in=$2 np=$3 kind=$4 rcs=${5:-01}
+  rt "$tag inspect" $rcs "$in" "$np" - -- inspect "$in"
+  rt "$tag inspect --json" $rcs "$in" "$np" - -- inspect --json "$in"
+  rt "$tag inspect --json --summary" $rcs "$in" "$np" - -- inspect --json --summary "$in"
+  rt "$tag inspect --files" $rcs "$in" "$np" - -- inspect --files "$in"
+  rt "$tag inspect --tensors" $rcs "$in" "$np" - -- inspect --tensors "$in"
+  rt "$tag verify" $rcs "$in" "$np" - -- verify "$in"
+  rt "$tag verify --deep" $rcs "$in" "$np" - -- verify --deep "$in"
+  rt "$tag convert pytorch" $rcs "$in" "$np" "$O" -- convert --quiet --format pytorch --output-dir "$O" "$in"
+  rt "$tag convert safetensors" $rcs "$in" "$np" "$O" -- convert --quiet --format safetensors --output-dir "$O" "$in"
+  rt "$tag convert safetensors bf16" $rcs "$in" "$np" "$O" -- convert --quiet --format safetensors --dtype bf16 --output-dir "$O" "$in"
+  rt "$tag convert pytorch fp16" $rcs "$in" "$np" "$O" -- convert --quiet --format pytorch --dtype fp16 --output-dir "$O" "$in"
+  case $kind in meg|leg)
+    rt "$tag convert huggingface" $rcs "$in" "$np" "$O" -- convert --quiet --format huggingface --output-dir "$O" "$in"
+    rt "$tag convert huggingface bf16" $rcs "$in" "$np" "$O" -- convert --quiet --format huggingface --dtype bf16 --output-dir "$O" "$in"
+    rt "$tag reshard tp1" $rcs "$in" "$np" "$O" -- reshard --quiet --tp 1 --output-dir "$O" "$in"
+    rt "$tag memory" $rcs "$in" "$np" - -- memory "$in"
+    rt "$tag list" $rcs "$in" "$np" - -- list "$in" ;;
+  esac
+  case $kind in ds) rt "$tag list" $rcs "$in" "$np" - -- list "$in" ;; esac
+  rt "$tag diff vs itself" $rcs "$in" "$np" - -- diff "$in" "$in"
+}
+# quick IN NAMEPAT: the two commands that read the most (for the many truncations and flips)
+quick() {
+  local tag=$1 in=$2 np=$3 rcs=${4:-01}
+  rt "$tag inspect --json" $rcs "$in" "$np" - -- inspect --json "$in"
+  rt "$tag verify --deep" $rcs "$in" "$np" - -- verify --deep "$in"
+}
+
+# ---- the fixtures and the files damaged in each -------------------------------------------------------------------
+MEG=$TD/megatron-llama-tp2/checkpoint
+LEG=$TD/megatron-llama-tp2-legacy-torch/checkpoint
+DCP=$TD/dcp-variety/checkpoint
+ST=$TD/dcp-variety-hf/checkpoint
+TS=$TD/torch-save/files
+DS=$TD/deepspeed-zero3-llama-dp2
+
+meg_copy() { chmod -R u+rwX "$W/meg" 2>/dev/null; rm -rf "$W/meg"; mkdir -p "$W/meg"; cp -a "$MEG/iter_0000004" "$W/meg/"; echo 4 >"$W/meg/latest_checkpointed_iteration.txt"; }
+leg_copy() { copy "$LEG" "$W/leg"; }
+ds_copy() { rm -rf "$W/ds"; mkdir -p "$W/ds"; cp -a "$DS/global_step4" "$DS/latest" "$W/ds/"; }
+
+damage_family() { # FAMILY COPYFN DIR RELFILE KIND [INPUT: what the commands open, default DIR]
+  local fam=$1 copyfn=$2 dir=${6:-$3} rel=$4 kind=$5 df=$3/$4 b; b=$(basename "$4")
+  $copyfn; : >"$df"; full "$fam $b empty" "$dir" "$b" $kind
+  $copyfn; flip "$df" 1; full "$fam $b flip1" "$dir" "$b" $kind
+  for at in 1 64 50% 90%; do $copyfn; truncate_at "$df" $at; quick "$fam $b trunc$at" "$dir" "$b"; done
+  for s in 2 3; do $copyfn; flip "$df" $s; quick "$fam $b flip$s" "$dir" "$b"; done
+  $copyfn; rm -rf "$df"; mkdir "$df"; quick "$fam $b is-a-dir" "$dir" "$b"
+  $copyfn; rm -f "$df"; quick "$fam $b missing" "$dir" "$b"
+  $copyfn; rm -f "$df"; ln -s "$b" "$df"; quick "$fam $b symlink-loop" "$dir" "$b"
+}
+
+# Megatron torch_dist: .metadata, a shard, metadata.json, the tracker
+damage_family meg meg_copy "$W/meg" iter_0000004/.metadata meg
+damage_family meg meg_copy "$W/meg" iter_0000004/__0_0.distcp meg
+damage_family meg meg_copy "$W/meg" iter_0000004/metadata.json meg
+meg_copy; echo 7 >"$W/meg/latest_checkpointed_iteration.txt"; full "meg tracker names iter 7" "$W/meg" latest_checkpointed_iteration.txt meg
+meg_copy; printf 'garbage\xff\n' >"$W/meg/latest_checkpointed_iteration.txt"; full "meg tracker garbage" "$W/meg" latest_checkpointed_iteration.txt meg
+meg_copy; head -c 100000 /dev/urandom | base64 -w0 >"$W/meg/latest_checkpointed_iteration.txt"; quick "meg tracker 130k chars" "$W/meg" latest_checkpointed_iteration.txt
+for k in longstr huge neg bigint float none; do
+  meg_copy; hostile_size "$W/meg/iter_0000004/.metadata" $k; quick "meg .metadata torch.Size $k" "$W/meg" .metadata
+done
+for k in longstr huge neg bigint float none; do
+  copy "$DCP" "$W/dcp"; hostile_size "$W/dcp/.metadata" $k; full "dcp .metadata torch.Size $k" "$W/dcp" .metadata dcp
+done
+# Megatron legacy torch
+damage_family leg leg_copy "$W/leg" iter_0000004/mp_rank_00/model_optim_rng.pt leg
+damage_family leg leg_copy "$W/leg" iter_0000004/mp_rank_01/distrib_optim.pt leg
+leg_copy; rm -rf "$W/leg/iter_0000004/mp_rank_01"; full "leg missing rank dir mp_rank_01" "$W/leg" "$W/leg" leg
+# PyTorch DCP
+damage_family dcp "copy $DCP $W/dcp" "$W/dcp" .metadata dcp
+damage_family dcp "copy $DCP $W/dcp" "$W/dcp" __1_0.distcp dcp
+# safetensors
+damage_family st "copy $ST $W/st" "$W/st" model-00001-of-00001.safetensors st
+copy "$ST" "$W/st"; python3 - "$W/st/model-00001-of-00001.safetensors" <<'EOF'
+import sys, struct
+p = sys.argv[1]; d = open(p, 'rb').read(); n = struct.unpack('<Q', d[:8])[0]
+open(p, 'wb').write(struct.pack('<Q', 2**63 - 1) + d[8:])
+EOF
+quick "st header length 2^63" "$W/st" model-00001-of-00001.safetensors
+copy "$ST" "$W/st"; python3 - "$W/st/model-00001-of-00001.safetensors" <<'EOF'
+import sys, struct, json
+p = sys.argv[1]; d = open(p, 'rb').read(); n = struct.unpack('<Q', d[:8])[0]
+h = json.loads(d[8:8+n]); k = next(k for k in h if k != '__metadata__')
+h[k]['shape'] = ['x' * 5000]; h['y' * 3000] = h[k]
+hb = json.dumps(h).encode(); open(p, 'wb').write(struct.pack('<Q', len(hb)) + hb + d[8+n:])
+EOF
+quick "st hostile shape and long key" "$W/st" model-00001-of-00001.safetensors
+# torch.save
+for f in zip_module_state.pt legacy_nonzip.pt; do
+  damage_family ts "copy $TS/$f $W/ts/$f" "$W/ts" "$f" ts "$W/ts/$f"
+done
+for k in deep deepdict hugelen hugebytes hugeint longkey notdict badglobal memo stackunder noend; do
+  mkdir -p "$W/hp"; rm -f "$W/hp/h.pt"; hostile_pt "$W/hp/h.pt" $k; full "pickle $k" "$W/hp/h.pt" h.pt ts
+done
+# DeepSpeed
+damage_family ds ds_copy "$W/ds" global_step4/zero_pp_rank_0_mp_rank_00_model_states.pt ds
+damage_family ds ds_copy "$W/ds" global_step4/bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt ds
+ds_copy; rm "$W/ds/global_step4/bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"; full "ds missing rank 1 optim" "$W/ds" "$W/ds" ds
+ds_copy; echo global_step9 >"$W/ds/latest"; full "ds latest names a missing dir" "$W/ds" latest ds
+
+# ---- the output side ----------------------------------------------------------------------------------------------
+mkdir -p "$W/exists"; echo keep >"$W/exists/x"
+rt "convert output exists, no --force" 1 "$MEG" "$W/exists" "$W/exists" -- convert --quiet --format pytorch --output-dir "$W/exists" "$MEG"
+rt "reshard output exists, no --force" 1 "$MEG" "$W/exists" "$W/exists" -- reshard --quiet --tp 1 --output-dir "$W/exists" "$MEG"
+[ "$(cat "$W/exists/x")" = keep ] || { echo "FAIL: existing output dir changed"; BAD=$((BAD + 1)); }
+meg_copy; rt "convert output inside the input" 1 "$W/meg" "$W/meg" - -- convert --quiet --format pytorch --output-dir "$W/meg/iter_0000004/out" "$W/meg"
+meg_copy; rt "convert output = the input" 1 "$W/meg" "$W/meg" - -- convert --quiet --force --format pytorch --output-dir "$W/meg" "$W/meg"
+meg_copy; rt "reshard output inside the input" 1 "$W/meg" "$W/meg" - -- reshard --quiet --tp 1 --output-dir "$W/meg/sub" "$W/meg"
+meg_copy; rt "reshard output = the input --force" 1 "$W/meg" "$W/meg" - -- reshard --quiet --force --tp 1 --output-dir "$W/meg" "$W/meg"
+echo x >"$W/afile"
+rt "convert output parent is a file" 1 "$MEG" afile - -- convert --quiet --format pytorch --output-dir "$W/afile/o" "$MEG"
+rt "convert output is a file, no --force" 1 "$MEG" afile - -- convert --quiet --format pytorch --output-dir "$W/afile" "$MEG"
+rt "convert input missing" 1 - "$W/nope" - -- convert --quiet --format pytorch --output-dir "$O" "$W/nope"
+rt "inspect input missing" 1 - "$W/nope" - -- inspect "$W/nope"
+rt "verify input missing" 1 - "$W/nope" - -- verify "$W/nope"
+rt "list input missing" 1 - "$W/nope" - -- list "$W/nope"
+rt "rotate input missing" 1 - "$W/nope" - -- rotate --keep-last 1 "$W/nope"
+rt "memory input missing" 1 - "$W/nope" - -- memory "$W/nope"
+rt "diff input missing" 1 - "$W/nope" - -- diff "$MEG" "$W/nope"
+mkdir -p "$W/emptydir"
+for c in inspect verify memory; do rt "$c empty dir" 1 "$W/emptydir" emptydir - -- $c "$W/emptydir"; done
+rt "list empty dir" 01 "$W/emptydir" emptydir - -- list "$W/emptydir"   # an empty save dir lists nothing
+rt "convert empty dir" 1 "$W/emptydir" emptydir "$O" -- convert --quiet --format pytorch --output-dir "$O" "$W/emptydir"
+rt "reshard empty dir" 1 "$W/emptydir" emptydir "$O" -- reshard --quiet --tp 1 --output-dir "$O" "$W/emptydir"
+rt "convert megatron from empty dir" 1 "$W/emptydir" emptydir "$O" -- convert --quiet --format megatron --output-dir "$O" "$W/emptydir"
+rt "convert megatron from a torch_dist dir" 1 "$MEG" iter_0000004 "$O" -- convert --quiet --format megatron --output-dir "$O" "$MEG/iter_0000004"
+mkdir -p "$W/hf"; cp "$ST"/* "$W/hf/"; echo '{"architectures": ["LlamaForCausalLM"], "hidden_size": "x"}' >"$W/hf/config.json"
+rt "convert megatron bad config.json" 1 "$W/hf" config.json "$O" -- convert --quiet --format megatron --output-dir "$O" "$W/hf"
+echo '{not json' >"$W/hf/config.json"
+rt "convert megatron garbled config.json" 1 "$W/hf" config.json "$O" -- convert --quiet --format megatron --output-dir "$O" "$W/hf"
+ln -s loop1 "$W/loop2"; ln -s loop2 "$W/loop1"
+for c in inspect verify list; do rt "$c symlink loop" 1 - loop1 - -- $c "$W/loop1"; done
+# unreadable files (root reads them anyway: then the run just succeeds)
+meg_copy; chmod 000 "$W/meg/iter_0000004/__1_0.distcp"; quick "meg shard chmod 000" "$W/meg" __1_0.distcp; chmod 644 "$W/meg/iter_0000004/__1_0.distcp"
+# rotate on a damaged save dir (rotate may remove; here only --dry-run and a save dir of one damaged iteration)
+meg_copy; : >"$W/meg/iter_0000004/.metadata"; rt "rotate dry-run damaged" 01 "$W/meg" "$W/meg" - -- rotate --dry-run --keep-last 1 "$W/meg"
+meg_copy; printf 'x\xff' >"$W/meg/latest_checkpointed_iteration.txt"; rt "rotate garbled tracker" 01 - latest_checkpointed_iteration.txt - -- rotate --keep-last 1 "$W/meg"
+# a full disk: a 1 MiB tmpfs (the outputs need about 5 MB), where permitted; the line names the output or its file system
+mkdir -p "$W/full"
+if mount -t tmpfs -o size=1m tmpfs "$W/full" 2>/dev/null; then
+  rt "convert to a full disk" 1 "$MEG" "$W/full" "$W/full/o" -- convert --quiet --format pytorch --output-dir "$W/full/o" "$MEG"
+  rt "reshard to a full disk" 1 "$MEG" "$W/full" "$W/full/o" -- reshard --quiet --tp 1 --output-dir "$W/full/o" "$MEG"
+  rt "convert hf to a full disk" 1 "$MEG" "$W/full" "$W/full/o" -- convert --quiet --format huggingface --output-dir "$W/full/o" "$MEG"
+  umount "$W/full"
+else echo "(no tmpfs mount permitted: full-disk cases skipped)"; fi
+# a stale DIR.parts left by a --finish killed between publishing DIR and removing DIR.parts
+meg_copy
+java --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
+cp -a "$W/out/p.parts" "$W/saved.parts"
+java --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
+rm -rf "$W/saved.parts/out"; mv "$W/saved.parts" "$W/out/p.parts"   # what a kill after the publishing rename leaves
+rt "convert --finish with a stale DIR.parts" 1 "$W/meg" p.parts - -- convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg"
+rt "convert --part with a stale DIR.parts" 1 "$W/meg" p.parts - -- convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg"
+rm -rf "$W/out/p" "$W/out/p.parts"
+
+echo
+echo "$N cases, $BAD violations"
+[ $BAD = 0 ]
