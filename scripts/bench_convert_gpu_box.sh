@@ -7,6 +7,7 @@
 #   ckpt's output, which is fsynced before it is renamed into place)
 #   "${ckpt[@]}" convert --format pytorch   (DCP, --threads 1 and --threads $(nproc); and with --no-verify)
 #   "${ckpt[@]}" convert --format safetensors (DCP, all threads)
+#   --format pytorch (DCP) and huggingface (fp32) again with -Dckpt.writeback=0 (no background writeback, issue 18)
 #   "${ckpt[@]}" convert --format huggingface (Megatron fp32, with and without --dtype bf16, all threads)
 #   PyTorch dcp_to_torch_save of the same DCP
 # with peak RSS from /usr/bin/time -v (or Python's resource module when it is absent), and prints one table. Then
@@ -89,6 +90,8 @@ PY
 
 ckpt=("$CKPT_JAVA" "${JAVA_OPTS[@]}" -jar "$CKPT_JAR")
 base=("$CKPT_JAVA" "${JAVA_OPTS[@]}" -jar "${CKPT_BASE_JAR:-}")
+# the same jar without the background writeback (the output is still forced, all of it at the end): prices it
+nowb=("$CKPT_JAVA" "${JAVA_OPTS[@]}" -Dckpt.writeback=0 -jar "$CKPT_JAR")
 o="$BENCH_DATA/out"
 
 for run in $(seq "$RUNS"); do
@@ -100,6 +103,7 @@ for run in $(seq "$RUNS"); do
   measure "ckpt --format pytorch --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet; rm -rf "$o"
   # the source CRC-32 pass (on by default) is what --no-verify skips: this row prices it
   measure "ckpt --format pytorch --no-verify --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet --no-verify; rm -rf "$o"
+  measure "ckpt --format pytorch, writeback off (DCP)" "$dcp_bytes" "$o" "${nowb[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format safetensors --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format safetensors --output-dir "$o" --quiet; rm -rf "$o"
   if [ -n "${CKPT_BASE_JAR:-}" ]; then
     measure "base jar --format pytorch (DCP)" "$dcp_bytes" "$o" "${base[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet; rm -rf "$o"
@@ -113,6 +117,7 @@ for run in $(seq "$RUNS"); do
   measure "cp -r Megatron fp32" "$mg_bytes" "$o" cp -r "$mg" "$o"; rm -rf "$o"
   measure "cp -r Megatron fp32 + sync -f" "$mg_bytes" "$o" bash -c 'cp -r "$1" "$2" && sync -f "$2"' _ "$mg" "$o"; rm -rf "$o"
   measure "ckpt --format huggingface --threads $NPROC (fp32 → fp32)" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --output-dir "$o" --quiet; rm -rf "$o"
+  measure "ckpt --format huggingface, writeback off (fp32)" "$mg_bytes" "$o" "${nowb[@]}" convert "$mg" --format huggingface --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format huggingface --dtype bf16 --threads $NPROC" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format huggingface --dtype bf16 --threads 1" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet --threads 1; rm -rf "$o"
   if [ -n "${CKPT_BASE_JAR:-}" ]; then

@@ -14,6 +14,7 @@ import ckpt.convert.mapping.imports.MegatronImport;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 import ckpt.format.FormatException;
+import ckpt.format.Writeback;
 import ckpt.format.megatron.ModelConfig;
 import ckpt.format.tensor.DType;
 import com.fasterxml.jackson.core.util.DefaultIndenter;
@@ -30,6 +31,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * {@code ckpt convert}: index → plan → execute. Opens the checkpoint, checks that its data is there, builds the plan
@@ -42,13 +44,20 @@ public final class Converter {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.ORDER_MAP_ENTRIES_BY_KEYS);
 
     private final PlanExecutor executor;
+    /** The output's background flusher, one per conversion (tests give one whose flushes fail). */
+    private final Supplier<Writeback> writeback;
 
     public Converter() {
         this(new PlanExecutor());
     }
 
     public Converter(PlanExecutor executor) {
+        this(executor, Writeback::configured);
+    }
+
+    Converter(PlanExecutor executor, Supplier<Writeback> writeback) {
         this.executor = executor;
+        this.writeback = writeback;
     }
 
     /** A plan with everything known before any byte moves. */
@@ -87,7 +96,7 @@ public final class Converter {
             requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> warnings = new ArrayList<>();
             List<String> files;
-            try (OutputWriter writer = writer(index, o, p, staging.dir(), staging.target(), warnings, Share.WHOLE)) {
+            try (OutputWriter writer = writer(index, o, p, staging.dir(), staging.target(), warnings, Share.WHOLE, writeback.get())) {
                 executor.execute(p.plan(), writer, listener, index::releaseMappings);
                 files = writer.finish();
             } catch (InternalError e) {
@@ -107,12 +116,13 @@ public final class Converter {
     /**
      * The writer of {@code o.format()}, laid out from the plan in {@code dir} (which is published as {@code target}),
      * for one share of the output: all of it, or a part ({@code --part}) or the completion ({@code --finish}).
+     * The writer flushes its files with {@code writeback} while they are written, and closes it.
      */
     static PartWriter writer(CheckpointIndex index, ConvertOptions o, Planned p, Path dir, Path target, List<String> warnings,
-                             Share share) throws IOException {
+                             Share share, Writeback writeback) throws IOException {
         return switch (o.format()) {
-            case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig(), share);
-            case SAFETENSORS -> new SafetensorsTarget(dir, p.plan(), o.maxShardSize(), share);
+            case PYTORCH -> new TorchSaveTarget(dir.resolve(MODEL_PT), p.plan(), p.modelConfig(), share, writeback);
+            case SAFETENSORS -> new SafetensorsTarget(dir, p.plan(), o.maxShardSize(), share, writeback);
             case HUGGINGFACE -> {
                 // DeepSpeed exports carry the model's own config.json (in modelConfig); Megatron's is built by the family.
                 boolean deepspeed = index.format() == CheckpointFormat.DEEPSPEED;
@@ -122,9 +132,9 @@ public final class Converter {
                 Optional<Path> tok = TokenizerFiles.source(o.tokenizerDir(), index.path(), tokenizerHint);
                 if (tok.isEmpty())
                     warnings.add("no tokenizer files found (checkpoint has no tokenizer/ dir): copy them into the output or pass --tokenizer DIR");
-                yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share);
+                yield new HuggingFaceOutput(dir, p.plan(), o.maxShardSize(), new HuggingFaceOutput.Extras(config, tok), share, writeback);
             }
-            case MEGATRON -> new MegatronOutput(dir, MegatronOutput.save(p.megatron(), PartedConverter.fingerprint(index, o, p)), share, target);
+            case MEGATRON -> new MegatronOutput(dir, MegatronOutput.save(p.megatron(), PartedConverter.fingerprint(index, o, p)), share, target, writeback);
         };
     }
 

@@ -25,12 +25,13 @@ final class HuggingFaceOutput implements PartWriter {
     private final Extras extras;
 
     HuggingFaceOutput(Path dir, ConversionPlan plan, long maxShardSize, Extras extras) throws IOException {
-        this(dir, plan, maxShardSize, extras, Share.WHOLE);
+        this(dir, plan, maxShardSize, extras, Share.WHOLE, ckpt.format.Writeback.configured());
     }
 
-    HuggingFaceOutput(Path dir, ConversionPlan plan, long maxShardSize, Extras extras, Share share) throws IOException {
+    HuggingFaceOutput(Path dir, ConversionPlan plan, long maxShardSize, Extras extras, Share share,
+                      ckpt.format.Writeback writeback) throws IOException {
         this.dir = dir;
-        this.weights = new SafetensorsTarget(dir, plan, maxShardSize, share);
+        this.weights = new SafetensorsTarget(dir, plan, maxShardSize, share, writeback);
         this.extras = extras;
     }
 

@@ -2,7 +2,7 @@ package ckpt.convert.exec;
 
 import ckpt.convert.mapping.imports.MegatronImport;
 import ckpt.convert.plan.OutputTensor;
-import ckpt.format.PositionedWrite;
+import ckpt.format.Writeback;
 import ckpt.format.dcp.DcpLayout;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyGlobal;
@@ -51,14 +51,22 @@ public final class MegatronOutput implements PartWriter {
     private final DcpLayout layout;
     private final String checkpointId;
     private final Map<String, DcpLayout.Item> byUnit = new HashMap<>();
-    private final Map<String, FileChannel> channels = new HashMap<>();
+    /** The rank files this process writes, by name, flushed while written. */
+    private final Map<String, Writeback.File> files = new HashMap<>();
+    private final Writeback writeback;
     /** The chunks this process writes, by planned tensor name (their archives are written whole once filled). */
     private final Map<String, DcpLayout.Chunk> mine = new HashMap<>();
     private final List<PartRegion> written = new ArrayList<>();
 
     /** @param target the published output dir: its iteration dir is the save's {@code checkpoint_id} */
     public MegatronOutput(Path dir, MegatronSave save, Share share, Path target) throws IOException {
+        this(dir, save, share, target, Writeback.configured());
+    }
+
+    /** @param writeback flushes the rank files while they are written; closed with this output */
+    public MegatronOutput(Path dir, MegatronSave save, Share share, Path target, Writeback writeback) throws IOException {
         this.dir = dir;
+        this.writeback = writeback;
         this.share = share;
         this.save = save;
         this.layout = layout(save);
@@ -179,12 +187,12 @@ public final class MegatronOutput implements PartWriter {
      * cut it at its own end; sizing to the same length again, by another part, changes no byte).
      */
     private FileChannel channel(Path iter, String name) throws IOException {
-        FileChannel ch = channels.get(name);
-        if (ch != null) return ch;
+        Writeback.File open = files.get(name);
+        if (open != null) return open.channel();
         Path f = iter.resolve(name);
-        ch = share.isPart() ? FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)
+        FileChannel ch = share.isPart() ? FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE)
                 : FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        channels.put(name, ch);
+        files.put(name, writeback.track(f, ch));
         try (RandomAccessFile raf = new RandomAccessFile(f.toFile(), "rw")) {
             raf.setLength(layout.fileLengths().get(name));
         }
@@ -198,7 +206,7 @@ public final class MegatronOutput implements PartWriter {
         long length = bytes.byteSize();
         if (from < 0 || from + length > t.byteSize())
             throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize() + " bytes of " + t.name());
-        PositionedWrite.fully(channels.get(c.at().relativePath()), bytes, c.dataOffset() + from);
+        files.get(c.at().relativePath()).write(bytes, c.dataOffset() + from);
     }
 
     @Override
@@ -214,7 +222,7 @@ public final class MegatronOutput implements PartWriter {
     @Override
     public void complete(OutputTensor t, long crc32) throws IOException {
         DcpLayout.Chunk c = mine.get(t.name());
-        FileChannel ch = channels.get(c.at().relativePath());
+        FileChannel ch = files.get(c.at().relativePath()).channel();
         TorchSaveWriter w = TorchSaveWriter.at(dir.resolve(save.iteration()).resolve(c.at().relativePath()), ch, c.at().offset());
         TorchSaveWriter.TensorRecord r = w.tensor(c.dtype(), c.box().sizes());
         w.writeStructure(r);
@@ -250,7 +258,7 @@ public final class MegatronOutput implements PartWriter {
 
     @Override
     public List<PartRegion> completePart() throws IOException {
-        for (FileChannel ch : channels.values()) ch.force(true);
+        for (Writeback.File f : files.values()) f.force();
         synchronized (written) {
             return List.copyOf(written);
         }
@@ -270,7 +278,7 @@ public final class MegatronOutput implements PartWriter {
     @Override
     public List<String> finish() throws IOException {
         if (share.isPart()) throw new IllegalStateException("a part does not write .metadata");
-        for (FileChannel ch : channels.values()) ch.force(true);
+        for (Writeback.File f : files.values()) f.force();
         String it = save.iteration();
         Path iter = dir.resolve(it);
         if (save.commonPt() != null) Files.write(iter.resolve(COMMON_PT), save.commonPt());
@@ -286,15 +294,16 @@ public final class MegatronOutput implements PartWriter {
 
     @Override
     public void close() throws IOException {
+        writeback.close(); // no flush of a closed channel
         IOException first = null;
-        for (FileChannel ch : channels.values()) {
+        for (Writeback.File f : files.values()) {
             try {
-                ch.close();
+                f.channel().close();
             } catch (IOException e) {
                 if (first == null) first = e;
             }
         }
-        channels.clear();
+        files.clear();
         if (first != null) throw first;
     }
 }

@@ -150,7 +150,7 @@ final class PartStaging {
             Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
                     new Marker(SCHEMA, fingerprint, p.index(), p.count(), regions)));
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ch.force(true);
+                ckpt.format.Writeback.none().track(m, ch).force(); // a failure names the marker
             }
             Files.move(tmp, m, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {

@@ -57,7 +57,7 @@ public final class PartedConverter {
 
             @Override
             public PartWriter writer(Path dir, Path target, Share share) throws IOException {
-                return Converter.writer(index, o, p, dir, target, warnings, share);
+                return Converter.writer(index, o, p, dir, target, warnings, share, ckpt.format.Writeback.configured());
             }
         };
     }

@@ -2,7 +2,7 @@ package ckpt.convert.exec;
 
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
-import ckpt.format.PositionedWrite;
+import ckpt.format.Writeback;
 import ckpt.format.safetensors.HfIndexWriter;
 import ckpt.format.safetensors.HfShardPlanner;
 import ckpt.format.safetensors.SafetensorsWriter;
@@ -31,7 +31,7 @@ import java.util.Map;
 final class SafetensorsTarget implements PartWriter {
     public static final String INDEX = "model.safetensors.index.json";
 
-    private record Slot(FileChannel channel, long offset) {
+    private record Slot(Writeback.File file, long offset) {
     }
 
     /** A shard a part writes: its header's CRC-32 and its tensors in file order, for the file's CRC in the marker. */
@@ -41,6 +41,9 @@ final class SafetensorsTarget implements PartWriter {
     private final Path dir;
     private final Share share;
     private final List<FileChannel> channels = new ArrayList<>();
+    /** The shards this process writes, flushed while written. */
+    private final List<Writeback.File> shards = new ArrayList<>();
+    private final Writeback writeback;
     private final List<PartShard> partShards = new ArrayList<>();
     private final Map<String, Long> tensorCrcs = new java.util.concurrent.ConcurrentHashMap<>();
     private final Map<String, Slot> slots = new HashMap<>();
@@ -72,16 +75,18 @@ final class SafetensorsTarget implements PartWriter {
     }
 
     SafetensorsTarget(Path dir, ConversionPlan plan, long maxShardSize) throws IOException {
-        this(dir, plan, maxShardSize, Share.WHOLE);
+        this(dir, plan, maxShardSize, Share.WHOLE, Writeback.configured());
     }
 
     /**
      * Lays out every shard; creates and sizes those {@code share} writes (a part re-run truncates its own files, so
-     * it starts clean), and only names the others.
+     * it starts clean), and only names the others. {@code writeback} (closed with this target) flushes them while
+     * they are written.
      */
-    SafetensorsTarget(Path dir, ConversionPlan plan, long maxShardSize, Share share) throws IOException {
+    SafetensorsTarget(Path dir, ConversionPlan plan, long maxShardSize, Share share, Writeback writeback) throws IOException {
         this.dir = dir;
         this.share = share;
+        this.writeback = writeback;
         Map<String, OutputTensor> byName = new HashMap<>();
         for (OutputTensor t : plan.tensors()) byName.put(t.name(), t);
         long total = 0;
@@ -98,6 +103,8 @@ final class SafetensorsTarget implements PartWriter {
                     ? FileChannel.open(dir.resolve(fileName), StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(dir.resolve(fileName), StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
             channels.add(ch);
+            Writeback.File tracked = writeback.track(dir.resolve(fileName), ch);
+            shards.add(tracked);
             if (share.isPart()) {
                 java.util.zip.CRC32 crc = new java.util.zip.CRC32();
                 crc.update(layout.headerBytes());
@@ -109,7 +116,7 @@ final class SafetensorsTarget implements PartWriter {
             long at = 0;
             while (header.hasRemaining()) at += ch.write(header, at);
             if (layout.fileLength() > at) ch.write(ByteBuffer.wrap(new byte[1]), layout.fileLength() - 1); // sized (sparse) up front
-            for (var e : layout.absoluteOffsets().entrySet()) slots.put(e.getKey(), new Slot(ch, e.getValue()));
+            for (var e : layout.absoluteOffsets().entrySet()) slots.put(e.getKey(), new Slot(tracked, e.getValue()));
         }
         this.totalSize = total;
         this.totalParameters = plan.totalElements();
@@ -122,7 +129,7 @@ final class SafetensorsTarget implements PartWriter {
             throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize() + " bytes of " + t.name());
         Slot s = slots.get(t.name());
         if (s == null) throw new IllegalStateException(t.name() + " is not in a shard this process writes");
-        PositionedWrite.fully(s.channel(), bytes, s.offset() + from);
+        s.file().write(bytes, s.offset() + from);
     }
 
     /** A part's tensors' CRC-32s (from the bytes as they were written), for the whole shard's CRC. */
@@ -142,7 +149,7 @@ final class SafetensorsTarget implements PartWriter {
      */
     @Override
     public List<PartRegion> completePart() throws IOException {
-        for (FileChannel ch : channels) ch.force(true);
+        for (Writeback.File f : shards) f.force();
         List<PartRegion> out = new ArrayList<>();
         for (PartShard f : partShards) {
             long crc = f.headerCrc(), at = f.headerLength();
@@ -167,7 +174,7 @@ final class SafetensorsTarget implements PartWriter {
     @Override
     public List<String> finish() throws IOException {
         if (share.isPart()) throw new IllegalStateException("a part does not write the index");
-        for (FileChannel ch : channels) ch.force(true);
+        for (Writeback.File f : shards) f.force();
         Map<String, Object> extra = new LinkedHashMap<>();
         extra.put("total_parameters", totalParameters);
         Files.write(dir.resolve(INDEX), HfIndexWriter.render(totalSize, weightMap, extra));
@@ -178,6 +185,7 @@ final class SafetensorsTarget implements PartWriter {
 
     @Override
     public void close() throws IOException {
+        writeback.close(); // no flush of a closed channel
         IOException first = null;
         for (FileChannel ch : channels) {
             try {

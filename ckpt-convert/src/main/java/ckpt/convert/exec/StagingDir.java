@@ -1,6 +1,9 @@
 package ckpt.convert.exec;
 
+import ckpt.format.Writeback;
+
 import java.io.IOException;
+import java.nio.channels.FileChannel;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
@@ -9,6 +12,7 @@ import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.security.SecureRandom;
 import java.util.HexFormat;
@@ -88,18 +92,54 @@ public final class StagingDir implements AutoCloseable {
 
     /**
      * Renames a complete {@code staging} dir to {@code target}, moving an existing target aside first and deleting
-     * it after; {@code onPublished} runs right after the rename.
+     * it after; {@code onPublished} runs right after the rename. Every file and directory of the output is forced to
+     * storage before the rename and the parent after it, so what is published survives a crash: the writers forced
+     * their data files already (a clean file forces at once); this covers the small files written last (indexes,
+     * configs, {@code .metadata}) and the directory entries.
      */
     static void publish(Path staging, Path target, Runnable onPublished) throws IOException {
         Files.deleteIfExists(staging.resolve(StagingOwner.FILE)); // complete: no longer a staging dir
+        forceTree(staging);
         Path old = null;
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             old = target.resolveSibling(target.getFileName() + ".old-" + random());
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
+        forceDirectory(target.getParent());
         onPublished.run();
         if (old != null) deleteTree(old);
+    }
+
+    /** Forces every regular file of the tree, then every directory (its entries); a file that fails is named. */
+    private static void forceTree(Path root) throws IOException {
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                if (attrs.isRegularFile()) {
+                    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                        Writeback.none().track(file, ch).force();
+                    }
+                }
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                if (exc != null) throw exc;
+                forceDirectory(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+
+    private static void forceDirectory(Path dir) {
+        if (dir == null) return;
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException ignored) {
+            // not every file system lets a directory be forced; the rename is atomic all the same
+        }
     }
 
     private void abort() {

@@ -2,6 +2,7 @@ package ckpt.convert.exec;
 
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
+import ckpt.format.Writeback;
 import ckpt.format.torchsave.TorchSaveWriter;
 
 import java.io.IOException;
@@ -23,20 +24,23 @@ final class TorchSaveTarget implements PartWriter {
     private final Path file;
     private final Share share;
     private final List<PartRegion> written = new ArrayList<>();
+    private final Writeback writeback;
 
     TorchSaveTarget(Path file, ConversionPlan plan, Map<String, Object> modelConfig) throws IOException {
-        this(file, plan, modelConfig, Share.WHOLE);
+        this(file, plan, modelConfig, Share.WHOLE, Writeback.configured());
     }
 
     /**
      * Parts and the finishing process open the one shared file and lay it out identically; a part writes its
      * tensors' records (the small records too: identical bytes), the finish writes the local headers and central
-     * directory with the CRCs the parts recorded.
+     * directory with the CRCs the parts recorded. {@code writeback} (closed with this target) flushes the file while
+     * it is written.
      */
-    TorchSaveTarget(Path file, ConversionPlan plan, Map<String, Object> modelConfig, Share share) throws IOException {
+    TorchSaveTarget(Path file, ConversionPlan plan, Map<String, Object> modelConfig, Share share, Writeback writeback) throws IOException {
         this.file = file;
         this.share = share;
-        writer = share.kind() == Share.Kind.WHOLE ? TorchSaveWriter.create(file) : TorchSaveWriter.openShared(file);
+        this.writeback = writeback;
+        writer = share.kind() == Share.Kind.WHOLE ? TorchSaveWriter.create(file, writeback) : TorchSaveWriter.openShared(file, writeback);
         Map<String, Object> stateDict = new LinkedHashMap<>();
         for (OutputTensor t : plan.tensors()) {
             TorchSaveWriter.TensorRecord r = writer.tensor(t.dtype(), t.shape());
@@ -95,6 +99,7 @@ final class TorchSaveTarget implements PartWriter {
 
     @Override
     public void close() throws IOException {
+        writeback.close(); // no flush of a closed channel
         writer.close();
     }
 }

@@ -1,6 +1,7 @@
 package ckpt.format.torchsave;
 
 import ckpt.format.PositionedWrite;
+import ckpt.format.Writeback;
 import ckpt.format.pickle.PickleWriter;
 import ckpt.format.pickle.PyDict;
 import ckpt.format.pickle.PyGlobal;
@@ -108,6 +109,8 @@ public final class TorchSaveWriter implements AutoCloseable {
 
     private final Path file;
     private final FileChannel channel;
+    /** The channel's writes and forces (background writeback for a file of its own, see {@link #create(Path, Writeback)}). */
+    private final Writeback.File out;
     private final boolean ownsChannel;
     private final TorchZipWriter zip;
     private final List<TensorRecord> tensors = new ArrayList<>();
@@ -116,9 +119,10 @@ public final class TorchSaveWriter implements AutoCloseable {
     private boolean structureWritten;
     private long length = -1;
 
-    private TorchSaveWriter(Path file, FileChannel channel, boolean ownsChannel, long offset, String prefix) {
+    private TorchSaveWriter(Path file, Writeback.File out, boolean ownsChannel, long offset, String prefix) {
         this.file = file;
-        this.channel = channel;
+        this.channel = out.channel();
+        this.out = out;
         this.ownsChannel = ownsChannel;
         this.zip = new TorchZipWriter(channel, offset, prefix);
     }
@@ -127,14 +131,20 @@ public final class TorchSaveWriter implements AutoCloseable {
     private TorchSaveWriter(TorchZipWriter.Sink sink) {
         this.file = null;
         this.channel = null;
+        this.out = null;
         this.ownsChannel = false;
         this.zip = new TorchZipWriter(sink, 0, STREAM_PREFIX);
     }
 
     /** Creates {@code file} (which must not exist yet) holding one archive; {@link #close} closes it. */
     public static TorchSaveWriter create(Path file) throws IOException {
+        return create(file, Writeback.none());
+    }
+
+    /** {@link #create(Path)}, its tensor writes flushed in the background by {@code writeback} (the caller closes it). */
+    public static TorchSaveWriter create(Path file, Writeback writeback) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new TorchSaveWriter(file, ch, true, 0, prefixFor(file));
+        return new TorchSaveWriter(file, writeback.track(file, ch), true, 0, prefixFor(file));
     }
 
     /**
@@ -144,8 +154,13 @@ public final class TorchSaveWriter implements AutoCloseable {
      * completes the archive gives every CRC ({@link #complete(TensorRecord, long)}) and calls {@link #finish}.
      */
     public static TorchSaveWriter openShared(Path file) throws IOException {
+        return openShared(file, Writeback.none());
+    }
+
+    /** {@link #openShared(Path)}, its tensor writes flushed in the background by {@code writeback}. */
+    public static TorchSaveWriter openShared(Path file, Writeback writeback) throws IOException {
         FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
-        return new TorchSaveWriter(file, ch, true, 0, prefixFor(file));
+        return new TorchSaveWriter(file, writeback.track(file, ch), true, 0, prefixFor(file));
     }
 
     /**
@@ -161,7 +176,7 @@ public final class TorchSaveWriter implements AutoCloseable {
 
     /** Forces the bytes written so far to storage (a part's regions, before its completion marker is written). */
     public void force() throws IOException {
-        channel.force(true);
+        out.force();
     }
 
     /**
@@ -170,7 +185,7 @@ public final class TorchSaveWriter implements AutoCloseable {
      * neither truncated, forced nor closed.
      */
     public static TorchSaveWriter at(Path file, FileChannel channel, long offset) {
-        return new TorchSaveWriter(file, Objects.requireNonNull(channel), false, offset, STREAM_PREFIX);
+        return new TorchSaveWriter(file, Writeback.none().track(file, Objects.requireNonNull(channel)), false, offset, STREAM_PREFIX);
     }
 
     /**
@@ -396,7 +411,7 @@ public final class TorchSaveWriter implements AutoCloseable {
         long length = bytes.byteSize();
         if (from < 0 || from + length > t.byteSize)
             throw new IllegalArgumentException("[" + from + ", " + (from + length) + ") outside the " + t.byteSize + " bytes of " + t);
-        PositionedWrite.fully(channel, bytes, t.offset + from);
+        out.write(bytes, t.offset + from);
     }
 
     /**
@@ -434,7 +449,7 @@ public final class TorchSaveWriter implements AutoCloseable {
         long n = zip.finish();
         if (ownsChannel) {
             channel.truncate(n);
-            channel.force(true);
+            out.force();
         }
         length = n;
         return n;
