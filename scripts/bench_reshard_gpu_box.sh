@@ -4,7 +4,7 @@
 #  1. Reshard: a synthetic Megatron torch_dist checkpoint of >= SIZE bytes WITH dp_reshardable distributed-optimizer
 #     state (TinyLlama-1.1B shape, TP2 PP2 DP2, Megatron's default 40M-element buckets) -> fully_reshardable, timed as
 #       cp -r of the same bytes (and cp -r + fsync: ckpt fsyncs its output) | ckpt reshard --engine java --threads 1 | --engine java (all cores) | --engine nd4j
-#       | --engine cuda | --engine cuda with every copy forced through the GPU (-Dckpt.cuda.offload=all)
+#       | --engine cuda | --engine cuda with -Dckpt.cuda.offload=all (every copyBox block the kernels can do; reshard's gathers stay on java)
 #  2. Casts (`--dtype`): reshard has no --dtype (it moves bytes; the cast is convert's), so the cast rows are
 #     `ckpt convert --format huggingface --dtype bf16` of a synthetic fp32 Megatron checkpoint of >= SIZE bytes (the
 #     Llama-3-8B shape, TP2, model only: the input check_cuda_engine.sh's benchmark uses), timed as
@@ -179,7 +179,7 @@ run "reshard --engine java --threads $NPROC, full JIT ($FULL_JIT)" "$t1" "$src" 
 [ "$have_nd4j" = 1 ] && run "reshard --engine nd4j --threads $NPROC" "$t1" "$src" "$src_bytes" "$work/ref" "${reshard[@]}" --engine nd4j
 if [ "$have_cuda" = 1 ]; then
   run "reshard --engine cuda --threads $NPROC" "$t1" "$src" "$src_bytes" "$work/ref" "${reshard[@]}" --engine cuda
-  run "reshard --engine cuda, every copy through the GPU (offload=all)" "$t1" "$src" "$src_bytes" "$work/ref" \
+  run "reshard --engine cuda, -Dckpt.cuda.offload=all (gathers stay on the java kernels)" "$t1" "$src" "$src_bytes" "$work/ref" \
     env CKPT_JAVA_OPTS="$JAVACPP_OPTS -Dckpt.cuda.offload=all" "${reshard[@]}" --engine cuda
 fi
 rm -rf "$out"

@@ -43,7 +43,9 @@ for phase in "$@"; do
     read-metadata)
       step "$java" -cp "$jar:$bench" ckpt.bench.SyntheticCheckpoint --shape llama3-405b --tp 8 --pp 14 --dp 144 \
         --bucket-size 40000000 --metadata-only --out "$w/m405" >/dev/null
-      for d in testdata/megatron-llama3-8b-meta/checkpoint/iter_0000001 "$(ls -d "$w"/m405/iter_* | head -1)"; do
+      # EXTRA_METADATA_DIRS: more iteration dirs to time, e.g. issue 17's 208 MB .metadata from the generator before
+      # 01e48ba (1.37 M chunks; today's generator writes 27 MB, 162 k chunks, for the same arguments).
+      for d in testdata/megatron-llama3-8b-meta/checkpoint/iter_0000001 "$(ls -d "$w"/m405/iter_* | head -1)" ${EXTRA_METADATA_DIRS:-}; do
         [ -d "$d" ] || d=$(ls -d testdata/megatron-llama3-8b-meta/checkpoint/iter_* | head -1)
         echo "-- $d"
         for i in 1 2 3; do timed "ckpt --version" "$ckpt" --version; done
