@@ -16,12 +16,16 @@ import java.util.Set;
 final class StorageTable {
     private final DcpColumns columns;
     /**
-     * Slot i is {@code table[3i .. 3i+3)}: key row + 1 (0 = empty), record row, key hash. One array, so a probe
-     * touches one cache line, and the hash is compared before the key's columns are (1.4 M random probes at 405B).
+     * Slot i is {@code table[2i .. 2i+2)}: entry number + 1 (0 = empty), key hash; the hash is compared before the
+     * key's columns are (1.4 M random probes at 405B), and two ints a slot keep the table at 32 MB there.
      */
     private int[] table;
     private int capacity;      // slots, a power of two
-    private int[] order;       // slots in first-insertion order
+    /**
+     * Entry n (first-insertion order) is {@code entries[2n .. 2n+2)}: key row, record row. Dense and in order, so
+     * walking the map (record ends per file, the views) reads memory front to back instead of probing the table.
+     */
+    private int[] entries;
     private int size;
 
     StorageTable(DcpColumns columns) {
@@ -33,8 +37,8 @@ final class StorageTable {
         this.columns = columns;
         int n = Math.max(16, Math.min(expected, 1 << 26));
         capacity = Integer.highestOneBit(n * 2 - 1) * 2;
-        table = new int[3 * capacity];
-        order = new int[n];
+        table = new int[2 * capacity];
+        entries = new int[2 * n];
     }
 
     void put(int keyRow, int recordRow) {
@@ -42,17 +46,17 @@ final class StorageTable {
         int mask = capacity - 1;
         int hash = columns.keyHash(keyRow);
         for (int i = spread(hash) & mask; ; i = (i + 1) & mask) {
-            int at = 3 * i;
+            int at = 2 * i;
             if (table[at] == 0) {
-                table[at] = keyRow + 1;
-                table[at + 1] = recordRow;
-                table[at + 2] = hash;
-                if (size == order.length) order = Arrays.copyOf(order, size * 2);
-                order[size++] = i;
+                if (2 * size == entries.length) entries = Arrays.copyOf(entries, entries.length * 2);
+                entries[2 * size] = keyRow;
+                entries[2 * size + 1] = recordRow;
+                table[at] = ++size;
+                table[at + 1] = hash;
                 return;
             }
-            if (table[at + 2] == hash && columns.keyEqualsKey(table[at] - 1, keyRow)) {
-                table[at + 1] = recordRow;
+            if (table[at + 1] == hash && columns.keyEqualsKey(keyAt(table[at] - 1), keyRow)) {
+                entries[2 * (table[at] - 1) + 1] = recordRow; // a dict keeps the first place of a replaced key
                 return;
             }
         }
@@ -62,9 +66,12 @@ final class StorageTable {
     int findChunk(String fqn, int box) {
         int mask = capacity - 1;
         int hash = columns.chunkHash(fqn, box);
-        for (int i = spread(hash) & mask; table[3 * i] != 0; i = (i + 1) & mask) {
-            int at = 3 * i;
-            if (table[at + 2] == hash && columns.keyIsChunk(table[at] - 1, fqn, box)) return table[at + 1];
+        for (int i = spread(hash) & mask; table[2 * i] != 0; i = (i + 1) & mask) {
+            int at = 2 * i;
+            if (table[at + 1] == hash) {
+                int n = table[at] - 1;
+                if (columns.keyIsChunk(keyAt(n), fqn, box)) return recordAt(n);
+            }
         }
         return -1;
     }
@@ -74,9 +81,12 @@ final class StorageTable {
         int mask = capacity - 1;
         int to = offsets == null ? 0 : offsets.length;
         int hash = MetadataIndex.hash(fqn, offsets, 0, to);
-        for (int i = spread(hash) & mask; table[3 * i] != 0; i = (i + 1) & mask) {
-            int at = 3 * i;
-            if (table[at + 2] == hash && columns.keyEquals(table[at] - 1, fqn, offsets, 0, to)) return table[at + 1];
+        for (int i = spread(hash) & mask; table[2 * i] != 0; i = (i + 1) & mask) {
+            int at = 2 * i;
+            if (table[at + 1] == hash) {
+                int n = table[at] - 1;
+                if (columns.keyEquals(keyAt(n), fqn, offsets, 0, to)) return recordAt(n);
+            }
         }
         return -1;
     }
@@ -87,16 +97,15 @@ final class StorageTable {
 
     private void rehash(int newCapacity) {
         if (newCapacity > 1 << 29) throw new IllegalStateException("more DCP storage records than a Java array holds");
-        int[] old = table;
-        table = new int[3 * newCapacity];
+        table = new int[2 * newCapacity];
         capacity = newCapacity;
         int mask = capacity - 1;
         for (int n = 0; n < size; n++) {
-            int from = 3 * order[n];
-            int i = spread(old[from + 2]) & mask;
-            while (table[3 * i] != 0) i = (i + 1) & mask;
-            System.arraycopy(old, from, table, 3 * i, 3);
-            order[n] = i;
+            int hash = columns.keyHash(keyAt(n));
+            int i = spread(hash) & mask;
+            while (table[2 * i] != 0) i = (i + 1) & mask;
+            table[2 * i] = n + 1;
+            table[2 * i + 1] = hash;
         }
     }
 
@@ -104,12 +113,14 @@ final class StorageTable {
         return h ^ (h >>> 16);
     }
 
-    private int keyAt(int slot) {
-        return table[3 * slot] - 1;
+    /** The key row of entry {@code n}. */
+    private int keyAt(int n) {
+        return entries[2 * n];
     }
 
-    private int recordAt(int slot) {
-        return table[3 * slot + 1];
+    /** The record row of entry {@code n}. */
+    private int recordAt(int n) {
+        return entries[2 * n + 1];
     }
 
     /** The table as the decoded metadata's read-only storage map (entries in first-insertion order). */
@@ -124,7 +135,7 @@ final class StorageTable {
         int[] seen = new int[end.length];
         int files = 0;
         for (int n = 0; n < size; n++) {
-            int r = recordAt(order[n]);
+            int r = recordAt(n);
             int p = columns.recordPathId(r);
             if (end[p] == Long.MIN_VALUE) seen[files++] = p;
             end[p] = Math.max(end[p], columns.recordOffset(r) + columns.recordLength(r)); // both checked: no overflow
@@ -167,7 +178,7 @@ final class StorageTable {
 
                 @Override
                 public Iterator<StorageInfo> iterator() {
-                    return new SlotIterator<>(slot -> columns.record(recordAt(slot)));
+                    return new EntryIterator<>(n -> columns.record(recordAt(n)));
                 }
             };
         }
@@ -182,18 +193,18 @@ final class StorageTable {
 
                 @Override
                 public Iterator<Entry<MetadataIndex, StorageInfo>> iterator() {
-                    return new SlotIterator<>(slot -> Map.entry(columns.key(keyAt(slot)), columns.record(recordAt(slot))));
+                    return new EntryIterator<>(n -> Map.entry(columns.key(keyAt(n)), columns.record(recordAt(n))));
                 }
             };
         }
     }
 
-    /** The table's slots in first-insertion order, each made into a value when reached. */
-    private final class SlotIterator<T> implements Iterator<T> {
+    /** The entries in first-insertion order, each made into a value when reached. */
+    private final class EntryIterator<T> implements Iterator<T> {
         private final java.util.function.IntFunction<T> make;
         private int n;
 
-        SlotIterator(java.util.function.IntFunction<T> make) {
+        EntryIterator(java.util.function.IntFunction<T> make) {
             this.make = make;
         }
 
@@ -205,7 +216,7 @@ final class StorageTable {
         @Override
         public T next() {
             if (n >= size) throw new NoSuchElementException();
-            return make.apply(order[n++]);
+            return make.apply(n++);
         }
     }
 }
