@@ -17,11 +17,11 @@ import java.util.Map;
  */
 final class DcpColumns {
     /**
-     * Bytes of {@code .metadata} per chunk row at least as a torch save lays a chunk out (box, key and record with
-     * memoized names: ~150 at 405B), so a file's size bounds its rows from above by about this much.
+     * The guess of {@code .metadata} bytes a chunk row takes (box, key and record: ~150 at 405B as torch lays them
+     * out), a little low so a torch save's rows fit; a denser file grows past the guess by doubling.
      */
     static final long BYTES_PER_ROW = 128;
-    /** Presize at most this many rows (a 405B-scale save has 1.4 M): ~180 MB of columns; beyond, arrays double. */
+    /** Presize at most this many rows (405B: 1.4 M): ~117 bytes of columns a row, so ~250 MB at most. */
     static final int MAX_PRESIZE_ROWS = 1 << 21;
     /** {@code torch.Size} entries a row's box and key presize for: Megatron's stacked-layer chunks have rank 3. */
     private static final int PRESIZE_RANK = 3;
