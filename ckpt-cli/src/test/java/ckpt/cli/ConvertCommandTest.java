@@ -48,6 +48,26 @@ class ConvertCommandTest {
         assertThat(ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--force", "--quiet").code()).isZero();
     }
 
+    /** --no-fsync (convert and reshard) gives the same files, published under the output name. */
+    @Test
+    void noFsyncWritesTheSameFiles() throws Exception {
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        assertThat(ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", a, "--quiet").code()).isZero();
+        RotationCommandsTest.Run r = ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", b, "--quiet", "--no-fsync");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Fixtures.treeSha256(b)).isEqualTo(Fixtures.treeSha256(a));
+
+        Path c = tmp.resolve("c"), d = tmp.resolve("d");
+        assertThat(ckpt("reshard", CKPT, "--tp", "1", "--output-dir", c, "--quiet").code()).isZero();
+        RotationCommandsTest.Run rr = ckpt("reshard", CKPT, "--tp", "1", "--output-dir", d, "--quiet", "--no-fsync");
+        assertThat(rr.code()).as(rr.err()).isZero();
+        // .metadata names its own output dir; every other file is the same
+        java.util.SortedMap<String, String> durable = Fixtures.treeSha256(c), fast = Fixtures.treeSha256(d);
+        assertThat(fast.keySet()).isEqualTo(durable.keySet());
+        durable.keySet().removeIf(f -> f.endsWith(".metadata"));
+        assertThat(fast).containsAllEntriesOf(durable);
+    }
+
     @Test
     void usageErrors() {
         assertThat(ckpt("convert", CKPT, "--format", "onnx", "--output-dir", tmp.resolve("x")).code()).isEqualTo(ExitCodes.USAGE);
