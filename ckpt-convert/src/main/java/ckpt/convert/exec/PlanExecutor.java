@@ -1,6 +1,8 @@
 package ckpt.convert.exec;
 
 import ckpt.convert.assembly.TensorAssembler;
+import ckpt.convert.index.GlobalTensor;
+import ckpt.convert.index.TensorPiece;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.CopyItem;
 import ckpt.convert.plan.OutputPiece;
@@ -214,9 +216,10 @@ public final class PlanExecutor {
         for (int i = 0; i < pieces.size(); i++) order.add(i);
         order.sort(Comparator.comparing(at::get));
         boolean crc = writer.needsCrc32();
+        RecordFold fold = new RecordFold();
         for (int i : order)
             run.submit(pieces.get(i), p -> {
-                long sum = writeStoredRuns(p, writer, crc, run.release);
+                long sum = writeStoredRuns(p, writer, crc, fold, run.release);
                 if (sum == NOT_STORED_RUNS) {
                     Scratch scratch = run.scratch.get();
                     MemorySegment dst = scratch.piece.get(p.byteLength());
@@ -237,6 +240,7 @@ public final class PlanExecutor {
                 listener.tensorWritten(d.piece().tensor());
             }
         }
+        fold.finish(); // records not proven by their runs: checked before the caller publishes anything
     }
 
     /** What {@link #writeStoredRuns} returns for a piece whose bytes are not all stored runs. */
@@ -250,8 +254,8 @@ public final class PlanExecutor {
      * {@link #NOT_STORED_RUNS} when some item is not such a copy (runs written before it are written again, with
      * the same bytes, by the general path).
      */
-    private static long writeStoredRuns(OutputPiece p, OutputWriter.Positioned writer, boolean crc, Runnable release)
-            throws IOException {
+    private static long writeStoredRuns(OutputPiece p, OutputWriter.Positioned writer, boolean crc, RecordFold fold,
+                                        Runnable release) throws IOException {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
         int es = t.dtype().byteSize();
@@ -260,11 +264,24 @@ public final class PlanExecutor {
         List<long[]> crcs = new ArrayList<>(); // {piece byte, length, crc} per run
         for (CopyItem it : p.items()) {
             long start = elementOffset(shape, it.destination().offsets()) * es;
-            boolean runs = TensorAssembler.forEachStoredRun(it.source().tensor(), it.source().box(), (bytes, boxByte) -> {
-                if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), Crc32.of(bytes)});
-                writer.write(t, p.byteOffset() + start + boxByte, bytes);
-                return true;
-            }, release);
+            GlobalTensor source = it.source().tensor();
+            boolean runs = TensorAssembler.forEachStoredRun(source, it.source().box(), piece -> fold.open(source, piece),
+                    new TensorAssembler.SourcedRunSink() {
+                        @Override
+                        public boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long boxByte) throws IOException {
+                            boolean proves = fold.tracks(piece); // the run's CRC-32 also checks its source record
+                            long sum = crc || proves ? Crc32.of(bytes) : 0;
+                            if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), sum});
+                            writer.write(t, p.byteOffset() + start + boxByte, bytes);
+                            if (proves) fold.copied(piece, storageByte, bytes.byteSize(), sum);
+                            return true;
+                        }
+
+                        @Override
+                        public void notARun(TensorPiece piece) {
+                            fold.checkNow(piece); // read through the buffer path: checked before use, as before
+                        }
+                    }, release);
             if (!runs) return NOT_STORED_RUNS;
         }
         if (!crc) return -1;
