@@ -146,10 +146,31 @@ public final class TensorAssembler {
      * is, for a caller that writes blocks into boxes itself (a cast).
      */
     public static boolean forEachStoredBlock(GlobalTensor t, Box box, BlockSink sink, Runnable afterPiece) throws IOException {
-        return forEachStoredPart(t, box, OPEN, afterPiece, (piece, src, at, part) -> {
+        return forEachStoredBlock(t, box, OPEN, new SourcedBlockSink() {
+            @Override
+            public boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long[] offsets, long[] sizes) throws IOException {
+                return sink.accept(bytes, offsets, sizes);
+            }
+        }, afterPiece);
+    }
+
+    /** As {@link BlockSink}, also told which stored piece a block comes from and where it starts in that piece's storage. */
+    public interface SourcedBlockSink {
+        boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long[] offsets, long[] sizes) throws IOException;
+
+        /** {@code piece} was opened, but its part of the box is not one run of it: the caller fills the box another way. */
+        default void notARun(TensorPiece piece) {
+        }
+    }
+
+    /** As {@link #forEachStoredBlock(GlobalTensor, Box, BlockSink, Runnable)}, opening each stored piece with {@code open}. */
+    public static boolean forEachStoredBlock(GlobalTensor t, Box box, Opener open, SourcedBlockSink sink, Runnable afterPiece)
+            throws IOException {
+        return forEachStoredPart(t, box, open, afterPiece, (piece, src, at, part) -> {
             // contiguous in the source: one run when copied into a tensor of the part's own shape
             StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), part.sizes(), new long[box.rank()]);
-            return run != null && sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes());
+            if (run == null) sink.notARun(piece);
+            return run != null && sink.accept(piece, run.srcByte(), src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes());
         });
     }
 

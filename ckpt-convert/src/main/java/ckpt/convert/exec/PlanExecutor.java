@@ -223,7 +223,7 @@ public final class PlanExecutor {
                 if (sum == NOT_STORED_RUNS) {
                     Scratch scratch = run.scratch.get();
                     MemorySegment dst = scratch.piece.get(p.byteLength());
-                    fill(p, dst, scratch.cast, run.release);
+                    fill(p, dst, scratch.cast, fold, run.release);
                     sum = crc ? Crc32.of(dst) : -1;
                     writer.write(p.tensor(), p.byteOffset(), dst);
                 }
@@ -347,7 +347,7 @@ public final class PlanExecutor {
      * items tile the piece (plans are checked to cover each tensor exactly), so every byte of the reused buffer is
      * written; should they not, the rest is zero, as in a file region nothing was written to.
      */
-    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, Runnable release) throws IOException {
+    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, RecordFold fold, Runnable release) throws IOException {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
         int es = t.dtype().byteSize();
@@ -362,14 +362,14 @@ public final class PlanExecutor {
                 long start = elementOffset(shape, box.offsets());
                 kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), release);
             } else {
-                copyConverted(t, it, shape, dst, cast, release);
+                copyConverted(t, it, shape, dst, cast, fold, release);
             }
         }
     }
 
     /** The source in row chunks that fit the scratch limit, each gathered, then cast/transposed into its box. */
-    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, Runnable release)
-            throws IOException {
+    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, RecordFold fold,
+                               Runnable release) throws IOException {
         TensorSlice s = it.source();
         int srcEs = t.sourceDtype().byteSize();
         long rows = s.rank() == 0 ? 1 : s.dim(0);
@@ -380,7 +380,7 @@ public final class PlanExecutor {
             TensorSlice sub = s.rank() == 0 ? s : s.rows(r, n);
             long[] at = it.destination().offsets();
             if (s.rank() > 0) at[it.transpose() ? 1 : 0] += r;
-            if (castFromStoredRuns(t, it, sub, shape, dst, at, release)) continue;
+            if (castFromStoredRuns(t, it, sub, shape, dst, at, fold, release)) continue;
             MemorySegment buf = scratch.get(sub.numel() * srcEs);
             kernels.gather(sub.tensor(), sub.box(), buf, release);
             kernels.copyBox(buf, t.sourceDtype(), sub.shape(), dst, t.dtype(), shape, at, it.transpose());
@@ -394,15 +394,27 @@ public final class PlanExecutor {
      * same bytes, by the general path).
      */
     private boolean castFromStoredRuns(OutputTensor t, CopyItem it, TensorSlice sub, long[] shape, MemorySegment dst,
-                                       long[] at, Runnable release) throws IOException {
+                                       long[] at, RecordFold fold, Runnable release) throws IOException {
         if (sub.numel() == 0) return false;
         int squeezed = sub.squeezed(); // leading axes of size 1 of the box that the slice (and the destination) lacks
-        return TensorAssembler.forEachStoredBlock(sub.tensor(), sub.box(), (bytes, offsets, sizes) -> {
-            long[] to = at.clone();
-            for (int i = squeezed; i < offsets.length; i++) to[it.transpose() ? 1 - (i - squeezed) : i - squeezed] += offsets[i];
-            long[] block = Arrays.copyOfRange(sizes, squeezed, sizes.length);
-            kernels.copyBox(bytes, t.sourceDtype(), block, dst, t.dtype(), shape, to, it.transpose());
-            return true;
+        GlobalTensor source = sub.tensor();
+        return TensorAssembler.forEachStoredBlock(source, sub.box(), piece -> fold.open(source, piece), new TensorAssembler.SourcedBlockSink() {
+            @Override
+            public boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long[] offsets, long[] sizes) {
+                boolean proves = fold.tracks(piece); // the block is a run of its record: its CRC-32 checks the record
+                long sum = proves ? Crc32.of(bytes) : 0;
+                long[] to = at.clone();
+                for (int i = squeezed; i < offsets.length; i++) to[it.transpose() ? 1 - (i - squeezed) : i - squeezed] += offsets[i];
+                long[] block = Arrays.copyOfRange(sizes, squeezed, sizes.length);
+                kernels.copyBox(bytes, t.sourceDtype(), block, dst, t.dtype(), shape, to, it.transpose());
+                if (proves) fold.copied(piece, storageByte, bytes.byteSize(), sum);
+                return true;
+            }
+
+            @Override
+            public void notARun(TensorPiece piece) {
+                fold.checkNow(piece); // gathered instead: checked before use, as before
+            }
         }, release);
     }
 

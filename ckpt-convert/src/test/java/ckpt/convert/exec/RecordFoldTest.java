@@ -115,25 +115,30 @@ class RecordFoldTest {
 
     /**
      * End to end: one flipped bit in a record that is copied as runs (a row shard of a DCP chunk, a column-parallel
-     * TP shard) fails the conversion with the reader's one-line error for every output format, piece size and worker
+     * TP shard), cast from its runs, or copied as a column block (a row-parallel TP shard) fails the conversion with the reader's one-line error for every output format, piece size and worker
      * count; nothing is published, no staging dir is left; --no-verify converts.
      */
     @ParameterizedTest
     @CsvSource({
-            "dcp-fsdp2/checkpoint, model.embed.weight, PYTORCH",
-            "dcp-fsdp2/checkpoint, model.layers.0.up.weight, SAFETENSORS",
-            "dcp-variety/checkpoint, f32, PYTORCH",
-            "megatron-llama-tp2/checkpoint/iter_0000004, embedding.word_embeddings.weight, PYTORCH",
-            "megatron-llama-tp2/checkpoint/iter_0000004, embedding.word_embeddings.weight, HUGGINGFACE",
-            "megatron-llama-tp2/checkpoint/iter_0000004, decoder.layers.mlp.linear_fc1.weight, SAFETENSORS"})
-    void aDamagedRecordCopiedAsRunsFailsBeforePublishing(String fixture, String key, OutputFormat format) throws IOException {
+            "dcp-fsdp2/checkpoint, model.embed.weight, PYTORCH, keep",
+            "dcp-fsdp2/checkpoint, model.layers.0.up.weight, SAFETENSORS, keep",
+            "dcp-fsdp2/checkpoint, model.layers.0.up.weight, SAFETENSORS, bf16",
+            "dcp-variety/checkpoint, f32, PYTORCH, keep",
+            "megatron-llama-tp2/checkpoint/iter_0000004, embedding.word_embeddings.weight, PYTORCH, keep",
+            "megatron-llama-tp2/checkpoint/iter_0000004, embedding.word_embeddings.weight, HUGGINGFACE, keep",
+            "megatron-llama-tp2/checkpoint/iter_0000004, decoder.layers.mlp.linear_fc1.weight, SAFETENSORS, keep",
+            "megatron-llama-tp2/checkpoint/iter_0000004, decoder.layers.mlp.linear_fc2.weight, PYTORCH, keep",
+            "megatron-llama-tp2/checkpoint/iter_0000004, decoder.layers.mlp.linear_fc2.weight, HUGGINGFACE, fp32",
+            "megatron-llama-tp2/checkpoint/iter_0000004, decoder.layers.self_attention.linear_qkv.weight, HUGGINGFACE, fp16"})
+    void aDamagedRecordCopiedAsRunsFailsBeforePublishing(String fixture, String key, OutputFormat format, String dtype) throws IOException {
         Path dir = Fixtures.copyTree(Fixtures.path(fixture), tmp.resolve("in"));
         long at = RecordCrcTest.flipBitIn(dir, key);
         for (long piece : new long[]{PlanExecutor.DEFAULT_PIECE, 256})
             for (int threads : new int[]{1, 4}) {
                 Path out = tmp.resolve("out");
                 Converter c = new Converter(new PlanExecutor(piece, threads, TensorKernels.CPU));
-                assertThatThrownBy(() -> c.convert(ConvertOptions.of(dir, format, out), ConversionListener.NONE))
+                ConvertOptions o = ConvertOptions.of(dir, format, out).withDtype(ckpt.convert.plan.DtypeChoice.parse(dtype));
+                assertThatThrownBy(() -> c.convert(o, ConversionListener.NONE))
                         .as("piece %d, %d threads", piece, threads)
                         .isInstanceOfSatisfying(FormatException.class, e -> {
                             assertThat(e.file().getFileName().toString()).endsWith(".distcp");
