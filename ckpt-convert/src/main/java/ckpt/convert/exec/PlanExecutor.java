@@ -262,28 +262,25 @@ public final class PlanExecutor {
         for (CopyItem it : p.items())
             if (it.isZeroFill() || !t.isDirectCopy(it) || !isContiguous(shape, it.destination())) return NOT_STORED_RUNS;
         List<long[]> crcs = new ArrayList<>(); // {piece byte, length, crc} per run
+        // runs that prove their records, reported once the whole piece went this way: on a fallback the general path
+        // copies (and reports) the same bytes again
+        List<Runnable> proofs = new ArrayList<>();
         for (CopyItem it : p.items()) {
             long start = elementOffset(shape, it.destination().offsets()) * es;
             GlobalTensor source = it.source().tensor();
             boolean runs = TensorAssembler.forEachStoredRun(source, it.source().box(), piece -> fold.open(source, piece),
-                    new TensorAssembler.SourcedRunSink() {
-                        @Override
-                        public boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long boxByte) throws IOException {
-                            boolean proves = fold.tracks(piece); // the run's CRC-32 also checks its source record
-                            long sum = crc || proves ? Crc32.of(bytes) : 0;
-                            if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), sum});
-                            writer.write(t, p.byteOffset() + start + boxByte, bytes);
-                            if (proves) fold.copied(piece, storageByte, bytes.byteSize(), sum);
-                            return true;
-                        }
-
-                        @Override
-                        public void notARun(TensorPiece piece) {
-                            fold.checkNow(piece); // read through the buffer path: checked before use, as before
-                        }
+                    (piece, storageByte, bytes, boxByte) -> {
+                        boolean proves = fold.tracks(piece); // the run's CRC-32 also checks its source record
+                        long sum = crc || proves ? Crc32.of(bytes) : 0;
+                        if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), sum});
+                        writer.write(t, p.byteOffset() + start + boxByte, bytes);
+                        long length = bytes.byteSize();
+                        if (proves) proofs.add(() -> fold.copied(piece, storageByte, length, sum));
+                        return true;
                     }, release);
             if (!runs) return NOT_STORED_RUNS;
         }
+        proofs.forEach(Runnable::run);
         if (!crc) return -1;
         crcs.sort(Comparator.comparingLong(r -> r[0]));
         long sum = 0; // the CRC-32 of no bytes
@@ -359,6 +356,9 @@ public final class PlanExecutor {
             if (it.isZeroFill()) {
                 kernels.fillZero(dst, t.dtype(), shape, box);
             } else if (t.isDirectCopy(it) && isContiguous(shape, box)) {
+                // stored parts that are blocks of their record (a row-parallel shard's columns) are copied from
+                // the mapping block by block, which also checks their records; others are gathered
+                if (castFromStoredRuns(t, it, it.source(), shape, dst, box.offsets(), fold, release)) continue;
                 long start = elementOffset(shape, box.offsets());
                 kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), release);
             } else {

@@ -16,12 +16,14 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The source CRC-32 checks one execution took over from the reader ({@link RecordChecks#DEFERRAL}). A record whose
- * bytes a worker copies straight from the mapped source, in runs, is proven by combining the runs' CRC-32s in
- * record order ({@link Crc32#combine}) once they cover it — the copy already reads every byte, so the reader's
- * separate read of the whole record before use (a second pass over the input) goes. A record a run cannot take
- * (strided, transposed, a column block) is checked at once when that is found, as before; one left not fully
- * covered (part of it unused, or used by another path) is checked by the reader's own read in {@link #finish},
- * which the executor runs before it returns — so before anything is published, a part's marker included.
+ * bytes a worker copies or casts straight from the mapped source, as contiguous runs of the record (a chunk's rows
+ * written out as they are, a row-parallel shard's column block copied into its rows, a block cast in place), is
+ * proven by combining the runs' CRC-32s in record order ({@link Crc32#combine}) once they cover it — the copy
+ * already reads every byte, so the reader's separate read of the whole record before use (a second pass over the
+ * input) goes. A record whose stored part is not one run (a strided view, gathered) is checked at once when that is
+ * found ({@link #checkNow}), before its bytes are used, as before; one left not fully covered (part of it unused,
+ * or copied another way) is checked by the reader's own read in {@link #finish}, which the executor runs before it
+ * returns — so before anything is published, a part's marker included.
  *
  * <p>Only records whose first open happens in a copy of runs are offered here: a reader checks each record once, and
  * a record first opened elsewhere was checked then. Pieces of one record on several workers meet in one entry;
