@@ -48,7 +48,7 @@ public final class SizeAnalyzer {
         private final Map<KeyCategory, Long> numelByCategory = new TreeMap<>();
         private final Map<KeyCategory, DType> dtypeByCategory = new TreeMap<>();
         private final Map<String, Long> objectBytes = new LinkedHashMap<>();
-        private final RecordTally records = new RecordTally();              // payload and records by file
+        private final RecordTally records;                                  // payload and records by file
         private final Map<String, Long> objectsByFile = new TreeMap<>();
         private final Map<KeyCategory, Integer> objectCounts = new TreeMap<>();
         private long parameters;
@@ -56,6 +56,9 @@ public final class SizeAnalyzer {
         Run(CheckpointIndex index, ModelSummary model) {
             this.index = index;
             this.model = model;
+            long pieces = 0;
+            for (GlobalTensor t : index.tensors()) pieces += t.pieceRecords().size();
+            this.records = new RecordTally((int) Math.min(pieces, Integer.MAX_VALUE / 2));
         }
 
         SizeReport report() {

@@ -45,4 +45,17 @@ class RecordTallyTest {
     void emptyTallyHasNoRecords() {
         assertThat(new RecordTally().distinctRecords()).isZero();
     }
+
+    @Test
+    void columnsGrowPastTheExpectedCountAndKeepFilesApart() {
+        RecordTally t = new RecordTally(3);
+        // 50 files interleaved, pieces arriving file after file as DCP chunks do; file 7 holds one record twice
+        for (int i = 0; i < 5000; i++) t.add("__" + (i % 50) + "_0.distcp", 2, (i / 50) * 10L, 10);
+        t.add("__7_0.distcp", 2, 0, 10);
+        t.add("__7_0.distcp", 2, 0, 11);
+        assertThat(t.distinctRecords()).isEqualTo(5001);
+        assertThat(t.payload("__7_0.distcp")).isEqualTo(204);
+        assertThat(t.payload("__8_0.distcp")).isEqualTo(200);
+        assertThat(t.files()).hasSize(50);
+    }
 }

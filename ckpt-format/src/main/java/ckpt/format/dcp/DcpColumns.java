@@ -16,6 +16,40 @@ import java.util.Map;
  * distinct among 1.4 M records) and checked once each. Rows are never removed; values are validated by the decoder.
  */
 final class DcpColumns {
+    /**
+     * The guess of {@code .metadata} bytes a chunk row takes (box, key and record: ~150 at 405B as torch lays them
+     * out), a little low so a torch save's rows fit; a denser file grows past the guess by doubling.
+     */
+    static final long BYTES_PER_ROW = 128;
+    /** Presize at most this many rows (405B: 1.4 M): ~117 bytes of columns a row, so ~250 MB at most. */
+    static final int MAX_PRESIZE_ROWS = 1 << 21;
+    /** {@code torch.Size} entries a row's box and key presize for: Megatron's stacked-layer chunks have rank 3. */
+    private static final int PRESIZE_RANK = 3;
+
+    /**
+     * Rows the arrays grow to at their first growth past their small start, instead of doubling there: at 405B the
+     * doubling copies were 330 of the 742 MB allocated, and the garbage collector copied the live ones again. Only
+     * a file that already has more rows than the arrays start with pays for it, and never more than
+     * {@link #MAX_PRESIZE_ROWS}; a file with more rows than guessed grows them by doubling.
+     */
+    private final int presizeRows;
+    /** The same once, for the first dict whose items a sink takes ({@code storage_data}), then 0. */
+    private int sinkPresizeRows;
+
+    DcpColumns() {
+        this(0);
+    }
+
+    /** @param metadataBytes the {@code .metadata} size, a bound of its rows */
+    DcpColumns(long metadataBytes) {
+        presizeRows = presizeRows(metadataBytes);
+        sinkPresizeRows = presizeRows;
+    }
+
+    static int presizeRows(long metadataBytes) {
+        return (int) Math.max(0, Math.min(MAX_PRESIZE_ROWS, metadataBytes / BYTES_PER_ROW));
+    }
+
     // chunk boxes: row r holds offsets then sizes in boxDims[boxStart[r] .. boxStart[r + 1])
     private long[] boxDims = new long[1024];
     private int[] boxStart = new int[257];
@@ -43,7 +77,7 @@ final class DcpColumns {
     int addBox(long[] offsets, long[] sizes) {
         int n = offsets.length;
         int at = boxStart[boxes];
-        boxDims = ensure(boxDims, at + 2L * n);
+        boxDims = ensure(boxDims, at + 2L * n, 2L * PRESIZE_RANK * presizeRows);
         System.arraycopy(offsets, 0, boxDims, at, n);
         System.arraycopy(sizes, 0, boxDims, at + n, n);
         return endBox(at + 2 * n);
@@ -52,7 +86,7 @@ final class DcpColumns {
     int addBox(TorchSize offsets, TorchSize sizes) {
         int n = offsets.rank();
         int at = boxStart[boxes];
-        boxDims = ensure(boxDims, at + 2L * n);
+        boxDims = ensure(boxDims, at + 2L * n, 2L * PRESIZE_RANK * presizeRows);
         for (int i = 0; i < n; i++) {
             boxDims[at + i] = offsets.dim(i);
             boxDims[at + n + i] = sizes.dim(i);
@@ -64,7 +98,7 @@ final class DcpColumns {
     int addBox(ckpt.format.pickle.FieldState f, int offsets, int sizes) {
         int n = f.rank(offsets);
         int at = boxStart[boxes];
-        boxDims = ensure(boxDims, at + 2L * n);
+        boxDims = ensure(boxDims, at + 2L * n, 2L * PRESIZE_RANK * presizeRows);
         for (int i = 0; i < n; i++) {
             boxDims[at + i] = f.dim(offsets, i);
             boxDims[at + n + i] = f.dim(sizes, i);
@@ -73,7 +107,7 @@ final class DcpColumns {
     }
 
     private int endBox(int end) {
-        if (boxes + 2 > boxStart.length) boxStart = Arrays.copyOf(boxStart, grow(boxStart.length));
+        if (boxes + 2 > boxStart.length) boxStart = Arrays.copyOf(boxStart, grow(boxStart.length, presizeRows + 1));
         boxStart[++boxes] = end;
         return boxes - 1;
     }
@@ -107,26 +141,37 @@ final class DcpColumns {
 
     /** A key whose offsets are a {@code torch.Size} field of a record state read without objects. */
     int addKey(String fqn, ckpt.format.pickle.FieldState f, int field) {
-        long[] offsets = new long[f.rank(field)];
-        for (int i = 0; i < offsets.length; i++) offsets[i] = f.dim(field, i);
-        return addKey(fqn, offsets);
+        int n = f.rank(field);
+        int at = reserveKey(n);
+        for (int i = 0; i < n; i++) keyDims[at + i] = f.dim(field, i);
+        return endKey(fqn, false, at, n);
     }
 
     int addKey(String fqn, long[] offsets) {
+        int n = offsets == null ? 0 : offsets.length;
+        int at = reserveKey(n);
+        if (n > 0) System.arraycopy(offsets, 0, keyDims, at, n);
+        return endKey(fqn, offsets == null, at, n);
+    }
+
+    /** Room for one more key row of {@code n} offsets; returns where they go in {@link #keyDims}. */
+    private int reserveKey(int n) {
         if (keys + 1 > keyFqn.length) {
-            keyFqn = Arrays.copyOf(keyFqn, grow(keyFqn.length));
+            keyFqn = Arrays.copyOf(keyFqn, grow(keyFqn.length, presizeRows));
             keyNone = Arrays.copyOf(keyNone, keyFqn.length);
             keyHashes = Arrays.copyOf(keyHashes, keyFqn.length);
         }
-        if (keys + 2 > keyStart.length) keyStart = Arrays.copyOf(keyStart, grow(keyStart.length));
+        if (keys + 2 > keyStart.length) keyStart = Arrays.copyOf(keyStart, grow(keyStart.length, presizeRows + 1));
         int at = keyStart[keys];
-        int n = offsets == null ? 0 : offsets.length;
-        keyDims = ensure(keyDims, at + (long) n);
-        if (n > 0) System.arraycopy(offsets, 0, keyDims, at, n);
+        keyDims = ensure(keyDims, at + (long) n, (long) PRESIZE_RANK * presizeRows);
+        return at;
+    }
+
+    private int endKey(String fqn, boolean none, int at, int n) {
         keyFqn[keys] = canonical(fqn);
-        keyNone[keys] = offsets == null;
+        keyNone[keys] = none;
         keyStart[keys + 1] = at + n;
-        keyHashes[keys] = MetadataIndex.hash(keyFqn[keys], offsets, 0, n); // now, while the name is in the cache
+        keyHashes[keys] = MetadataIndex.hash(keyFqn[keys], none ? null : keyDims, at, at + n); // now, while the name is in the cache
         return keys++;
     }
 
@@ -182,7 +227,7 @@ final class DcpColumns {
 
     int addRecord(String relativePath, long offset, long length, List<String> transforms) {
         if (records + 1 > recPath.length) {
-            int n = grow(recPath.length);
+            int n = grow(recPath.length, presizeRows);
             recPath = Arrays.copyOf(recPath, n);
             recOffset = Arrays.copyOf(recOffset, n);
             recLength = Arrays.copyOf(recLength, n);
@@ -244,8 +289,15 @@ final class DcpColumns {
         return sunk.size();
     }
 
-    SunkItems sinkFor(Object container) {
-        return sunk.computeIfAbsent(container, c -> new SunkItems());
+    /** @param dict a dict's items (presized once, for {@code storage_data}) rather than a chunk list's */
+    SunkItems sinkFor(Object container, boolean dict) {
+        SunkItems s = sunk.get(container);
+        if (s == null) {
+            s = new SunkItems(dict ? sinkPresizeRows : 0);
+            if (dict) sinkPresizeRows = 0;
+            sunk.put(container, s);
+        }
+        return s;
     }
 
     private int objects;
@@ -257,15 +309,24 @@ final class DcpColumns {
 
     // ---- growth ----
 
-    private static int grow(int n) {
+    /** The next length of a full array of {@code n}: {@code presize} if that is more, else twice {@code n}. */
+    static int grow(int n, int presize) {
+        if (presize > n) return presize;
         long m = n * 2L;
         if (m > Integer.MAX_VALUE - 8) throw new IllegalStateException("more DCP records than a Java array holds");
         return (int) m;
     }
 
-    private static long[] ensure(long[] a, long need) {
+    /** {@code a}, or a longer copy holding {@code need}: at least {@code presize} long, else doubled. */
+    static long[] ensure(long[] a, long need, long presize) {
         if (need <= a.length) return a;
         if (need > Integer.MAX_VALUE - 8) throw new IllegalStateException("more DCP records than a Java array holds");
-        return Arrays.copyOf(a, (int) Math.max(need, Math.min(a.length * 2L, Integer.MAX_VALUE - 8)));
+        long next = presize > a.length ? presize : Math.min(a.length * 2L, Integer.MAX_VALUE - 8);
+        return Arrays.copyOf(a, (int) Math.max(need, next));
+    }
+
+    /** Array lengths now, for tests: box dims, box rows, key rows, key dims, record rows. */
+    int[] capacities() {
+        return new int[]{boxDims.length, boxStart.length, keyFqn.length, keyDims.length, recPath.length};
     }
 }

@@ -74,12 +74,12 @@ public final class DcpMetadataReader {
     /** The pickle with records built at BUILD, their rows in fresh columns; {@code sink}: items that are rows too. */
     private static Parsed parse(Path file, MemorySegment seg, boolean sink) {
         try {
-            DcpColumns columns = new DcpColumns();
+            DcpColumns columns = new DcpColumns(seg.byteSize());
             try {
                 return new Parsed(PickledRecords.register(TorchGlobals.reader(file), columns, sink).guessMemoReads(true).build().read(seg), columns);
             } catch (PickleReader.GuessMissed e) {
                 // the pickle reads back a value inside a record: scan first which memo entries are read
-                columns = new DcpColumns();
+                columns = new DcpColumns(seg.byteSize());
                 return new Parsed(PickledRecords.register(TorchGlobals.reader(file), columns, sink).memoOnlyWhatIsRead(true).build().read(seg), columns);
             }
         } catch (PickleException e) {

@@ -257,7 +257,7 @@ final class PickledRecords {
             if (!rows && !targetSunk) return false;
             if (target != lastDict) {
                 lastDict = target;
-                lastDictItems = columns.sinkFor(target);
+                lastDictItems = columns.sinkFor(target, true);
             }
             if (rows) lastDictItems.addRows(((Index) key).row, ((Storage) value).row);
             else lastDictItems.addGeneric(key, value);
@@ -271,7 +271,7 @@ final class PickledRecords {
                 SunkItems known = columns.sunk(target);
                 if (!row && known == null) return false;
                 lastList = target;
-                lastListItems = known != null ? known : columns.sinkFor(target);
+                lastListItems = known != null ? known : columns.sinkFor(target, false);
             }
             if (row) lastListItems.addRows(((Chunk) value).row, 0);
             else lastListItems.addGeneric(value, null);

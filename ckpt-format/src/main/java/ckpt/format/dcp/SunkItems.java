@@ -14,6 +14,16 @@ final class SunkItems {
     private int[] second = new int[16];
     private final List<Object> generic = new ArrayList<>();
     private int size;
+    /** The length the arrays take at their first growth, instead of doubling ({@link DcpColumns#presizeRows}). */
+    private final int presize;
+
+    SunkItems() {
+        this(0);
+    }
+
+    SunkItems(int presize) {
+        this.presize = presize;
+    }
 
     void addRows(int a, int b) {
         grow();
@@ -28,6 +38,11 @@ final class SunkItems {
         generic.add(key);
         generic.add(value);
         second[size++] = 0;
+    }
+
+    /** Items the arrays hold before they grow, for tests. */
+    int capacity() {
+        return first.length;
     }
 
     int size() {
@@ -57,8 +72,7 @@ final class SunkItems {
 
     private void grow() {
         if (size < first.length) return;
-        if (first.length > Integer.MAX_VALUE / 2 - 8) throw new IllegalStateException("more DCP records than a Java array holds");
-        first = Arrays.copyOf(first, first.length * 2);
+        first = Arrays.copyOf(first, DcpColumns.grow(first.length, presize));
         second = Arrays.copyOf(second, first.length);
     }
 }
