@@ -84,7 +84,8 @@ final class DiffCommand implements Callable<Integer> {
         // The engine reads the blocks (gathers, transposed/strided box copies); the statistics stay in the JVM's doubles.
         try (EngineOption.Opened engine = engineOption.open(spec, o.threads())) {
             DiffReport r = new CheckpointDiff(o.withKernels(engine.kernels())).compare(a, b, progress);
-            PrintWriter out = spec.commandLine().getOut();
+            // tensor names come from the checkpoints: escaped like every human output (JSON escapes its own)
+            PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
             // Engines have no reductions: say that the numbers came from the JVM, as convert names its fallbacks.
             String statsNote = "statistics computed on the JVM in double precision (the engine read the blocks)";
             if (json) {
