@@ -56,10 +56,13 @@ if is_json:
             doc = json.loads(text)
         except ValueError:
             why.append('bad-json')
-    def walk(v):
-        if isinstance(v, str): line_rules(v, 'json')
-        elif isinstance(v, dict): [walk(x) for x in v.values()]
-        elif isinstance(v, list): [walk(x) for x in v]
+    # messages (problems' file and what, notes) are bounded; names (a problem's key, diff's tensor names) are data,
+    # kept whole for whoever matches on them, and only checked for Java names
+    def walk(v, k=None):
+        if isinstance(v, str): line_rules(v, 'json') if k in ('file', 'what', 'notes', 'engine_notes') else (
+            why.append('json-class') if cls.search(v) else None)
+        elif isinstance(v, dict): [walk(x, kk) for kk, x in v.items()]
+        elif isinstance(v, list): [walk(x, k) for x in v]
     walk(doc)
     for r in (doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []):
         probs = r.get('problems') or []
@@ -353,6 +356,11 @@ ds_copy; echo global_step9 >"$W/ds/latest"; full "ds latest names a missing dir"
 
 ORIG=
 if [ "$MODE" = reports ]; then
+  # every iteration of a save dir, one of them damaged: the text report and the JSON array
+  meg_copy; cp -a "$MEG/iter_0000002" "$W/meg/"; truncate_at "$W/meg/iter_0000002/.metadata" 50%
+  rt "meg --all, iter 2 .metadata trunc50% verify" 01 "$W/meg" .metadata - -- verify --all "$W/meg"
+  rt "meg --all, iter 2 .metadata trunc50% verify --json" 01 "$W/meg" .metadata - -- verify --all --json "$W/meg"
+  rt "meg --all, iter 2 .metadata trunc50% verify --deep --json" 01 "$W/meg" .metadata - -- verify --all --deep --json "$W/meg"
   echo; echo "$N cases, $BAD violations"; [ $BAD = 0 ]; exit
 fi
 

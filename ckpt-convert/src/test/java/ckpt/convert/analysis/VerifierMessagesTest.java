@@ -47,6 +47,38 @@ class VerifierMessagesTest {
         assertThat(p.key()).isEqualTo(key); // JSON keeps the key as it is: a consumer matches on it
     }
 
+    /** A torch.save zip whose pickle calls a global with a 100 kB module name: named as a problem, quoted capped. */
+    @Test
+    void aHostileGlobalNameIsQuotedCapped() throws Exception {
+        java.io.ByteArrayOutputStream pk = new java.io.ByteArrayOutputStream();
+        pk.write(new byte[]{(byte) 0x80, 2, 'c'});
+        pk.write("m".repeat(100_000).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        pk.write("\nf\nX\u0002\u0000\u0000\u0000id\u0085R.".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+        Path pt = tmp.resolve("hostile.pt");
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(java.nio.file.Files.newOutputStream(pt))) {
+            stored(z, "archive/data.pkl", pk.toByteArray()); // torch.save's layout: stored entries
+            stored(z, "archive/byteorder", "little".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            stored(z, "archive/version", "3\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        VerifyReport r = new Verifier(false, VerifyProgress.NONE).verify(pt);
+        assertThat(r.problems()).as("%s", r.problems()).anyMatch(x -> x.what().startsWith("pickle references global "));
+        Problem p = r.problems().stream().filter(x -> x.what().startsWith("pickle references global ")).findFirst().orElseThrow();
+        assertThat(p.file()).isEqualTo(pt.toString());
+        assertThat(p.what()).contains("mmm… (100002 characters)").hasSizeLessThan(600);
+    }
+
+    private static void stored(java.util.zip.ZipOutputStream z, String name, byte[] data) throws IOException {
+        java.util.zip.ZipEntry e = new java.util.zip.ZipEntry(name);
+        java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+        crc.update(data);
+        e.setMethod(java.util.zip.ZipEntry.STORED);
+        e.setSize(data.length);
+        e.setCompressedSize(data.length);
+        e.setCrc(crc.getValue());
+        z.putNextEntry(e);
+        z.write(data);
+    }
+
     @Test
     void ioReasonsAreWordsNotPathsOrClassNames() {
         assertThat(IoReason.of(new NoSuchFileException("/x/a.distcp"))).isEqualTo("no such file or directory");
