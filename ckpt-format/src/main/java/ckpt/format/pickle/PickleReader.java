@@ -238,8 +238,10 @@ public final class PickleReader {
             } catch (StackOverflowError e) {
                 throw fail("pickle exceeds ckpt's limits: objects nested too deeply to process");
             } catch (RuntimeException e) {
-                // e.g. an arithmetic overflow on a hostile value: say what failed, without Java's class names
-                throw new PickleException(file, opPos, "corrupt pickle" + (e.getMessage() == null ? "" : ": " + e.getMessage())
+                // e.g. an arithmetic overflow on a hostile value: say what failed, without Java's class names (the
+                // JDK's messages of other exceptions name classes: "class java.lang.Long cannot be cast to …")
+                String why = e instanceof IllegalArgumentException || e instanceof ArithmeticException ? e.getMessage() : null;
+                throw new PickleException(file, opPos, "corrupt pickle" + (why == null ? "" : ": " + why)
                         + " (" + Opcodes.detail(op) + ")", e);
             }
         }
