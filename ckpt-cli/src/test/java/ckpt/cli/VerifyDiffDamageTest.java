@@ -90,33 +90,52 @@ class VerifyDiffDamageTest {
         assertThat(i.err()).startsWith("ckpt: " + pt + ": truncated").doesNotMatch(OPCODE_HEADLINE);
     }
 
-    /** A tensor name is checkpoint text: diff's table must not pass an escape sequence in it to the terminal. */
-    @Test
-    void diffEscapesControlCharactersInTensorNames() throws Exception {
-        Path original = Fixtures.path("dcp-variety-hf/checkpoint/model-00001-of-00001.safetensors");
-        Path renamed = tmp.resolve("renamed.safetensors");
+    /** A copy of a real safetensors file with its first tensor renamed to {@code prefix + name}. */
+    private Path renamed(Path original, String prefix) throws Exception {
+        Path out = tmp.resolve("renamed-" + prefix.length() + ".safetensors");
         byte[] b = Files.readAllBytes(original);
-        long n = ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        int n = (int) ByteBuffer.wrap(b, 0, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
         ObjectMapper om = new ObjectMapper();
-        ObjectNode header = (ObjectNode) om.readTree(new String(b, 8, (int) n, StandardCharsets.UTF_8));
-        ObjectNode out = om.createObjectNode();
+        ObjectNode header = (ObjectNode) om.readTree(new String(b, 8, n, StandardCharsets.UTF_8));
+        ObjectNode h = om.createObjectNode();
         boolean done = false;
         for (Iterator<Map.Entry<String, JsonNode>> it = header.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             boolean rename = !done && !e.getKey().equals("__metadata__");
-            out.set(rename ? "\u001b]0;owned\u0007" + e.getKey() : e.getKey(), e.getValue());
+            h.set(rename ? prefix + e.getKey() : e.getKey(), e.getValue());
             done |= rename;
         }
-        byte[] h = om.writeValueAsBytes(out);
-        ByteBuffer nb = ByteBuffer.allocate(8 + h.length + b.length - 8 - (int) n).order(ByteOrder.LITTLE_ENDIAN);
-        nb.putLong(h.length).put(h).put(b, 8 + (int) n, b.length - 8 - (int) n);
-        Files.write(renamed, nb.array());
+        byte[] hb = om.writeValueAsBytes(h);
+        ByteBuffer nb = ByteBuffer.allocate(8 + hb.length + b.length - 8 - n).order(ByteOrder.LITTLE_ENDIAN);
+        nb.putLong(hb.length).put(hb).put(b, 8 + n, b.length - 8 - n);
+        Files.write(out, nb.array());
+        return out;
+    }
 
-        RotationCommandsTest.Run r = ckpt("diff", original, renamed);
+    private static final Path ST = Fixtures.path("dcp-variety-hf/checkpoint/model-00001-of-00001.safetensors");
+
+    /** A tensor name is checkpoint text: diff's table must not pass an escape sequence in it to the terminal. */
+    @Test
+    void diffEscapesControlCharactersInTensorNames() throws Exception {
+        Path b = renamed(ST, "\u001b]0;owned\u0007");
+        RotationCommandsTest.Run r = ckpt("diff", ST, b);
         assertThat(r.code()).as(r.err()).isEqualTo(ExitCodes.PROBLEMS);
         assertThat(r.out()).contains("\\u001b]0;owned\\u0007").doesNotContain("\u001b").doesNotContain("\u0007")
                 .contains("1 only in A, 1 only in B");
-        JsonNode j = om.readTree(ckpt("diff", "--json", original, renamed).out());
+        JsonNode j = new ObjectMapper().readTree(ckpt("diff", "--json", ST, b).out());
         assertThat(j.get("summary").get("only_in_b").asInt()).isEqualTo(1);
+    }
+
+    /** A 5000-character tensor name: quoted capped in diff's table (one row a terminal shows whole), whole in JSON. */
+    @Test
+    void diffQuotesAHostileTensorNameCapped() throws Exception {
+        String prefix = "x".repeat(5000);
+        Path b = renamed(ST, prefix);
+        RotationCommandsTest.Run r = ckpt("diff", ST, b);
+        assertThat(r.code()).as(r.err()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(r.out().lines()).allSatisfy(l -> assertThat(l.length()).isLessThan(600));
+        assertThat(r.out()).containsPattern("x{200}… \\(50\\d\\d characters\\)");
+        JsonNode j = new ObjectMapper().readTree(ckpt("diff", "--json", ST, b).out());
+        assertThat(j.get("tensors").findValuesAsText("name")).anyMatch(name -> name.startsWith(prefix) && name.length() > 5000);
     }
 }
