@@ -8,6 +8,8 @@
 #   "${ckpt[@]}" convert --format pytorch   (DCP, --threads 1 and --threads $(nproc); and with --no-verify)
 #   "${ckpt[@]}" convert --format safetensors (DCP, all threads)
 #   --format pytorch (DCP) and huggingface (fp32) again with -Dckpt.writeback=0 (no background writeback, issue 18)
+#   --format pytorch, safetensors (DCP) and huggingface (fp32 and bf16) again with --no-fsync: as durable as cp -r
+#   (nothing forced; compare these rows with cp -r, the default rows with cp -r + sync -f)
 #   "${ckpt[@]}" convert --format huggingface (Megatron fp32, with and without --dtype bf16, all threads)
 #   PyTorch dcp_to_torch_save of the same DCP
 # with peak RSS from /usr/bin/time -v (or Python's resource module when it is absent), and prints one table. Then
@@ -105,6 +107,10 @@ for run in $(seq "$RUNS"); do
   measure "ckpt --format pytorch --no-verify --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet --no-verify; rm -rf "$o"
   measure "ckpt --format pytorch, writeback off (DCP)" "$dcp_bytes" "$o" "${nowb[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format safetensors --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format safetensors --output-dir "$o" --quiet; rm -rf "$o"
+  # --no-fsync: nothing forced to storage, like cp -r (compare with the cp -r row; the default rows with cp -r + sync -f)
+  measure "ckpt --format pytorch --no-fsync --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet --no-fsync; rm -rf "$o"
+  measure "ckpt --format pytorch --no-fsync --no-verify (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet --no-fsync --no-verify; rm -rf "$o"
+  measure "ckpt --format safetensors --no-fsync --threads $NPROC (DCP)" "$dcp_bytes" "$o" "${ckpt[@]}" convert "$dcp" --format safetensors --output-dir "$o" --quiet --no-fsync; rm -rf "$o"
   if [ -n "${CKPT_BASE_JAR:-}" ]; then
     measure "base jar --format pytorch (DCP)" "$dcp_bytes" "$o" "${base[@]}" convert "$dcp" --format pytorch --output-dir "$o" --quiet; rm -rf "$o"
   fi
@@ -120,6 +126,8 @@ for run in $(seq "$RUNS"); do
   measure "ckpt --format huggingface, writeback off (fp32)" "$mg_bytes" "$o" "${nowb[@]}" convert "$mg" --format huggingface --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format huggingface --dtype bf16 --threads $NPROC" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet; rm -rf "$o"
   measure "ckpt --format huggingface --dtype bf16 --threads 1" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet --threads 1; rm -rf "$o"
+  measure "ckpt --format huggingface --no-fsync (fp32 → fp32)" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --output-dir "$o" --quiet --no-fsync; rm -rf "$o"
+  measure "ckpt --format huggingface --dtype bf16 --no-fsync" "$mg_bytes" "$o" "${ckpt[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet --no-fsync; rm -rf "$o"
   if [ -n "${CKPT_BASE_JAR:-}" ]; then
     measure "base jar --format huggingface --dtype bf16" "$mg_bytes" "$o" "${base[@]}" convert "$mg" --format huggingface --dtype bf16 --output-dir "$o" --quiet; rm -rf "$o"
   fi

@@ -118,6 +118,12 @@ final class ConvertCommand implements Callable<Integer> {
             + "skip reading the parts' bytes back against their recorded CRC-32s (sizes are still checked)")
     boolean noVerify;
 
+    @Option(names = "--no-fsync", description = "do not force the output to storage (no background writeback, no final fsync of "
+            + "files and dirs): faster where the disk is slow to write back; the output still appears under DIR only when complete, "
+            + "but a power loss or kernel crash soon after may lose or tear it. For node-local scratch and outputs you can re-create; "
+            + "with --part/--finish, give it to every step")
+    boolean noFsync;
+
     @CommandLine.Mixin
     PartOption part;
 
@@ -141,7 +147,7 @@ final class ConvertCommand implements Callable<Integer> {
         try {
             options = new ConvertOptions(checkpoint, OutputFormat.parse(format), outputDir, DtypeChoice.parse(dtype), arch,
                     HfShardPlanner.parseSize(maxShardSize), keepPaddedVocab, tokenizer, force, config, new MegatronArgs.Parallel(tp, pp, ep),
-                    new KeyFilter(include, exclude), !noVerify);
+                    new KeyFilter(include, exclude), !noVerify, !noFsync);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
         }

@@ -82,6 +82,11 @@ final class ReshardCommand implements Callable<Integer> {
             + "parts' bytes back against their recorded CRC-32s (sizes are still checked)")
     boolean noVerify;
 
+    @Option(names = "--no-fsync", description = "do not force the output to storage (no background writeback, no final fsync of "
+            + "files and dirs): the save dir still appears under DIR only when complete, but a power loss or kernel crash soon after "
+            + "may lose or tear it. For node-local scratch and outputs you can re-create; with --part/--finish, give it to every step")
+    boolean noFsync;
+
     @CommandLine.Mixin
     PartOption part;
 
@@ -106,7 +111,7 @@ final class ReshardCommand implements Callable<Integer> {
         PartSpec partSpec = null;
         try {
             options = new ReshardOptions(source, outputDir, tp, pp, ep, optimizer == null ? null : OptimizerChoice.of(optimizer),
-                    iteration, force, !noVerify);
+                    iteration, force, !noVerify, !noFsync);
             partSpec = part.spec(finish);
         } catch (IllegalArgumentException e) {
             throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());

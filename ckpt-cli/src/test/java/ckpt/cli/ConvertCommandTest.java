@@ -48,6 +48,61 @@ class ConvertCommandTest {
         assertThat(ckpt("convert", CKPT, "--format", "pytorch", "--output-dir", out, "--force", "--quiet").code()).isZero();
     }
 
+    /** --no-fsync (convert and reshard) gives the same files, published under the output name. */
+    @Test
+    void noFsyncWritesTheSameFiles() throws Exception {
+        Path a = tmp.resolve("a"), b = tmp.resolve("b");
+        assertThat(ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", a, "--quiet").code()).isZero();
+        RotationCommandsTest.Run r = ckpt("convert", CKPT, "--format", "safetensors", "--output-dir", b, "--quiet", "--no-fsync");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(Fixtures.treeSha256(b)).isEqualTo(Fixtures.treeSha256(a));
+
+        Path c = tmp.resolve("c"), d = tmp.resolve("d");
+        assertThat(ckpt("reshard", CKPT, "--tp", "1", "--output-dir", c, "--quiet").code()).isZero();
+        RotationCommandsTest.Run rr = ckpt("reshard", CKPT, "--tp", "1", "--output-dir", d, "--quiet", "--no-fsync");
+        assertThat(rr.code()).as(rr.err()).isZero();
+        // .metadata names its own output dir; every other file is the same
+        java.util.SortedMap<String, String> durable = Fixtures.treeSha256(c), fast = Fixtures.treeSha256(d);
+        assertThat(fast.keySet()).isEqualTo(durable.keySet());
+        durable.keySet().removeIf(f -> f.endsWith(".metadata"));
+        assertThat(fast).containsAllEntriesOf(durable);
+    }
+
+    /**
+     * A flipped bit in a record that convert copies straight from the source (whose CRC-32 is proven from the copied
+     * bytes, not read twice): exit 1, one line naming file, key and record offset, nothing published.
+     */
+    @Test
+    void aDamagedRecordCopiedAsRunsFailsInOneLine() throws Exception {
+        Path in = Fixtures.copyTree(Fixtures.path("dcp-fsdp2/checkpoint"), tmp.resolve("in"));
+        long recordAt, dataAt;
+        String file;
+        try (ckpt.convert.index.CheckpointIndex index = ckpt.convert.index.Checkpoints.open(in);
+             java.lang.foreign.Arena arena = java.lang.foreign.Arena.ofConfined()) {
+            ckpt.convert.index.PieceSource p = index.tensor("model.embed.weight").orElseThrow().pieces().getFirst().source();
+            file = p.file();
+            recordAt = p.offset();
+            ckpt.format.zip.ZipArchive zip = ckpt.format.zip.ZipArchive.open(in.resolve(file), Fixtures.map(in.resolve(file), recordAt, p.length(), arena));
+            ckpt.format.zip.ZipEntryInfo data = zip.entries().stream().filter(e -> e.name().contains("/data/")).findFirst().orElseThrow();
+            dataAt = recordAt + data.dataOffset() + data.size() / 2;
+        }
+        try (java.io.RandomAccessFile f = new java.io.RandomAccessFile(in.resolve(file).toFile(), "rw")) {
+            f.seek(dataAt);
+            int b = f.read();
+            f.seek(dataAt);
+            f.write(b ^ 0x40);
+        }
+        Path out = tmp.resolve("pt");
+        RotationCommandsTest.Run r = ckpt("convert", in, "--format", "pytorch", "--output-dir", out, "--threads", "2");
+        assertThat(r.code()).as(r.err()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(r.err().strip().lines()).as(r.err()).hasSize(1);
+        assertThat(r.err()).contains(file, "model.embed.weight", "record at byte " + recordAt, "CRC-32 mismatch")
+                .doesNotContain("Exception");
+        try (var left = Files.list(tmp)) {
+            assertThat(left.map(p -> p.getFileName().toString()).toList()).containsExactly("in");
+        }
+    }
+
     @Test
     void usageErrors() {
         assertThat(ckpt("convert", CKPT, "--format", "onnx", "--output-dir", tmp.resolve("x")).code()).isEqualTo(ExitCodes.USAGE);

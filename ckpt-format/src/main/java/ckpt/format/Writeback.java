@@ -22,6 +22,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>A failed flush (EIO, ENOSPC of delayed allocation) is remembered for its file and thrown by the file's next
  * write and by its {@link File#force}, as one {@link FileSystemException} that names the file; the caller then
  * publishes nothing. {@link #close} stops the background thread (before the writer closes its channels).
+ *
+ * <p>A writeback that is not {@link #durable()} ({@code convert --no-fsync}) forces nothing: no background flush, and
+ * {@link File#force} and {@link #forceDirectory} return at once. Writers and the publishing step still call them, so
+ * the one option decides every force of an output.
  */
 public final class Writeback implements AutoCloseable {
     /** Bytes written to a file between background flushes (measured: docs/BENCHMARKS.md, issue 18). */
@@ -35,6 +39,7 @@ public final class Writeback implements AutoCloseable {
 
     private final long every;
     private final Flush flush;
+    private final boolean durable;
     private final BlockingQueue<Object> queue = new LinkedBlockingQueue<>();
     private final Object stop = new Object();
     private volatile boolean closed;
@@ -42,9 +47,37 @@ public final class Writeback implements AutoCloseable {
 
     /** @param every bytes between background flushes of a file; 0 flushes only on {@link File#force} */
     public Writeback(long every, Flush flush) {
+        this(every, flush, true);
+    }
+
+    private Writeback(long every, Flush flush, boolean durable) {
         if (every < 0) throw new IllegalArgumentException("writeback interval must not be negative");
         this.every = every;
         this.flush = flush;
+        this.durable = durable;
+    }
+
+    /** This writeback, or one with the same flush that forces nothing ({@code durable} false: {@code --no-fsync}). */
+    public Writeback durable(boolean durable) {
+        return durable == this.durable ? this : new Writeback(every, flush, durable);
+    }
+
+    /** Whether files and directories are forced to storage; false for {@code --no-fsync}. */
+    public boolean durable() {
+        return durable;
+    }
+
+    /**
+     * Forces a directory's entries (after files were created or renamed in it). Not every file system lets a
+     * directory be forced; a failure is ignored, since the rename it follows is atomic all the same.
+     */
+    public void forceDirectory(Path dir) {
+        if (!durable || dir == null) return;
+        try (FileChannel ch = FileChannel.open(dir, java.nio.file.StandardOpenOption.READ)) {
+            flush.force(ch, true);
+        } catch (IOException ignored) {
+            // see above
+        }
     }
 
     /**
@@ -58,6 +91,11 @@ public final class Writeback implements AutoCloseable {
     /** No background flushes: writes are forced only by {@link File#force}. */
     public static Writeback none() {
         return new Writeback(0, FileChannel::force);
+    }
+
+    /** {@link #configured()} for a durable output, else one that forces nothing ({@code --no-fsync}). */
+    public static Writeback forOutput(boolean durable) {
+        return configured().durable(durable);
     }
 
     /** Tracks {@code channel} (open on {@code path}, which messages name); the caller keeps owning the channel. */
@@ -95,12 +133,16 @@ public final class Writeback implements AutoCloseable {
 
         /** Counts bytes written to the channel directly; past the interval, asks for a background flush. */
         public void wrote(long bytes) {
-            if (every > 0 && unflushed.addAndGet(bytes) >= every && queued.compareAndSet(false, true)) enqueue(this);
+            if (durable && every > 0 && unflushed.addAndGet(bytes) >= every && queued.compareAndSet(false, true)) enqueue(this);
         }
 
-        /** Forces every byte written (and the file's metadata); a failure, now or of a background flush, names the file. */
+        /**
+         * Forces every byte written (and the file's metadata); a failure, now or of a background flush, names the
+         * file. Does nothing more than report an earlier failure when the writeback is not {@link #durable()}.
+         */
         public void force() throws IOException {
             throwIfFailed();
+            if (!durable) return;
             try {
                 flush.force(channel, true);
             } catch (IOException e) {

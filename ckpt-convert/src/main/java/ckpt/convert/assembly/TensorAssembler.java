@@ -68,16 +68,44 @@ public final class TensorAssembler {
      * {@link #assemble}).
      */
     public static boolean forEachStoredRun(GlobalTensor t, Box box, RunSink sink, Runnable afterPiece) throws IOException {
-        return forEachStoredPart(t, box, afterPiece, (src, at, part) -> {
+        return forEachStoredRun(t, box, OPEN, (piece, storageByte, bytes, boxByte) -> sink.accept(bytes, boxByte), afterPiece);
+    }
+
+    /** Opens a stored piece's tensor; the default is {@link ckpt.convert.index.PieceSource#open()}. */
+    @FunctionalInterface
+    public interface Opener {
+        StridedView open(TensorPiece piece);
+    }
+
+    private static final Opener OPEN = p -> p.source().open();
+
+    /** As {@link RunSink}, also told which stored piece a run comes from and where it starts in that piece's storage. */
+    @FunctionalInterface
+    public interface SourcedRunSink {
+        boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long boxByte) throws IOException;
+
+        /** {@code piece} was opened, but its part of the box is not one run: the caller fills the box another way. */
+        default void notARun(TensorPiece piece) {
+        }
+    }
+
+    /**
+     * As {@link #forEachStoredRun(GlobalTensor, Box, RunSink, Runnable)}, opening each stored piece with {@code open}
+     * and telling the sink where each run lies in its piece's storage record (to checksum a record from its runs).
+     */
+    public static boolean forEachStoredRun(GlobalTensor t, Box box, Opener open, SourcedRunSink sink, Runnable afterPiece)
+            throws IOException {
+        return forEachStoredPart(t, box, open, afterPiece, (piece, src, at, part) -> {
             StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), box.sizes(), at[1]);
-            return run != null && sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), run.dstByte());
+            if (run == null) sink.notARun(piece);
+            return run != null && sink.accept(piece, run.srcByte(), src.storage().asSlice(run.srcByte(), run.bytes()), run.dstByte());
         });
     }
 
     /** One stored part of a box: its piece opened, where it starts in the piece and in the box; false to stop. */
     @FunctionalInterface
     private interface PartVisitor {
-        boolean visit(StridedView src, long[][] at, Box part) throws IOException;
+        boolean visit(TensorPiece piece, StridedView src, long[][] at, Box part) throws IOException;
     }
 
     /**
@@ -85,15 +113,16 @@ public final class TensorAssembler {
      * running {@code afterPiece} after each; false at the first part the visitor declines. Fails when the pieces do
      * not cover the box.
      */
-    private static boolean forEachStoredPart(GlobalTensor t, Box box, Runnable afterPiece, PartVisitor visitor) throws IOException {
+    private static boolean forEachStoredPart(GlobalTensor t, Box box, Opener open, Runnable afterPiece, PartVisitor visitor)
+            throws IOException {
         if (!box.fitsIn(t.shape()))
             throw new IllegalArgumentException("box " + box + " outside " + t.key() + Arrays.toString(t.shape()));
         long covered = 0;
         for (TensorPiece p : t.pieces()) {
             Box part = box.rank() == 0 ? box : p.box().intersect(box);
             if (part == null) continue;
-            StridedView src = p.source().open();
-            if (!visitor.visit(src, placement(t, p, src, box, part), part)) return false;
+            StridedView src = open.open(p);
+            if (!visitor.visit(p, src, placement(t, p, src, box, part), part)) return false;
             covered += part.numel();
             afterPiece.run();
             if (box.rank() == 0) break;
@@ -117,10 +146,31 @@ public final class TensorAssembler {
      * is, for a caller that writes blocks into boxes itself (a cast).
      */
     public static boolean forEachStoredBlock(GlobalTensor t, Box box, BlockSink sink, Runnable afterPiece) throws IOException {
-        return forEachStoredPart(t, box, afterPiece, (src, at, part) -> {
+        return forEachStoredBlock(t, box, OPEN, new SourcedBlockSink() {
+            @Override
+            public boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long[] offsets, long[] sizes) throws IOException {
+                return sink.accept(bytes, offsets, sizes);
+            }
+        }, afterPiece);
+    }
+
+    /** As {@link BlockSink}, also told which stored piece a block comes from and where it starts in that piece's storage. */
+    public interface SourcedBlockSink {
+        boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long[] offsets, long[] sizes) throws IOException;
+
+        /** {@code piece} was opened, but its part of the box is not one run of it: the caller fills the box another way. */
+        default void notARun(TensorPiece piece) {
+        }
+    }
+
+    /** As {@link #forEachStoredBlock(GlobalTensor, Box, BlockSink, Runnable)}, opening each stored piece with {@code open}. */
+    public static boolean forEachStoredBlock(GlobalTensor t, Box box, Opener open, SourcedBlockSink sink, Runnable afterPiece)
+            throws IOException {
+        return forEachStoredPart(t, box, open, afterPiece, (piece, src, at, part) -> {
             // contiguous in the source: one run when copied into a tensor of the part's own shape
             StridedCopy.SingleRun run = StridedCopy.singleRun(src, at[0], part.sizes(), part.sizes(), new long[box.rank()]);
-            return run != null && sink.accept(src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes());
+            if (run == null) sink.notARun(piece);
+            return run != null && sink.accept(piece, run.srcByte(), src.storage().asSlice(run.srcByte(), run.bytes()), at[1], part.sizes());
         });
     }
 

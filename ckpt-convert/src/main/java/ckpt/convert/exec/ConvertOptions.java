@@ -18,10 +18,19 @@ import java.util.Objects;
  * @param parallel        target TP × PP × EP layout of {@code --format megatron}
  * @param keys            {@code --include}/{@code --exclude} (pytorch and safetensors)
  * @param verifyRecords   check every source record's stored CRC-32 before its bytes are used ({@code --no-verify} off)
+ * @param fsync           force the output to storage before it is published ({@code --no-fsync} off: the atomic
+ *                        rename stays, survival of a power loss does not)
  */
 public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
                              long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
-                             MegatronArgs.Parallel parallel, KeyFilter keys, boolean verifyRecords) {
+                             MegatronArgs.Parallel parallel, KeyFilter keys, boolean verifyRecords, boolean fsync) {
+    /** Output forced to storage: the default. */
+    public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
+                          long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
+                          MegatronArgs.Parallel parallel, KeyFilter keys, boolean verifyRecords) {
+        this(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords, true);
+    }
+
     /** Records verified: the default. */
     public ConvertOptions(Path checkpoint, OutputFormat format, Path outputDir, DtypeChoice dtype, String arch,
                           long maxShardSize, boolean keepPaddedVocab, Path tokenizerDir, boolean force, Path configDir,
@@ -60,42 +69,46 @@ public record ConvertOptions(Path checkpoint, OutputFormat format, Path outputDi
     }
 
     public ConvertOptions withParallel(MegatronArgs.Parallel p) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, p, keys);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, p, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withDtype(DtypeChoice d) {
-        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, d, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withForce(boolean f) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, configDir, parallel, keys, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, f, configDir, parallel, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withArch(String a) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, a, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withMaxShardSize(long m) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, m, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withKeepPaddedVocab(boolean k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, configDir, parallel, keys, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, k, tokenizerDir, force, configDir, parallel, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withConfigDir(Path c) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, c, parallel, keys, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, c, parallel, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withTokenizerDir(Path t) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, configDir, parallel, keys, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, t, force, configDir, parallel, keys, verifyRecords, fsync);
     }
 
     public ConvertOptions withKeys(KeyFilter k) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, k, verifyRecords);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, k, verifyRecords, fsync);
     }
 
     public ConvertOptions withVerifyRecords(boolean v) {
-        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, v);
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, v, fsync);
+    }
+
+    public ConvertOptions withFsync(boolean f) {
+        return new ConvertOptions(checkpoint, format, outputDir, dtype, arch, maxShardSize, keepPaddedVocab, tokenizerDir, force, configDir, parallel, keys, verifyRecords, f);
     }
 }

@@ -96,7 +96,8 @@ public final class Converter {
             requireSpace(staging.dir(), p.plan().totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> warnings = new ArrayList<>();
             List<String> files;
-            try (OutputWriter writer = writer(index, o, p, staging.dir(), staging.target(), warnings, Share.WHOLE, writeback.get())) {
+            Writeback forces = writeback.get().durable(o.fsync()); // --no-fsync: the same writers, no force
+            try (OutputWriter writer = writer(index, o, p, staging.dir(), staging.target(), warnings, Share.WHOLE, forces)) {
                 executor.execute(p.plan(), writer, listener, index::releaseMappings);
                 files = writer.finish();
             } catch (InternalError e) {
@@ -105,7 +106,7 @@ public final class Converter {
                 throw new IOException("writing " + staging.dir() + " failed: the file system could not store a mapped "
                         + "region (disk full or I/O error?): " + e.getMessage(), e);
             }
-            staging.commit();
+            staging.commit(forces);
             return new ConvertResult(staging.target(), o.format(), index.format().jsonName(), index.iteration(),
                     p.family() == null ? architectureOf(p.modelConfig()) : p.family().architecture(), p.plan().tensors().size(), p.plan().totalBytes(),
                     p.plan().totalElements(), files.stream().sorted().toList(), Duration.ofNanos(System.nanoTime() - start), warnings,

@@ -64,6 +64,9 @@ public final class PartRun {
 
         /** The writer for one share of the output, laid out in {@code dir}, which is published as {@code target}. */
         PartWriter writer(Path dir, Path target, Share share) throws IOException;
+
+        /** Whether the writers, markers and the published output are forced to storage (false: {@code --no-fsync}). */
+        boolean durable();
     }
 
     /**
@@ -112,7 +115,7 @@ public final class PartRun {
         }
         ConversionPlan sub = new ConversionPlan(out.plan().tensors().stream().filter(t -> tensorNames.contains(t.name())).toList());
 
-        PartStaging staging = PartStaging.of(outputDir);
+        PartStaging staging = PartStaging.of(outputDir, out.durable());
         staging.join(fingerprint, p.count(), out.format());
         staging.clearMarker(p);
         listener.planned(sub);
@@ -138,7 +141,7 @@ public final class PartRun {
     public static List<String> finish(Output out, Path outputDir, boolean verify, PlanExecutor executor, ConversionListener listener)
             throws IOException {
         String fingerprint = out.fingerprint();
-        PartStaging staging = PartStaging.of(outputDir);
+        PartStaging staging = PartStaging.of(outputDir, out.durable());
         PartStaging.Header header = staging.header().orElseThrow(() -> new FormatException(staging.dir(),
                 "no parts to finish: the staging dir has no " + PartStaging.PLAN + " (run the parts first: --part I/N)"));
         try (FileChannel lockFile = FileChannel.open(staging.dir().resolve(FINISH_LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);

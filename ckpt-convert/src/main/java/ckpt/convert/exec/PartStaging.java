@@ -56,8 +56,11 @@ final class PartStaging {
 
     private final Path target;
     private final Path dir;
+    /** Forces markers, directories and the published output; forces nothing with {@code --no-fsync}. */
+    private final ckpt.format.Writeback writeback;
 
-    private PartStaging(Path target) {
+    private PartStaging(Path target, ckpt.format.Writeback writeback) {
+        this.writeback = writeback;
         this.target = target.toAbsolutePath().normalize();
         Path parent = this.target.getParent();
         if (parent == null) throw new IllegalArgumentException("cannot write to the file system root");
@@ -65,7 +68,12 @@ final class PartStaging {
     }
 
     static PartStaging of(Path target) {
-        return new PartStaging(target);
+        return of(target, true);
+    }
+
+    /** @param durable whether markers and the published output are forced to storage (false: {@code --no-fsync}) */
+    static PartStaging of(Path target, boolean durable) {
+        return new PartStaging(target, ckpt.format.Writeback.none().durable(durable));
     }
 
     Path dir() {
@@ -142,7 +150,7 @@ final class PartStaging {
         fsyncDir();
     }
 
-    /** Written only after the part's data are durable: temp file, forced, renamed over, dir forced. */
+    /** Written only after the part's data are durable: temp file, forced, renamed over, dir forced (no forces with {@code --no-fsync}). */
     void writeMarker(PartSpec p, String fingerprint, List<PartRegion> regions) throws IOException {
         Path m = marker(p.index(), p.count());
         Path tmp = Files.createTempFile(dir, ".marker-", ".tmp");
@@ -150,7 +158,7 @@ final class PartStaging {
             Files.write(tmp, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(
                     new Marker(SCHEMA, fingerprint, p.index(), p.count(), regions)));
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                ckpt.format.Writeback.none().track(m, ch).force(); // a failure names the marker
+                writeback.track(m, ch).force(); // a failure names the marker
             }
             Files.move(tmp, m, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } finally {
@@ -178,7 +186,7 @@ final class PartStaging {
     /** Renames {@code out/} to the target (replacing it if asked), then deletes the staging dir. */
     void publish() throws IOException {
         OutputDirGuard.mark(out()); // like a single-process output: --force may replace it later
-        StagingDir.publish(out(), target, () -> { });
+        StagingDir.publish(out(), target, () -> { }, writeback);
         StagingDir.deleteTree(dir);
     }
 
@@ -194,10 +202,6 @@ final class PartStaging {
     }
 
     private void fsyncDir() {
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // not every file system lets a directory be forced; the rename is still atomic
-        }
+        writeback.forceDirectory(dir);
     }
 }

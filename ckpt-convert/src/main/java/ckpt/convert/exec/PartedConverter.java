@@ -57,7 +57,12 @@ public final class PartedConverter {
 
             @Override
             public PartWriter writer(Path dir, Path target, Share share) throws IOException {
-                return Converter.writer(index, o, p, dir, target, warnings, share, ckpt.format.Writeback.configured());
+                return Converter.writer(index, o, p, dir, target, warnings, share, ckpt.format.Writeback.forOutput(o.fsync()));
+            }
+
+            @Override
+            public boolean durable() {
+                return o.fsync();
             }
         };
     }

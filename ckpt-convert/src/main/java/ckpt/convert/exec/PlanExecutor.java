@@ -1,6 +1,8 @@
 package ckpt.convert.exec;
 
 import ckpt.convert.assembly.TensorAssembler;
+import ckpt.convert.index.GlobalTensor;
+import ckpt.convert.index.TensorPiece;
 import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.CopyItem;
 import ckpt.convert.plan.OutputPiece;
@@ -214,13 +216,14 @@ public final class PlanExecutor {
         for (int i = 0; i < pieces.size(); i++) order.add(i);
         order.sort(Comparator.comparing(at::get));
         boolean crc = writer.needsCrc32();
+        RecordFold fold = new RecordFold();
         for (int i : order)
             run.submit(pieces.get(i), p -> {
-                long sum = writeStoredRuns(p, writer, crc, run.release);
+                long sum = writeStoredRuns(p, writer, crc, fold, run.release);
                 if (sum == NOT_STORED_RUNS) {
                     Scratch scratch = run.scratch.get();
                     MemorySegment dst = scratch.piece.get(p.byteLength());
-                    fill(p, dst, scratch.cast, run.release);
+                    fill(p, dst, scratch.cast, fold, run.release);
                     sum = crc ? Crc32.of(dst) : -1;
                     writer.write(p.tensor(), p.byteOffset(), dst);
                 }
@@ -237,6 +240,7 @@ public final class PlanExecutor {
                 listener.tensorWritten(d.piece().tensor());
             }
         }
+        fold.finish(); // records not proven by their runs: checked before the caller publishes anything
     }
 
     /** What {@link #writeStoredRuns} returns for a piece whose bytes are not all stored runs. */
@@ -250,23 +254,33 @@ public final class PlanExecutor {
      * {@link #NOT_STORED_RUNS} when some item is not such a copy (runs written before it are written again, with
      * the same bytes, by the general path).
      */
-    private static long writeStoredRuns(OutputPiece p, OutputWriter.Positioned writer, boolean crc, Runnable release)
-            throws IOException {
+    private static long writeStoredRuns(OutputPiece p, OutputWriter.Positioned writer, boolean crc, RecordFold fold,
+                                        Runnable release) throws IOException {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
         int es = t.dtype().byteSize();
         for (CopyItem it : p.items())
             if (it.isZeroFill() || !t.isDirectCopy(it) || !isContiguous(shape, it.destination())) return NOT_STORED_RUNS;
         List<long[]> crcs = new ArrayList<>(); // {piece byte, length, crc} per run
+        // runs that prove their records, reported once the whole piece went this way: on a fallback the general path
+        // copies (and reports) the same bytes again
+        List<Runnable> proofs = new ArrayList<>();
         for (CopyItem it : p.items()) {
             long start = elementOffset(shape, it.destination().offsets()) * es;
-            boolean runs = TensorAssembler.forEachStoredRun(it.source().tensor(), it.source().box(), (bytes, boxByte) -> {
-                if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), Crc32.of(bytes)});
-                writer.write(t, p.byteOffset() + start + boxByte, bytes);
-                return true;
-            }, release);
+            GlobalTensor source = it.source().tensor();
+            boolean runs = TensorAssembler.forEachStoredRun(source, it.source().box(), piece -> fold.open(source, piece),
+                    (piece, storageByte, bytes, boxByte) -> {
+                        boolean proves = fold.tracks(piece); // the run's CRC-32 also checks its source record
+                        long sum = crc || proves ? Crc32.of(bytes) : 0;
+                        if (crc) crcs.add(new long[]{start + boxByte, bytes.byteSize(), sum});
+                        writer.write(t, p.byteOffset() + start + boxByte, bytes);
+                        long length = bytes.byteSize();
+                        if (proves) proofs.add(() -> fold.copied(piece, storageByte, length, sum));
+                        return true;
+                    }, release);
             if (!runs) return NOT_STORED_RUNS;
         }
+        proofs.forEach(Runnable::run);
         if (!crc) return -1;
         crcs.sort(Comparator.comparingLong(r -> r[0]));
         long sum = 0; // the CRC-32 of no bytes
@@ -330,7 +344,7 @@ public final class PlanExecutor {
      * items tile the piece (plans are checked to cover each tensor exactly), so every byte of the reused buffer is
      * written; should they not, the rest is zero, as in a file region nothing was written to.
      */
-    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, Runnable release) throws IOException {
+    private void fill(OutputPiece p, MemorySegment dst, Buffer cast, RecordFold fold, Runnable release) throws IOException {
         OutputTensor t = p.tensor();
         long[] shape = p.box().sizes();
         int es = t.dtype().byteSize();
@@ -342,17 +356,20 @@ public final class PlanExecutor {
             if (it.isZeroFill()) {
                 kernels.fillZero(dst, t.dtype(), shape, box);
             } else if (t.isDirectCopy(it) && isContiguous(shape, box)) {
+                // stored parts that are blocks of their record (a row-parallel shard's columns) are copied from
+                // the mapping block by block, which also checks their records; others are gathered
+                if (castFromStoredRuns(t, it, it.source(), shape, dst, box.offsets(), fold, release)) continue;
                 long start = elementOffset(shape, box.offsets());
                 kernels.gather(it.source().tensor(), it.source().box(), dst.asSlice(start * es, it.numel() * es), release);
             } else {
-                copyConverted(t, it, shape, dst, cast, release);
+                copyConverted(t, it, shape, dst, cast, fold, release);
             }
         }
     }
 
     /** The source in row chunks that fit the scratch limit, each gathered, then cast/transposed into its box. */
-    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, Runnable release)
-            throws IOException {
+    private void copyConverted(OutputTensor t, CopyItem it, long[] shape, MemorySegment dst, Buffer scratch, RecordFold fold,
+                               Runnable release) throws IOException {
         TensorSlice s = it.source();
         int srcEs = t.sourceDtype().byteSize();
         long rows = s.rank() == 0 ? 1 : s.dim(0);
@@ -363,7 +380,7 @@ public final class PlanExecutor {
             TensorSlice sub = s.rank() == 0 ? s : s.rows(r, n);
             long[] at = it.destination().offsets();
             if (s.rank() > 0) at[it.transpose() ? 1 : 0] += r;
-            if (castFromStoredRuns(t, it, sub, shape, dst, at, release)) continue;
+            if (castFromStoredRuns(t, it, sub, shape, dst, at, fold, release)) continue;
             MemorySegment buf = scratch.get(sub.numel() * srcEs);
             kernels.gather(sub.tensor(), sub.box(), buf, release);
             kernels.copyBox(buf, t.sourceDtype(), sub.shape(), dst, t.dtype(), shape, at, it.transpose());
@@ -377,15 +394,27 @@ public final class PlanExecutor {
      * same bytes, by the general path).
      */
     private boolean castFromStoredRuns(OutputTensor t, CopyItem it, TensorSlice sub, long[] shape, MemorySegment dst,
-                                       long[] at, Runnable release) throws IOException {
+                                       long[] at, RecordFold fold, Runnable release) throws IOException {
         if (sub.numel() == 0) return false;
         int squeezed = sub.squeezed(); // leading axes of size 1 of the box that the slice (and the destination) lacks
-        return TensorAssembler.forEachStoredBlock(sub.tensor(), sub.box(), (bytes, offsets, sizes) -> {
-            long[] to = at.clone();
-            for (int i = squeezed; i < offsets.length; i++) to[it.transpose() ? 1 - (i - squeezed) : i - squeezed] += offsets[i];
-            long[] block = Arrays.copyOfRange(sizes, squeezed, sizes.length);
-            kernels.copyBox(bytes, t.sourceDtype(), block, dst, t.dtype(), shape, to, it.transpose());
-            return true;
+        GlobalTensor source = sub.tensor();
+        return TensorAssembler.forEachStoredBlock(source, sub.box(), piece -> fold.open(source, piece), new TensorAssembler.SourcedBlockSink() {
+            @Override
+            public boolean accept(TensorPiece piece, long storageByte, MemorySegment bytes, long[] offsets, long[] sizes) {
+                boolean proves = fold.tracks(piece); // the block is a run of its record: its CRC-32 checks the record
+                long sum = proves ? Crc32.of(bytes) : 0;
+                long[] to = at.clone();
+                for (int i = squeezed; i < offsets.length; i++) to[it.transpose() ? 1 - (i - squeezed) : i - squeezed] += offsets[i];
+                long[] block = Arrays.copyOfRange(sizes, squeezed, sizes.length);
+                kernels.copyBox(bytes, t.sourceDtype(), block, dst, t.dtype(), shape, to, it.transpose());
+                if (proves) fold.copied(piece, storageByte, bytes.byteSize(), sum);
+                return true;
+            }
+
+            @Override
+            public void notARun(TensorPiece piece) {
+                fold.checkNow(piece); // gathered instead: checked before use, as before
+            }
         }, release);
     }
 

@@ -82,11 +82,19 @@ public final class StagingDir implements AutoCloseable {
         return target;
     }
 
-    /** Renames the staging dir to the target (moving an existing target aside, then deleting it). */
+    /** Renames the staging dir to the target (moving an existing target aside, then deleting it), forced to storage. */
     public void commit() throws IOException {
+        commit(Writeback.none());
+    }
+
+    /**
+     * As {@link #commit()}, forcing files and directories through {@code writeback} (the output's: one that is not
+     * {@link Writeback#durable() durable} forces nothing, {@code --no-fsync}).
+     */
+    public void commit(Writeback writeback) throws IOException {
         synchronized (lock) {
             if (aborted) throw new IOException("conversion interrupted");
-            publish(staging, target, () -> committed = true);
+            publish(staging, target, () -> committed = true, writeback);
         }
     }
 
@@ -95,30 +103,32 @@ public final class StagingDir implements AutoCloseable {
      * it after; {@code onPublished} runs right after the rename. Every file and directory of the output is forced to
      * storage before the rename and the parent after it, so what is published survives a crash: the writers forced
      * their data files already (a clean file forces at once); this covers the small files written last (indexes,
-     * configs, {@code .metadata}) and the directory entries.
+     * configs, {@code .metadata}) and the directory entries. The forces go through {@code writeback}: with
+     * {@code --no-fsync} there are none, and only the rename's atomicity (a crash of the process never leaves a
+     * partial output under the target's name) remains, not survival of a power loss.
      */
-    static void publish(Path staging, Path target, Runnable onPublished) throws IOException {
+    static void publish(Path staging, Path target, Runnable onPublished, Writeback writeback) throws IOException {
         Files.deleteIfExists(staging.resolve(StagingOwner.FILE)); // complete: no longer a staging dir
-        forceTree(staging);
+        if (writeback.durable()) forceTree(staging, writeback);
         Path old = null;
         if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
             old = target.resolveSibling(target.getFileName() + ".old-" + random());
             Files.move(target, old, StandardCopyOption.ATOMIC_MOVE);
         }
         Files.move(staging, target, StandardCopyOption.ATOMIC_MOVE);
-        forceDirectory(target.getParent());
+        writeback.forceDirectory(target.getParent());
         onPublished.run();
         if (old != null) deleteTree(old);
     }
 
     /** Forces every regular file of the tree, then every directory (its entries); a file that fails is named. */
-    private static void forceTree(Path root) throws IOException {
+    private static void forceTree(Path root, Writeback writeback) throws IOException {
         Files.walkFileTree(root, new SimpleFileVisitor<>() {
             @Override
             public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
                 if (attrs.isRegularFile()) {
                     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                        Writeback.none().track(file, ch).force();
+                        writeback.track(file, ch).force();
                     }
                 }
                 return FileVisitResult.CONTINUE;
@@ -127,19 +137,10 @@ public final class StagingDir implements AutoCloseable {
             @Override
             public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
                 if (exc != null) throw exc;
-                forceDirectory(dir);
+                writeback.forceDirectory(dir);
                 return FileVisitResult.CONTINUE;
             }
         });
-    }
-
-    private static void forceDirectory(Path dir) {
-        if (dir == null) return;
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
-        } catch (IOException ignored) {
-            // not every file system lets a directory be forced; the rename is atomic all the same
-        }
     }
 
     private void abort() {

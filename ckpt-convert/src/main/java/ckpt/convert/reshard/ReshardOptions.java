@@ -12,9 +12,16 @@ import java.util.Objects;
  * @param optimizer     null = keep the source's optimizer state ({@code fully_reshardable}) when it has any
  * @param iteration     which {@code iter_*} of a save dir, null = the one the tracker names
  * @param verifyRecords check every source record's stored CRC-32 before its bytes are used
+ * @param fsync         force the output to storage before it is published ({@code --no-fsync} off)
  */
 public record ReshardOptions(Path source, Path outputDir, Integer tp, Integer pp, Integer ep, OptimizerChoice optimizer,
-                             Long iteration, boolean force, boolean verifyRecords) {
+                             Long iteration, boolean force, boolean verifyRecords, boolean fsync) {
+    /** Output forced to storage: the default. */
+    public ReshardOptions(Path source, Path outputDir, Integer tp, Integer pp, Integer ep, OptimizerChoice optimizer,
+                          Long iteration, boolean force, boolean verifyRecords) {
+        this(source, outputDir, tp, pp, ep, optimizer, iteration, force, verifyRecords, true);
+    }
+
     public ReshardOptions {
         Objects.requireNonNull(source, "source");
         Objects.requireNonNull(outputDir, "outputDir");
@@ -25,22 +32,26 @@ public record ReshardOptions(Path source, Path outputDir, Integer tp, Integer pp
     }
 
     public static ReshardOptions of(Path source, Path outputDir) {
-        return new ReshardOptions(source, outputDir, null, null, null, null, null, false, true);
+        return new ReshardOptions(source, outputDir, null, null, null, null, null, false, true, true);
     }
 
     public ReshardOptions withLayout(Integer tp, Integer pp) {
-        return new ReshardOptions(source, outputDir, tp, pp, ep, optimizer, iteration, force, verifyRecords);
+        return new ReshardOptions(source, outputDir, tp, pp, ep, optimizer, iteration, force, verifyRecords, fsync);
     }
 
     public ReshardOptions withOptimizer(OptimizerChoice o) {
-        return new ReshardOptions(source, outputDir, tp, pp, ep, o, iteration, force, verifyRecords);
+        return new ReshardOptions(source, outputDir, tp, pp, ep, o, iteration, force, verifyRecords, fsync);
     }
 
     public ReshardOptions withIteration(Long it) {
-        return new ReshardOptions(source, outputDir, tp, pp, ep, optimizer, it, force, verifyRecords);
+        return new ReshardOptions(source, outputDir, tp, pp, ep, optimizer, it, force, verifyRecords, fsync);
     }
 
     public ReshardOptions withForce(boolean f) {
-        return new ReshardOptions(source, outputDir, tp, pp, ep, optimizer, iteration, f, verifyRecords);
+        return new ReshardOptions(source, outputDir, tp, pp, ep, optimizer, iteration, f, verifyRecords, fsync);
+    }
+
+    public ReshardOptions withFsync(boolean f) {
+        return new ReshardOptions(source, outputDir, tp, pp, ep, optimizer, iteration, force, verifyRecords, f);
     }
 }

@@ -18,6 +18,7 @@ import ckpt.convert.plan.ConversionPlan;
 import ckpt.convert.plan.OutputTensor;
 import ckpt.convert.plan.PartSpec;
 import ckpt.format.FormatException;
+import ckpt.format.Writeback;
 import ckpt.format.megatron.SaveDir;
 import ckpt.format.torchsave.TorchSaveWriter;
 
@@ -140,14 +141,15 @@ public final class Resharder {
             listener.planned(plan);
             Converter.requireSpace(staging.dir(), plan.totalBytes(), Files.getFileStore(staging.dir()).getUsableSpace());
             List<String> files;
-            try (MegatronOutput writer = new MegatronOutput(staging.dir(), job.save(), Share.WHOLE, staging.target())) {
+            Writeback forces = Writeback.forOutput(o.fsync()); // --no-fsync: the same writer, no force
+            try (MegatronOutput writer = new MegatronOutput(staging.dir(), job.save(), Share.WHOLE, staging.target(), forces)) {
                 executor.execute(plan, writer, listener, release);
                 files = writer.finish();
             } catch (InternalError e) {
                 throw new IOException("writing " + staging.dir() + " failed: the file system could not store a mapped "
                         + "region (disk full or I/O error?): " + e.getMessage(), e);
             }
-            staging.commit();
+            staging.commit(forces);
             return job.result(staging.target(), plan, files, start);
         }
     }
@@ -156,7 +158,7 @@ public final class Resharder {
      * One reshard, planned: the chunks of the target layout, the save they make, and its fingerprint (what every task
      * of a parted run must agree on).
      */
-    private record Job(ReshardInput src, ReshardPlan plan, MegatronSave save, String fingerprint) {
+    private record Job(ReshardInput src, ReshardPlan plan, MegatronSave save, String fingerprint, boolean durable) {
         PartRun.Output output() {
             return new PartRun.Output() {
                 @Override
@@ -181,7 +183,12 @@ public final class Resharder {
 
                 @Override
                 public PartWriter writer(Path dir, Path target, Share share) throws IOException {
-                    return new MegatronOutput(dir, save, share, target);
+                    return new MegatronOutput(dir, save, share, target, Writeback.forOutput(durable));
+                }
+
+                @Override
+                public boolean durable() {
+                    return durable;
                 }
             };
         }
@@ -218,7 +225,7 @@ public final class Resharder {
         String fingerprint = PartRun.fingerprint(d);
         MegatronSave save = new MegatronSave(src.iteration(), src.tracker(), src.metadataJson(), commonPt, items, plan.plan(),
                 MegatronOutput.saveId("ckpt reshard " + fingerprint));
-        return new Job(src, plan, save, fingerprint);
+        return new Job(src, plan, save, fingerprint, o.fsync());
     }
 
     private static String sha256(byte[] b) {

@@ -25,7 +25,7 @@ class RecordCrcTest {
     Path tmp;
 
     /** Flips one bit in the middle of the stored data of the first chunk of {@code key}; returns the record's offset. */
-    private static long flipBitIn(Path dir, String key) throws IOException {
+    static long flipBitIn(Path dir, String key) throws IOException {
         String file;
         long dataAt, recordAt;
         try (CheckpointIndex index = Checkpoints.open(dir); Arena arena = Arena.ofConfined()) {

@@ -123,11 +123,19 @@ public final class ZipArchive {
     /**
      * The check of {@link #checkedData}, reading the entry's bytes with positioned reads of {@code channel} (this
      * archive starts at byte {@code windowStart} of it) through a small buffer instead of the mapping: checking a
-     * record of gigabytes then leaves none of its pages mapped in this process.
+     * record of gigabytes then leaves none of its pages mapped in this process. A caller that bound
+     * {@link ckpt.format.RecordChecks#DEFERRAL} may take the check over (it reads the bytes anyway); then this returns
+     * without reading them.
      */
     public void checkCrcByReading(ZipEntryInfo e, FileChannel channel, long windowStart) throws ZipFormatException {
         data(e); // stored, and an entry of this archive
         if (crcChecked.contains(e.name()) || (e.crc() == 0 && e.size() > 0)) return;
+        if (ckpt.format.RecordChecks.DEFERRAL.isBound()
+                && ckpt.format.RecordChecks.DEFERRAL.get().take(e.crc(), e.size(), () -> readAndCheck(e, channel, windowStart))) return;
+        readAndCheck(e, channel, windowStart);
+    }
+
+    private void readAndCheck(ZipEntryInfo e, FileChannel channel, long windowStart) throws ZipFormatException {
         CRC32 crc = new CRC32();
         long at = windowStart + e.dataOffset(), end = at + e.size();
         try (Arena arena = Arena.ofConfined()) {
