@@ -4,23 +4,84 @@
 #   scripts/redteam_errors.sh [JAR]        JAR defaults to ckpt-cli/target/ckpt.jar
 #   RT_FILTER=REGEX   run only the cases whose name matches (grep -E)
 #   RT_KEEP=1         keep the work dir (/tmp/ckpt-redteam.*) to look at outputs
+#   RT_MODE=reports   only verify, verify --deep and diff (text and --json) over a subset of the damage kinds: what
+#                     those commands print on stdout, where they report a damaged file as a finding
 #
 # Damages COPIES of the fixtures (testdata/ is never touched) and runs the commands on them. Each case must hold to the
 # project's standard for bad input: exit 0 (damage not visible to that command) or 1 (2 only for usage errors), never 3
 # or a timeout; at most one stderr line (verify and diff report problems on stdout), which names the damaged file or
 # the input; no stack trace, no Java class or record name, no line over 600 characters; the input's bytes unchanged;
-# no output dir or staging file left behind by a failed run. Prints a table and exits 1 on any violation.
+# no output dir or staging file left behind by a failed run. verify and diff also have their stdout checked: no trace
+# or class name there either, no line over 1000 characters (the longest sound one: the note listing the loader-allowlisted
+# globals a Megatron .metadata needs, about 700; input text is quoted at most 200 characters at a time), every problem line starting with the file it names, the
+# damaged file named when they exit 1 with problems listed, and --json output valid JSON (or nothing, when the error
+# went to stderr) whose strings obey the same rules. No message may lead with a pickle opcode name. Prints a table and exits 1 on any violation.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 JAR=$(realpath "${1:-$ROOT/ckpt-cli/target/ckpt.jar}")
 JAVA=${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}/bin/java
 FILTER=${RT_FILTER:-.}
+MODE=${RT_MODE:-all}
 W=$(mktemp -d /tmp/ckpt-redteam.XXXXXX)
 cleanup() { chmod -R u+rwX "$W" 2>/dev/null; [ "${RT_KEEP:-0}" = 1 ] || rm -rf "$W"; }
 trap cleanup EXIT
 TD=$ROOT/testdata
 N=0; BAD=0; CASE_ID=0
 printf '%-58s %3s %3s %-5s %-5s %-4s %5s %-4s %-5s %s\n' CASE rc err trace class file secs same left verdict
+
+# a Java class name: a qualified name, an exception or error type, a record's toString, an identity hash, a lambda
+CLASS_RE='\b(java|javax|jdk|sun|ckpt|picocli|com\.fasterxml|org\.apache)\.[a-z_]+\.[A-Za-z_$]|\b[A-Z][A-Za-z0-9]*(Exception|Error)\b|\b[A-Z][a-z]+[A-Z][A-Za-z0-9]*\[[a-zA-Z]+=|\b[A-Z][A-Za-z0-9]*\([a-z]+=|: null\b|@[0-9a-f]{6,}\b|\$\$Lambda|\$[A-Z][A-Za-z]+\b'
+export CLASS_RE
+# pickle jargon as the headline of a message ("SETITEMS (0x75): odd number of items"): the opcode may appear only as a
+# detail in parentheses after what is wrong in user terms
+OPCODE_RE='(^|: )[A-Z][A-Z0-9_]+ \(0x[0-9a-f]{2}\)|unknown opcode 0x'
+export OPCODE_RE
+
+# report_check OUT JSON(0|1) RC NAMEPAT WORKDIR: rules for the stdout of verify or diff; prints the violations found
+report_check() { python3 - "$@" <<'EOF'
+import sys, json, os, re
+out, is_json, rc, namepat, work = sys.argv[1], sys.argv[2] == '1', sys.argv[3], sys.argv[4], sys.argv[5]
+cls = re.compile(os.environ['CLASS_RE'])
+opc = re.compile(os.environ['OPCODE_RE'])
+text = open(out, encoding='utf-8', errors='replace').read()
+why = []
+def line_rules(s, where):
+    if len(s) > 1000: why.append(f'{where}-long({len(s)})')
+    if cls.search(s): why.append(f'{where}-class')
+    if opc.search(s): why.append(f'{where}-opcode')
+if is_json:
+    doc = None
+    if text.strip():
+        try:
+            doc = json.loads(text)
+        except ValueError:
+            why.append('bad-json')
+    # messages (problems' file and what, notes) are bounded; names (a problem's key, diff's tensor names) are data,
+    # kept whole for whoever matches on them, and only checked for Java names
+    def walk(v, k=None):
+        if isinstance(v, str): line_rules(v, 'json') if k in ('file', 'what', 'notes', 'engine_notes') else (
+            why.append('json-class') if cls.search(v) else None)
+        elif isinstance(v, dict): [walk(x, kk) for kk, x in v.items()]
+        elif isinstance(v, list): [walk(x, k) for x in v]
+    walk(doc)
+    for r in (doc if isinstance(doc, list) else [doc] if isinstance(doc, dict) else []):
+        probs = r.get('problems') or []
+        for p in probs:
+            if not p.get('file') or not str(p['file']).startswith(work): why.append('json-problem-no-file')
+        if rc == '1' and probs and namepat != '-' and namepat not in json.dumps(probs, ensure_ascii=False):
+            why.append('json-no-file')
+else:
+    problems = False
+    for line in text.splitlines():
+        line_rules(line, 'out')
+        if re.fullmatch(r'\d+ problems?:', line): problems = True
+        elif problems and line.startswith('  '):
+            if not line.startswith('  ' + work): why.append('problem-no-file')
+        else: problems = False
+    if re.search(r'(?m)^\d+ problems?:$', text) and namepat != '-' and namepat not in text: why.append('out-no-file')
+print(' '.join(sorted(set(why))))
+EOF
+}
 
 hash_tree() { (cd "$1" 2>/dev/null && find -L . -type f -print0 2>/dev/null | sort -z | xargs -0 -r sha256sum 2>/dev/null | sha256sum) || sha256sum "$1" 2>/dev/null; }
 
@@ -44,8 +105,8 @@ rt() {
   local all="$d/all"; cat "$d/err" "$d/out" >"$all"
   local trace=no class=no file=ok same=yes left=no why=''
   grep -qE '^\s+at [a-zA-Z_$.]+\(|\.java:[0-9]+\)|^(Exception|Caused by)' "$all" && trace=YES
-  # a Java class name: a qualified name, an exception or error type, a record's toString, an identity hash, a lambda
-  grep -qE '\b(java|javax|jdk|sun|ckpt|picocli|com\.fasterxml|org\.apache)\.[a-z_]+\.[A-Za-z_$]|\b[A-Z][A-Za-z0-9]*(Exception|Error)\b|\b[A-Z][a-z]+[A-Z][A-Za-z0-9]*\[[a-zA-Z]+=|\b[A-Z][A-Za-z0-9]*\([a-z]+=|: null\b|@[0-9a-f]{6,}\b|\$\$Lambda|\$[A-Z][A-Za-z]+\b' "$d/err" && class=YES
+  grep -qE "$CLASS_RE" "$d/err" && class=YES
+  grep -qE "$OPCODE_RE" "$d/err" && why+=' opcode'
   if [ "$rc" != 0 ] && [ "$errn" -ge 1 ] && [ "$namepat" != - ] && ! grep -qF -- "$namepat" "$d/err"; then file=NO; fi
   awk 'length > 600 { exit 1 }' "$d/err" || why+=' long-line'
   [ "$before" != "$after" ] && same=NO
@@ -61,12 +122,19 @@ rt() {
   [ "$rc" = 124 ] && why+=' timeout'
   [ "$errn" -gt 1 ] && why+=' lines'
   [ "$rc" = 1 ] && [ "$errn" = 0 ] && [[ ! " $* " =~ \ (verify|diff)\  ]] && why+=' silent'
+  [ "$rc" = 1 ] && [ "$errn" = 0 ] && [ ! -s "$d/out" ] && why+=' silent'
+  if [[ " $* " =~ \ (verify|diff)\  ]]; then
+    local js=0 rep; [[ " $* " == *" --json "* ]] && js=1
+    rep=$(report_check "$d/out" $js "$rc" "$namepat" "$W/")
+    [ -n "$rep" ] && why+=" $rep"
+    grep -qE '^\s+at [a-zA-Z_$.]+\(|\.java:[0-9]+\)|^(Exception|Caused by)' "$d/out" && why+=' out-trace'
+  fi
   [ $trace = YES ] && why+=' trace'; [ $class = YES ] && why+=' class'; [ $file = NO ] && why+=' no-file'
   [ $same = NO ] && why+=' modified'; [ $left = YES ] && why+=' leftover'
   local verdict=ok
   if [ -n "$why" ]; then verdict="FAIL$why"; BAD=$((BAD + 1)); fi
   printf '%-58s %3s %3s %-5s %-5s %-4s %5.1f %-4s %-5s %s\n' "${name:0:58}" "$rc" "$errn" $trace $class $file "$secs" $same $left "$verdict"
-  if [ -n "$why" ]; then head -c 400 "$d/err" | sed 's/^/      | /'; echo; fi
+  if [ -n "$why" ]; then head -c 400 "$d/err" | sed 's/^/      | /'; [ -s "$d/err" ] || head -c 600 "$d/out" | sed 's/^/      > /'; echo; fi
   [ "$out" != - ] && [ $existed = 0 ] && rm -rf "$out" "$out.parts"
   rm -rf "$d"
 }
@@ -130,6 +198,10 @@ elif kind == 'notdict':   # a top-level int
     pk = b'\x80\x02K\x05.'
 elif kind == 'badglobal': # an unknown class
     pk = b'\x80\x02cos\nsystem\nX\x02\x00\x00\x00id\x85R.'
+elif kind == 'longglobal': # an unknown class whose module name is 100 kB, called
+    pk = b'\x80\x02c' + b'm' * 100000 + b'\nf\nX\x02\x00\x00\x00id\x85R.'
+elif kind == 'manyglobals': # 5000 distinct unknown classes, each called
+    pk = b'\x80\x02]' + b''.join(b'cmod%d\nf\n)R' % i + b'a' for i in range(5000)) + b'.'
 elif kind == 'memo':      # BINGET of an unset memo slot
     pk = b'\x80\x02h\x07.'
 elif kind == 'stackunder':# SETITEM on an empty stack
@@ -150,6 +222,7 @@ mkdir -p "$W/out"
 # full IN NAMEPAT KIND: every read-side command (KIND: meg, leg, dcp, ts, st, ds picks the ones that apply)
 full() {
   local tag=$1 in=$2 np=$3 kind=$4 rcs=${5:-01}
+  if [ "$MODE" = reports ]; then reports "$@"; return; fi
   rt "$tag inspect" $rcs "$in" "$np" - -- inspect "$in"
   rt "$tag inspect --json" $rcs "$in" "$np" - -- inspect --json "$in"
   rt "$tag inspect --json --summary" $rcs "$in" "$np" - -- inspect --json --summary "$in"
@@ -174,8 +247,26 @@ full() {
 # quick IN NAMEPAT: the two commands that read the most (for the many truncations and flips)
 quick() {
   local tag=$1 in=$2 np=$3 rcs=${4:-01}
+  if [ "$MODE" = reports ]; then reports "$1" "$2" "$3" - "${4:-01}"; return; fi
   rt "$tag inspect --json" $rcs "$in" "$np" - -- inspect --json "$in"
   rt "$tag verify --deep" $rcs "$in" "$np" - -- verify --deep "$in"
+}
+
+# reports IN NAMEPAT KIND [RCS]: verify (fast and deep) and diff, text and --json; diff also against $ORIG, the
+# undamaged input, when set (a damaged file that still reads is then a difference, reported on stdout)
+reports() {
+  local tag=$1 in=$2 np=$3 rcs=${5:-01}
+  rt "$tag verify" $rcs "$in" "$np" - -- verify "$in"
+  rt "$tag verify --json" $rcs "$in" "$np" - -- verify --json "$in"
+  rt "$tag verify --deep" $rcs "$in" "$np" - -- verify --deep "$in"
+  rt "$tag verify --deep --json" $rcs "$in" "$np" - -- verify --deep --json "$in"
+  if [ -n "${ORIG:-}" ]; then
+    rt "$tag diff vs undamaged" $rcs "$in" "$np" - -- diff "$ORIG" "$in"
+    rt "$tag diff vs undamaged --json" $rcs "$in" "$np" - -- diff --json "$ORIG" "$in"
+  else
+    rt "$tag diff vs itself" $rcs "$in" "$np" - -- diff "$in" "$in"
+    rt "$tag diff vs itself --json" $rcs "$in" "$np" - -- diff --json "$in" "$in"
+  fi
 }
 
 # ---- the fixtures and the files damaged in each -------------------------------------------------------------------
@@ -194,6 +285,11 @@ damage_family() { # FAMILY COPYFN DIR RELFILE KIND [INPUT: what the commands ope
   local fam=$1 copyfn=$2 dir=${6:-$3} rel=$4 kind=$5 df=$3/$4 b; b=$(basename "$4")
   $copyfn; : >"$df"; full "$fam $b empty" "$dir" "$b" $kind
   $copyfn; flip "$df" 1; full "$fam $b flip1" "$dir" "$b" $kind
+  if [ "$MODE" = reports ]; then # a subset: a cut in the header and one in the middle, a missing file
+    for at in 64 50%; do $copyfn; truncate_at "$df" $at; full "$fam $b trunc$at" "$dir" "$b" $kind; done
+    $copyfn; rm -f "$df"; full "$fam $b missing" "$dir" "$b" $kind
+    return
+  fi
   for at in 1 64 50% 90%; do $copyfn; truncate_at "$df" $at; quick "$fam $b trunc$at" "$dir" "$b"; done
   for s in 2 3; do $copyfn; flip "$df" $s; quick "$fam $b flip$s" "$dir" "$b"; done
   $copyfn; rm -rf "$df"; mkdir "$df"; quick "$fam $b is-a-dir" "$dir" "$b"
@@ -201,7 +297,8 @@ damage_family() { # FAMILY COPYFN DIR RELFILE KIND [INPUT: what the commands ope
   $copyfn; rm -f "$df"; ln -s "$b" "$df"; quick "$fam $b symlink-loop" "$dir" "$b"
 }
 
-# Megatron torch_dist: .metadata, a shard, metadata.json, the tracker
+# Megatron torch_dist (ORIG: what diff compares a damaged copy with in RT_MODE=reports): .metadata, a shard, metadata.json, the tracker
+ORIG=$MEG
 damage_family meg meg_copy "$W/meg" iter_0000004/.metadata meg
 damage_family meg meg_copy "$W/meg" iter_0000004/__0_0.distcp meg
 damage_family meg meg_copy "$W/meg" iter_0000004/metadata.json meg
@@ -211,17 +308,21 @@ meg_copy; head -c 100000 /dev/urandom | base64 -w0 >"$W/meg/latest_checkpointed_
 for k in longstr huge neg bigint float none; do
   meg_copy; hostile_size "$W/meg/iter_0000004/.metadata" $k; quick "meg .metadata torch.Size $k" "$W/meg" .metadata
 done
+ORIG=$DCP
 for k in longstr huge neg bigint float none; do
   copy "$DCP" "$W/dcp"; hostile_size "$W/dcp/.metadata" $k; full "dcp .metadata torch.Size $k" "$W/dcp" .metadata dcp
 done
 # Megatron legacy torch
+ORIG=$LEG
 damage_family leg leg_copy "$W/leg" iter_0000004/mp_rank_00/model_optim_rng.pt leg
 damage_family leg leg_copy "$W/leg" iter_0000004/mp_rank_01/distrib_optim.pt leg
 leg_copy; rm -rf "$W/leg/iter_0000004/mp_rank_01"; full "leg missing rank dir mp_rank_01" "$W/leg" "$W/leg" leg
 # PyTorch DCP
+ORIG=$DCP
 damage_family dcp "copy $DCP $W/dcp" "$W/dcp" .metadata dcp
 damage_family dcp "copy $DCP $W/dcp" "$W/dcp" __1_0.distcp dcp
 # safetensors
+ORIG=$ST
 damage_family st "copy $ST $W/st" "$W/st" model-00001-of-00001.safetensors st
 copy "$ST" "$W/st"; python3 - "$W/st/model-00001-of-00001.safetensors" <<'EOF'
 import sys, struct
@@ -237,18 +338,41 @@ h[k]['shape'] = ['x' * 5000]; h['y' * 3000] = h[k]
 hb = json.dumps(h).encode(); open(p, 'wb').write(struct.pack('<Q', len(hb)) + hb + d[8+n:])
 EOF
 quick "st hostile shape and long key" "$W/st" model-00001-of-00001.safetensors
+copy "$ST" "$W/st"; python3 - "$W/st/model-00001-of-00001.safetensors" <<'EOF'
+import sys, struct, json
+p = sys.argv[1]; d = open(p, 'rb').read(); n = struct.unpack('<Q', d[:8])[0]
+h = json.loads(d[8:8+n]); k = next(k for k in h if k != '__metadata__')
+h['\x1b]0;x\x07' + 'y' * 5000 + k] = h.pop(k)   # a sound file whose tensor name is long and holds escapes
+hb = json.dumps(h).encode(); open(p, 'wb').write(struct.pack('<Q', len(hb)) + hb + d[8+n:])
+EOF
+ORIG=$ST/model-00001-of-00001.safetensors  # the file itself: the dir's index does not list the new name
+full "st sound file, 5000-char tensor name" "$W/st/model-00001-of-00001.safetensors" - st  # nothing damaged to name
+ORIG=$ST
 # torch.save
 for f in zip_module_state.pt legacy_nonzip.pt; do
+  ORIG=$TS/$f
   damage_family ts "copy $TS/$f $W/ts/$f" "$W/ts" "$f" ts "$W/ts/$f"
 done
-for k in deep deepdict hugelen hugebytes hugeint longkey notdict badglobal memo stackunder noend; do
+ORIG=
+for k in deep deepdict hugelen hugebytes hugeint longkey notdict badglobal longglobal manyglobals memo stackunder noend; do
   mkdir -p "$W/hp"; rm -f "$W/hp/h.pt"; hostile_pt "$W/hp/h.pt" $k; full "pickle $k" "$W/hp/h.pt" h.pt ts
 done
 # DeepSpeed
+ORIG=$DS
 damage_family ds ds_copy "$W/ds" global_step4/zero_pp_rank_0_mp_rank_00_model_states.pt ds
 damage_family ds ds_copy "$W/ds" global_step4/bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt ds
 ds_copy; rm "$W/ds/global_step4/bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"; full "ds missing rank 1 optim" "$W/ds" "$W/ds" ds
 ds_copy; echo global_step9 >"$W/ds/latest"; full "ds latest names a missing dir" "$W/ds" latest ds
+
+ORIG=
+if [ "$MODE" = reports ]; then
+  # every iteration of a save dir, one of them damaged: the text report and the JSON array
+  meg_copy; cp -a "$MEG/iter_0000002" "$W/meg/"; truncate_at "$W/meg/iter_0000002/.metadata" 50%
+  rt "meg --all, iter 2 .metadata trunc50% verify" 01 "$W/meg" .metadata - -- verify --all "$W/meg"
+  rt "meg --all, iter 2 .metadata trunc50% verify --json" 01 "$W/meg" .metadata - -- verify --all --json "$W/meg"
+  rt "meg --all, iter 2 .metadata trunc50% verify --deep --json" 01 "$W/meg" .metadata - -- verify --all --deep --json "$W/meg"
+  echo; echo "$N cases, $BAD violations"; [ $BAD = 0 ]; exit
+fi
 
 # ---- the output side ----------------------------------------------------------------------------------------------
 mkdir -p "$W/exists"; echo keep >"$W/exists/x"

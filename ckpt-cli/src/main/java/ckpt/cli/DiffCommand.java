@@ -7,6 +7,7 @@ import ckpt.convert.diff.DiffJson;
 import ckpt.convert.diff.DiffOptions;
 import ckpt.convert.diff.DiffReport;
 import ckpt.convert.diff.TensorDiff;
+import ckpt.format.InputText;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -84,7 +85,8 @@ final class DiffCommand implements Callable<Integer> {
         // The engine reads the blocks (gathers, transposed/strided box copies); the statistics stay in the JVM's doubles.
         try (EngineOption.Opened engine = engineOption.open(spec, o.threads())) {
             DiffReport r = new CheckpointDiff(o.withKernels(engine.kernels())).compare(a, b, progress);
-            PrintWriter out = spec.commandLine().getOut();
+            // tensor names come from the checkpoints: escaped like every human output (JSON escapes its own)
+            PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
             // Engines have no reductions: say that the numbers came from the JVM, as convert names its fallbacks.
             String statsNote = "statistics computed on the JVM in double precision (the engine read the blocks)";
             if (json) {
@@ -120,7 +122,7 @@ final class DiffCommand implements Callable<Integer> {
                     || t.status() == TensorDiff.Status.SHAPE_CHANGED) stats = new String[]{"", "", "", ""};
             if (sameNames) {
                 String name = t.nameA() != null ? t.nameA() : t.nameB();
-                table.row(name, status, stats[0], stats[1], stats[2], stats[3]);
+                table.row(InputText.excerpt(name), status, stats[0], stats[1], stats[2], stats[3]);
             } else {
                 table.row(or(t.nameA()), or(t.nameB()), status, stats[0], stats[1], stats[2], stats[3]);
             }
@@ -128,7 +130,8 @@ final class DiffCommand implements Callable<Integer> {
         if (shown > 0) table.print(out);
         for (TensorDiff t : r.tensors())
             if (t.firstA() != null && (shown <= 20))
-                out.println("  first difference of " + t.name() + ": A " + t.firstA() + ", B " + t.firstB());
+                out.println("  first difference of " + InputText.excerpt(t.name()) + ": A " + InputText.excerpt(t.firstA())
+                        + ", B " + InputText.excerpt(t.firstB()));
         long same = r.count(TensorDiff.Status.SAME);
         StringBuilder s = new StringBuilder(r.identical() ? "identical" : "different").append(": ")
                 .append(r.tensors().size()).append(" tensors, ").append(same).append(" same");
@@ -153,8 +156,9 @@ final class DiffCommand implements Callable<Integer> {
         return s.path() + " (" + s.format() + (s.iteration() == null ? "" : ", iteration " + s.iteration()) + ")";
     }
 
+    /** A tensor name for the table: names come from the checkpoints, so a hostile one is quoted capped (JSON: whole). */
     private static String or(String s) {
-        return s == null ? "-" : s;
+        return s == null ? "-" : InputText.excerpt(s);
     }
 
     private static String num(Double d) {

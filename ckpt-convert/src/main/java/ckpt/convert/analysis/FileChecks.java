@@ -50,7 +50,7 @@ public final class FileChecks {
                         + rs.size() + " record" + (rs.size() == 1 ? "" : "s") + " in it"));
                 continue;
             } catch (IOException ex) {
-                problems.add(new Problem(file.toString(), null, "cannot read its size: " + ex.getMessage()));
+                problems.add(new Problem(file.toString(), null, "cannot read its size: " + IoReason.of(ex)));
                 continue;
             }
             List<RecordRef> past = rs.stream().filter(r -> r.end() > size)

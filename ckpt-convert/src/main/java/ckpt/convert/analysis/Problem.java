@@ -10,6 +10,7 @@ package ckpt.convert.analysis;
 public record Problem(String file, String key, String what) {
     @Override
     public String toString() {
-        return file + ": " + what + (key == null ? "" : " (key " + key + ")");
+        // a key comes from the input: quoted capped, so that one problem stays one line a terminal shows whole
+        return file + ": " + what + (key == null ? "" : " (key " + ckpt.format.InputText.excerpt(key) + ")");
     }
 }

@@ -233,7 +233,7 @@ public final class Verifier {
                 try (Stream<Path> s = Files.list(p)) {
                     s.sorted().forEach(candidates::add);
                 } catch (IOException e) {
-                    problem(p, null, "cannot list: " + e.getMessage());
+                    problem(p, null, "cannot list: " + IoReason.of(e));
                     return true;
                 }
             }
@@ -329,7 +329,7 @@ public final class Verifier {
                     return false;
                 }
             } catch (IOException e) {
-                problem(metadata, null, "cannot read: " + e.getMessage());
+                problem(metadata, null, "cannot read: " + IoReason.of(e));
                 return false;
             }
             if (megatronIteration && !Files.isRegularFile(json))
@@ -481,11 +481,13 @@ public final class Verifier {
                     // torch can be told not to compute CRCs (serialization config compute_crc32=False): 0 then means "none".
                     if (e.crc() == 0 && e.size() > 0) continue;
                     if (actual != e.crc())
-                        problem(file, key, "CRC-32 mismatch in " + e.name() + " of " + where + ": the central directory says "
+                        problem(file, key, "CRC-32 mismatch in " + InputText.excerpt(e.name()) + " of " + where + ": the central directory says "
                                 + String.format("%08x", e.crc()) + ", the bytes give " + String.format("%08x", actual)
                                 + " — the data changed after it was written");
-                } catch (FormatException | java.io.UncheckedIOException ex) {
-                    problem(file, key, "cannot read " + e.name() + " of " + where + ": " + ex.getMessage());
+                } catch (FormatException ex) { // its detail: the file is this line's already
+                    problem(file, key, "cannot read " + InputText.excerpt(e.name()) + " of " + where + ": " + located(ex));
+                } catch (java.io.UncheckedIOException ex) {
+                    problem(file, key, "cannot read " + InputText.excerpt(e.name()) + " of " + where + ": " + IoReason.of(ex));
                 }
             }
         }
@@ -606,7 +608,7 @@ public final class Verifier {
                 }
                 return m;
             } catch (IOException e) {
-                problem(f, null, "unreadable: " + e.getMessage().lines().findFirst().orElse(""));
+                problem(f, null, "unreadable: " + IoReason.of(e));
                 return Map.of();
             }
         }
@@ -648,7 +650,7 @@ public final class Verifier {
                 long size = ch.size();
                 return size == 0 ? MemorySegment.NULL.reinterpret(0) : ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
             } catch (IOException e) {
-                problem(file, null, "cannot read: " + e.getMessage());
+                problem(file, null, "cannot read: " + IoReason.of(e));
                 return null;
             } catch (FormatException e) {
                 problem(file, null, e.detail());

@@ -52,7 +52,7 @@ class DcpDamageTest {
             f.setLength(f.length() / 2);
         }
         assertThatThrownBy(() -> Checkpoints.open(dir)).isInstanceOf(FormatException.class)
-                .hasMessageContaining(".metadata").hasMessageContaining("truncated or corrupt");
+                .hasMessageContaining(".metadata").hasMessageContaining("an incomplete save?): truncated pickle: ");
     }
 
     @Test

@@ -83,7 +83,7 @@ public final class DcpMetadataReader {
                 return new Parsed(PickledRecords.register(TorchGlobals.reader(file), columns, sink).memoOnlyWhatIsRead(true).build().read(seg), columns);
             }
         } catch (PickleException e) {
-            throw new FormatException(e, "unreadable .metadata (truncated or corrupt — an incomplete save?): " + e.detail());
+            throw new FormatException(e, "unreadable .metadata (an incomplete save?): " + e.detail());
         }
     }
 
@@ -126,9 +126,9 @@ public final class DcpMetadataReader {
             throw new FormatException(file, "not DCP metadata: top object is " + describe(root));
         if (!sunkOnlyWhereDecoded(md, columns)) throw new SinkMissed();
         PyDict state = md.stateDict();
-        if (state == null) throw new FormatException(file, "DCP Metadata without fields");
+        if (state == null) throw new FormatException(file, "not DCP metadata: its Metadata object holds no fields");
         if (!(state.get("state_dict_metadata") instanceof PyDict sdm))
-            throw new FormatException(file, "DCP Metadata without state_dict_metadata");
+            throw new FormatException(file, "not DCP metadata: no state_dict_metadata (the list of saved tensors)");
 
         StorageTable storage;
         if (state.get("storage_data") instanceof PyDict sd) {
@@ -157,7 +157,7 @@ public final class DcpMetadataReader {
         Map<String, TensorStorageMetadata> tensors = new LinkedHashMap<>();
         List<String> bytes = new ArrayList<>();
         for (Map.Entry<Object, Object> e : sdm.items().entrySet()) {
-            if (!(e.getKey() instanceof String fqn)) throw new FormatException(file, "non-string key " + e.getKey());
+            if (!(e.getKey() instanceof String fqn)) throw new FormatException(file, "a saved item's name is not text: " + InputText.excerpt(String.valueOf(e.getKey())));
             if (!(e.getValue() instanceof PyObject item))
                 throw FormatException.atKey(file, fqn, "unexpected metadata entry " + describe(e.getValue()));
             if (item.isNamed("BytesStorageMetadata")) {

@@ -44,6 +44,11 @@ final class Opcodes {
 
     private Opcodes() {}
 
+    /** An error message's detail: "pickle opcode BINUNICODE", or "byte 0xab" where no opcode is. */
+    static String detail(int op) {
+        return NAMES[op] == null ? String.format("byte 0x%02x", op) : "pickle opcode " + NAMES[op];
+    }
+
     /** "BINUNICODE (0x58)", or "unknown opcode 0xAB". */
     static String describe(int op) {
         String hex = String.format("0x%02x", op);

@@ -236,11 +236,13 @@ public final class PickleReader {
             } catch (FormatException e) {
                 throw e;
             } catch (StackOverflowError e) {
-                throw fail("object graph nested too deeply to process");
+                throw fail("pickle exceeds ckpt's limits: objects nested too deeply to process");
             } catch (RuntimeException e) {
-                // e.g. an arithmetic overflow on a hostile value: say what failed, without Java's class names
-                throw new PickleException(file, opPos, Opcodes.describe(op) + ": malformed pickle"
-                        + (e.getMessage() == null ? "" : " (" + e.getMessage() + ")"), e);
+                // e.g. an arithmetic overflow on a hostile value: say what failed, without Java's class names (the
+                // JDK's messages of other exceptions name classes: "class java.lang.Long cannot be cast to …")
+                String why = e instanceof IllegalArgumentException || e instanceof ArithmeticException ? e.getMessage() : null;
+                throw new PickleException(file, opPos, "corrupt pickle" + (why == null ? "" : ": " + why)
+                        + " (" + Opcodes.detail(op) + ")", e);
             }
         }
 
@@ -249,13 +251,13 @@ public final class PickleReader {
                 opPos = pos;
                 if (pos >= size) {
                     op = STOP;
-                    throw new PickleException(file, pos, "pickle is truncated: data ends before STOP");
+                    throw new PickleException(file, pos, "truncated pickle: the data ends before the pickle does (no STOP)");
                 }
                 op = seg.get(ValueLayout.JAVA_BYTE, pos++) & 0xFF;
                 switch (op) {
                     case FRAME -> {
                         long n = u64();
-                        if (n > size - pos) throw fail("frame of " + n + " bytes exceeds the " + (size - pos) + " bytes left");
+                        if (n > size - pos) throw fail("truncated pickle: a frame of " + n + " bytes runs past the end of the data (" + (size - pos) + " bytes left)");
                     }
                     case STOP -> {
                         Object v = pop();
@@ -290,7 +292,7 @@ public final class PickleReader {
                     }
                     case TUPLE1, TUPLE2, TUPLE3 -> {
                         int n = op - TUPLE1 + 1;
-                        if (sp - fence() < n) throw fail("needs " + n + " values on the stack");
+                        if (sp - fence() < n) throw fail("corrupt pickle: an instruction needs " + n + " values that are not there");
                         PyTuple t = tupleOf(sp - n, sp);
                         truncateTo(sp - n);
                         push(t);
@@ -303,7 +305,7 @@ public final class PickleReader {
                     }
                     case SETITEMS -> {
                         int m = popMark();
-                        if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
+                        if ((sp - m) % 2 != 0) throw fail("corrupt pickle: a dict is given an odd number of keys and values");
                         Object target = below(m);
                         for (int i = m; i < sp; i += 2) setItem(target, stack[i], stack[i + 1]);
                         truncateTo(m);
@@ -331,7 +333,7 @@ public final class PickleReader {
                     }
                     case BINPERSID -> {
                         Object pid = pop();
-                        if (persistentLoader == null) throw fail("persistent id " + pid + " but no persistent loader is set");
+                        if (persistentLoader == null) throw fail("corrupt pickle: a reference to stored data (persistent id " + ckpt.format.InputText.excerpt(PyRepr.repr(pid)) + ") where none is expected");
                         push(loadPersistent(pid));
                     }
                     default -> rareOpcode();
@@ -348,7 +350,7 @@ public final class PickleReader {
             switch (op) {
                 case PROTO -> {
                     int v = u8();
-                    if (v > HIGHEST_PROTOCOL) throw fail("unsupported pickle protocol " + v);
+                    if (v > HIGHEST_PROTOCOL) throw fail("unsupported pickle feature: protocol " + v + " (ckpt reads protocols up to " + HIGHEST_PROTOCOL + ")");
                     protocol = v;
                 }
                 case POP -> {
@@ -391,7 +393,7 @@ public final class PickleReader {
                 }
                 case DICT -> {
                     int m = popMark();
-                    if ((sp - m) % 2 != 0) throw fail("odd number of items for a dict");
+                    if ((sp - m) % 2 != 0) throw fail("corrupt pickle: a dict is given an odd number of keys and values");
                     PyDict d = new PyDict();
                     for (int i = m; i < sp; i += 2) setItem(d, stack[i], stack[i + 1]);
                     truncateTo(m);
@@ -400,7 +402,7 @@ public final class PickleReader {
                 case EMPTY_SET -> push(new PySet(false));
                 case ADDITEMS -> {
                     int m = popMark();
-                    if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("target is a " + typeName(below(m)) + ", not a set");
+                    if (!(below(m) instanceof PySet set) || set.frozen()) throw fail("corrupt pickle: adds set items to a " + typeName(below(m)) + ", not a set");
                     for (int i = m; i < sp; i++) set.items().add(stack[i]);
                     truncateTo(m);
                 }
@@ -421,14 +423,14 @@ public final class PickleReader {
                 case STACK_GLOBAL -> {
                     Object name = pop();
                     Object module = pop();
-                    if (!(module instanceof String m) || !(name instanceof String n)) throw fail("module and name must be str");
+                    if (!(module instanceof String m) || !(name instanceof String n)) throw fail("corrupt pickle: a class's module and name are not text");
                     push(global(m, n));
                 }
                 case NEWOBJ_EX -> {
                     Object kwargs = pop();
                     Object args = pop();
                     Object cls = pop();
-                    if (!(kwargs instanceof PyDict kw)) throw fail("keyword arguments are a " + typeName(kwargs) + ", not a dict");
+                    if (!(kwargs instanceof PyDict kw)) throw fail("corrupt pickle: keyword arguments are a " + typeName(kwargs) + ", not a dict");
                     push(instantiate(cls, args, kw, PyObject.Origin.NEWOBJ));
                 }
                 case INST -> {
@@ -442,21 +444,22 @@ public final class PickleReader {
                 }
                 case OBJ -> {
                     int m = popMark();
-                    if (sp == m) throw fail("needs a class after MARK");
+                    if (sp == m) throw fail("corrupt pickle: an object is built without a class");
                     Object cls = stack[m];
                     PyTuple args = tupleOf(m + 1, sp);
                     truncateTo(m);
                     push(instantiate(cls, args, null, PyObject.Origin.INST));
                 }
-                case PERSID, EXT1, EXT2, EXT4, NEXT_BUFFER, READONLY_BUFFER -> throw fail("opcode is not supported by ckpt");
-                default -> throw fail("not a known pickle opcode");
+                case PERSID, EXT1, EXT2, EXT4, NEXT_BUFFER, READONLY_BUFFER -> throw fail("unsupported pickle feature: one that torch.save never writes");
+                default -> throw fail("corrupt pickle: a byte that is not a pickle instruction");
             }
         }
 
         // ---- errors ----
 
         private PickleException fail(String message) {
-            return new PickleException(file, opPos, Opcodes.describe(op) + ": " + message);
+            // what is wrong in the user's terms first; the opcode only as a detail for whoever debugs the writer
+            return new PickleException(file, opPos, message + " (" + Opcodes.detail(op) + ")");
         }
 
         // ---- stack ----
@@ -466,33 +469,33 @@ public final class PickleReader {
         }
 
         private void push(Object v) {
-            if (sp + mp >= limits.maxDepth()) throw fail("stack deeper than the limit of " + limits.maxDepth());
-            if (++pushes > limits.maxTotalObjects()) throw fail("more than " + limits.maxTotalObjects() + " values");
+            if (sp + mp >= limits.maxDepth()) throw fail("pickle exceeds ckpt's limits: values nested deeper than the limit of " + limits.maxDepth());
+            if (++pushes > limits.maxTotalObjects()) throw fail("pickle exceeds ckpt's limits: more than " + limits.maxTotalObjects() + " values");
             if (sp == stack.length) stack = Arrays.copyOf(stack, Math.min(stack.length * 2, limits.maxDepth() + 1));
             stack[sp++] = v;
         }
 
         private Object pop() {
-            if (sp <= fence()) throw fail(sp == 0 ? "stack is empty" : "stack underflow (nothing above the MARK)");
+            if (sp <= fence()) throw fail(sp == 0 ? "corrupt pickle: a value is missing (the stack is empty)" : "corrupt pickle: a value is missing (stack underflow: nothing above the MARK)");
             Object v = stack[--sp];
             stack[sp] = null;
             return v;
         }
 
         private Object peek() {
-            if (sp <= fence()) throw fail(sp == 0 ? "stack is empty" : "stack underflow (nothing above the MARK)");
+            if (sp <= fence()) throw fail(sp == 0 ? "corrupt pickle: a value is missing (the stack is empty)" : "corrupt pickle: a value is missing (stack underflow: nothing above the MARK)");
             return stack[sp - 1];
         }
 
         private void mark() {
-            if (sp + mp >= limits.maxDepth()) throw fail("MARK nesting deeper than the limit of " + limits.maxDepth());
+            if (sp + mp >= limits.maxDepth()) throw fail("pickle exceeds ckpt's limits: containers nested deeper than the limit of " + limits.maxDepth());
             if (mp == marks.length) marks = Arrays.copyOf(marks, Math.min(marks.length * 2, limits.maxDepth() + 1));
             marks[mp++] = sp;
         }
 
         /** Closes the top MARK; the values above it are stack[result .. sp). */
         private int popMark() {
-            if (mp == 0) throw fail("no MARK on the stack");
+            if (mp == 0) throw fail("corrupt pickle: a container ends that never began (no MARK)");
             return marks[--mp];
         }
 
@@ -503,7 +506,7 @@ public final class PickleReader {
 
         /** The container just below a MARK that was just closed at height m. */
         private Object below(int m) {
-            if (m - 1 < fence()) throw fail("no container below the MARK");
+            if (m - 1 < fence()) throw fail("corrupt pickle: items without a container to go into (nothing below the MARK)");
             return stack[m - 1];
         }
 
@@ -521,9 +524,9 @@ public final class PickleReader {
             try {
                 v = PickleText.parseInt(line);
             } catch (IllegalArgumentException e) {
-                throw fail("memo index '" + line + "' is not a number");
+                throw fail("corrupt pickle: a back-reference index (memo index '" + ckpt.format.InputText.excerpt(line) + "') is not a number");
             }
-            if (!(v instanceof Long l) || l < 0) throw fail("memo index " + v + " is out of range");
+            if (!(v instanceof Long l) || l < 0) throw fail("corrupt pickle: a back-reference index is out of range (memo index " + ckpt.format.InputText.excerpt(PyRepr.repr(v)) + ")");
             return l;
         }
 
@@ -624,7 +627,7 @@ public final class PickleReader {
         }
 
         private void memoPut(long index) {
-            if (index >= limits.maxMemoEntries()) throw fail("memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
+            if (index >= limits.maxMemoEntries()) throw fail("pickle exceeds ckpt's limits: memo index " + index + " exceeds the limit of " + limits.maxMemoEntries());
             memoStore(index, peek());
         }
 
@@ -665,17 +668,17 @@ public final class PickleReader {
             if (reads != null) {
                 int s = index < limits.maxMemoEntries() ? reads.slotOf(index) : -1;
                 if (s >= 0 && memo[s] == CONSUMED)
-                    throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
+                    throw fail("unsupported pickle feature: an object's state is referred to again after it was used (memo entry " + index + ")");
                 if (s >= 0 && memo[s] != UNSET) return memo[s];
                 if (guessing && index < limits.maxMemoEntries() && isDropped((int) index))
                     throw new GuessMissed("memo entry " + index + " of a record state is read back");
-                throw fail("memo has no entry " + index);
+                throw fail("corrupt pickle: refers back to a value that was never stored (memo has no entry " + index + ")");
             }
             if (index < memo.length && memo[(int) index] == CONSUMED)
-                throw fail("memo entry " + index + " is a BUILD state that was consumed; a stream referencing it again is not supported");
+                throw fail("unsupported pickle feature: an object's state is referred to again after it was used (memo entry " + index + ")");
             if (index < memo.length && memo[(int) index] != UNSET) return memo[(int) index];
             if (sparseMemo != null && sparseMemo.containsKey(index)) return sparseMemo.get(index);
-            throw fail("memo has no entry " + index);
+            throw fail("corrupt pickle: refers back to a value that was never stored (memo has no entry " + index + ")");
         }
 
         // ---- containers ----
@@ -686,7 +689,7 @@ public final class PickleReader {
                 if (itemSink == null || !itemSink.append(list, v)) ((ArrayList<Object>) list).add(v);
             }
             else if (target instanceof PyObject o) o.listItems().add(v);
-            else throw fail("cannot append to a " + typeName(target));
+            else throw fail("corrupt pickle: cannot append to a " + typeName(target) + ", not a list");
         }
 
         private void setItem(Object target, Object key, Object value) {
@@ -696,7 +699,7 @@ public final class PickleReader {
                 else d.put(key, value);
             }
             else if (target instanceof PyObject o) o.dictItems().put(key, value);
-            else throw fail("cannot set an item on a " + typeName(target));
+            else throw fail("corrupt pickle: cannot set an item on a " + typeName(target) + ", not a dict");
         }
 
         /**
@@ -706,7 +709,7 @@ public final class PickleReader {
         private void checkHashable(Object key) {
             if (key instanceof String || key instanceof PyObject || key instanceof Long) return; // the usual keys
             if (!(key instanceof PyTuple root)) {
-                if (unhashable(key)) throw fail("unhashable dict key of type " + typeName(key));
+                if (unhashable(key)) throw fail("corrupt pickle: a " + typeName(key) + " as a dict key (unhashable)");
                 return;
             }
             if (checkedKeys.contains(root)) return;
@@ -717,7 +720,7 @@ public final class PickleReader {
             while (!todo.isEmpty()) {
                 PyTuple t = todo.pop();
                 int depth = depths.pop();
-                if (depth > 1000) throw fail("dict key tuple nested deeper than 1000");
+                if (depth > 1000) throw fail("pickle exceeds ckpt's limits: a dict key nested deeper than 1000");
                 for (Object item : t.items()) {
                     if (unhashable(item)) throw fail("unhashable dict key containing a " + typeName(item));
                     if (item instanceof PyTuple inner) {
@@ -739,7 +742,7 @@ public final class PickleReader {
         private Object global(String module, String name) {
             // STACK_GLOBAL's names come from string opcodes, decoded leniently: a replaced byte means invalid UTF-8
             if (module.indexOf('\uFFFD') >= 0 || name.indexOf('\uFFFD') >= 0)
-                throw fail("module or class name is not valid UTF-8: Python's unpickler fails on it");
+                throw fail("corrupt pickle: a class name is not valid UTF-8 (Python's unpickler fails on it)");
             PyGlobal g = PythonNames.resolve(module, name, protocol);
             PickleAudit.record(file, g, Opcodes.describe(op), opPos);
             if (g.module().equals("torch") && !name.contains(".")) {
@@ -777,11 +780,11 @@ public final class PickleReader {
             PyGlobal cls;
             if (callable instanceof PyGlobal g) cls = g;
             else if (callable instanceof DType d) cls = new PyGlobal("torch", d.torchName());
-            else throw fail("callable is a " + typeName(callable) + ", not a global");
+            else throw fail("corrupt pickle: calls a " + typeName(callable) + ", not a class or function");
             PyTuple args;
             if (argsValue instanceof PyTuple t) args = t;
             else if (argsValue instanceof List<?> l && origin == PyObject.Origin.REDUCE) args = new PyTuple(new ArrayList<>(l));
-            else throw fail("arguments of " + cls + " are a " + typeName(argsValue) + ", not a tuple");
+            else throw fail("corrupt pickle: the arguments of " + cls + " are a " + typeName(argsValue) + ", not a tuple");
             Reducer reducer = kwargs == null || kwargs.size() == 0 ? reducerOf(cls) : null;
             if (reducer == null) return new PyObject(cls, args, kwargs, origin);
             try {
@@ -790,7 +793,7 @@ public final class PickleReader {
             } catch (FormatException e) {
                 throw e;
             } catch (RuntimeException e) {
-                throw new PickleException(file, opPos, Opcodes.describe(op) + ": cannot rebuild " + cls + ": " + e.getMessage(), e);
+                throw new PickleException(file, opPos, "corrupt pickle: cannot rebuild " + cls + ": " + e.getMessage() + " (" + Opcodes.detail(op) + ")", e);
             }
         }
 
@@ -805,14 +808,14 @@ public final class PickleReader {
                 } catch (FormatException e) {
                     throw e;
                 } catch (RuntimeException e) {
-                    throw new PickleException(file, opPos, Opcodes.describe(op) + ": bad state for " + typeName(target) + ": " + e.getMessage(), e);
+                    throw new PickleException(file, opPos, "corrupt pickle: bad state for a " + typeName(target) + ": " + e.getMessage() + " (" + Opcodes.detail(op) + ")", e);
                 }
             } else if (target instanceof PyObject o) {
                 o.setState(state);
             } else if (target instanceof PyDict d) {
                 d.setAttributes(state); // OrderedDict attributes such as _metadata, never items
             } else {
-                throw fail("cannot BUILD a " + typeName(target));
+                throw fail("corrupt pickle: sets the state of a " + typeName(target) + ", which has none (cannot BUILD a " + typeName(target) + ")");
             }
         }
 
@@ -822,14 +825,14 @@ public final class PickleReader {
             } catch (FormatException e) {
                 throw e;
             } catch (RuntimeException e) {
-                throw new PickleException(file, opPos, Opcodes.describe(op) + ": persistent id " + pid + " rejected: " + e.getMessage(), e);
+                throw new PickleException(file, opPos, "corrupt pickle: a reference to stored data is not valid: " + e.getMessage() + " (persistent id " + ckpt.format.InputText.excerpt(PyRepr.repr(pid)) + "; " + Opcodes.detail(op) + ")", e);
             }
         }
 
         // ---- raw reads; every one checks the bytes left ----
 
         private void need(long n) {
-            if (n > size - pos) throw fail("truncated: needs " + n + " bytes, " + (size - pos) + " left");
+            if (n > size - pos) throw fail("truncated pickle: needs " + n + " more bytes, " + (size - pos) + " left");
         }
 
         private int u8() {
@@ -863,16 +866,16 @@ public final class PickleReader {
         }
 
         private long length(long n) {
-            if (n < 0) throw fail("length " + (op == LONG4 || op == BINSTRING ? n : Long.toUnsignedString(n)) + " is invalid");
+            if (n < 0) throw fail("corrupt pickle: length " + (op == LONG4 || op == BINSTRING ? n : Long.toUnsignedString(n)) + " is invalid");
             return n;
         }
 
         /** n bytes of payload, checked against the input left and the length limit before allocating. */
         private byte[] bytes(long n) {
             if (n < 0 || n > size - pos) {
-                throw fail("length " + Long.toUnsignedString(n) + " exceeds the " + (size - pos) + " bytes left");
+                throw fail("truncated or corrupt pickle: a value of length " + Long.toUnsignedString(n) + " exceeds the " + (size - pos) + " bytes left");
             }
-            if (n > limits.maxLength()) throw fail("length " + n + " exceeds the limit of " + limits.maxLength());
+            if (n > limits.maxLength()) throw fail("pickle exceeds ckpt's limits: a value of length " + n + " exceeds the limit of " + limits.maxLength());
             byte[] out = new byte[(int) n];
             MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, pos, out, 0, (int) n);
             pos += n;
@@ -917,7 +920,7 @@ public final class PickleReader {
                     return out;
                 }
             }
-            throw fail(max == size ? "truncated: no newline before the end of the data" : "line longer than the limit");
+            throw fail(max == size ? "truncated pickle: a text line has no newline before the end of the data" : "pickle exceeds ckpt's limits: a text line longer than the limit");
         }
 
         private String asciiLine() {
@@ -930,7 +933,7 @@ public final class PickleReader {
             try {
                 return cs.newDecoder().decode(java.nio.ByteBuffer.wrap(b)).toString();
             } catch (java.nio.charset.CharacterCodingException e) {
-                throw fail("module or class name is not valid " + cs.name() + ": Python's unpickler fails on it");
+                throw fail("corrupt pickle: a class name is not valid " + cs.name() + " (Python's unpickler fails on it)");
             }
         }
     }

@@ -77,7 +77,7 @@ final class PickleText {
     static byte[] unquoteString(byte[] line) {
         int n = line.length;
         if (n < 2 || line[0] != line[n - 1] || (line[0] != '\'' && line[0] != '"')) {
-            throw new IllegalArgumentException("the STRING opcode argument must be quoted");
+            throw new IllegalArgumentException("a quoted text value lacks its quotes");
         }
         ByteArrayOutputStream out = new ByteArrayOutputStream(n);
         for (int i = 1; i < n - 1; i++) {
