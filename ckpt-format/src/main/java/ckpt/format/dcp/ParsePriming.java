@@ -28,7 +28,7 @@ final class ParsePriming {
     /** Below this a parse ends before the optimizing compiler would pay back (the launchers' rule, 64 MiB). */
     static final long MIN_SIZE = 64L << 20;
     /**
-     * Tensors in the primer (~700 chunks, 88 KB) and reads of it: the loop's profile must cover both record kinds
+     * Tensors in the primer (627 chunks, 88 KB) and reads of it: the loop's profile must cover both record kinds
      * before the optimizing compiler takes it (~20 k opcodes into its quick-compiled code). ~130 ms in all, most of
      * it first-time class loading and linking the large parse would do anyway.
      */
