@@ -52,14 +52,8 @@ public final class DcpMetadataReader {
             long size = ch.size();
             if (size == 0) throw new FormatException(file, "incomplete save: .metadata is empty");
             MemorySegment seg = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, arena);
-            Parsed p = parse(file, seg, true);
-            try {
-                return decode(file, p.root(), p.columns());
-            } catch (SinkMissed e) {
-                // a record item outside storage_data and the chunk lists: read again, every container keeping its items
-                p = parse(file, seg, false);
-                return decode(file, p.root(), p.columns());
-            }
+            ParsePriming.before(size);
+            return readMapped(file, seg);
         } catch (NoSuchFileException e) {
             throw new FormatException(file, "incomplete save: .metadata missing");
         } catch (IOException e) {
@@ -67,6 +61,18 @@ public final class DcpMetadataReader {
         }
     }
 
+
+    /** The mapped bytes of {@code file} decoded. */
+    static DcpMetadata readMapped(Path file, MemorySegment seg) {
+        Parsed p = parse(file, seg, true);
+        try {
+            return decode(file, p.root(), p.columns());
+        } catch (SinkMissed e) {
+            // a record item outside storage_data and the chunk lists: read again, every container keeping its items
+            p = parse(file, seg, false);
+            return decode(file, p.root(), p.columns());
+        }
+    }
 
     private record Parsed(Object root, DcpColumns columns) {
     }

@@ -179,6 +179,9 @@ public final class PickleReader {
         private static final Object UNSET = new Object();
         private static final Object CONSUMED = new Object();
 
+        /** Opcodes per call of {@link #batch}: few enough that calls, not loop turns, make it hot. */
+        private static final int BATCH = 32;
+
         private final MemorySegment seg;
         private final long size;
         private long pos;
@@ -247,7 +250,19 @@ public final class PickleReader {
         }
 
         private Result loop() {
-            while (true) {
+            Result r;
+            do r = batch(); while (r == null);
+            return r;
+        }
+
+        /**
+         * Up to {@link #BATCH} opcodes; the result once STOP is read, else null. A large pickle is one call of
+         * {@link #loop} but ~10^6 calls of this, so the optimizing compiler compiles it as an ordinary method when
+         * it is called often enough, from its profile so far, instead of one on-stack replacement of a loop that runs
+         * over the whole file; {@code DcpMetadataReader} primes that profile with every record kind first.
+         */
+        private Result batch() {
+            for (int left = BATCH; left > 0; left--) {
                 opPos = pos;
                 if (pos >= size) {
                     op = STOP;
@@ -339,11 +354,12 @@ public final class PickleReader {
                     default -> rareOpcode();
                 }
             }
+            return null;
         }
 
         /**
          * The opcodes that are not on the hot path of the large pickles ckpt reads (DCP metadata, state dicts): kept
-         * out of {@link #loop}, so the optimizing compiler compiles a small loop (a 405B-scale .metadata spent 2 s of
+         * out of {@link #batch}, so the optimizing compiler compiles a small loop (a 405B-scale .metadata spent 2 s of
          * CPU recompiling one large one).
          */
         private void rareOpcode() {
