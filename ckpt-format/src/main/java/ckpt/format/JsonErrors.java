@@ -17,10 +17,20 @@ public final class JsonErrors {
     }
 
     public static String describe(Throwable e) {
+        return describe(e, true);
+    }
+
+    /** {@link #describe(Throwable)} without Jackson's line and column, for a caller that places the error itself. */
+    public static String describeUnplaced(Throwable e) {
+        return describe(e, false);
+    }
+
+    private static String describe(Throwable e, boolean placed) {
         if (e instanceof StreamConstraintsException c) return clean(c.getOriginalMessage()); // depth, length limits
         if (e instanceof JsonMappingException d)
-            return "not the JSON structure expected" + path(d.getPath()) + at(d.getLocation());
-        if (e instanceof JsonProcessingException j) return "not valid JSON: " + clean(j.getOriginalMessage()) + at(j.getLocation());
+            return "not the JSON structure expected" + path(d.getPath()) + (placed ? at(d.getLocation()) : "");
+        if (e instanceof JsonProcessingException j)
+            return "not valid JSON: " + clean(j.getOriginalMessage()) + (placed ? at(j.getLocation()) : "");
         String m = e.getMessage();
         return m == null || m.isBlank() ? "unreadable" : InputText.excerpt(m.lines().findFirst().orElse(""));
     }
@@ -28,7 +38,8 @@ public final class JsonErrors {
     /** The first line, without Jackson's code references ({@code , from `Class.method()`}, {@code `JsonToken.X`}). */
     static String clean(String m) {
         if (m == null || m.isBlank()) return "malformed JSON";
-        String s = m.lines().findFirst().orElse("").replaceAll(",? ?from `[^`]*`", "").replaceAll("`[^`]*`", "a value")
+        String s = m.lines().findFirst().orElse("").replaceAll(" ?\\(start marker at \\[Source:[^\\]]*\\]\\)", "")
+                .replaceAll("\\[Source:[^\\]]*\\]", "").replaceAll(",? ?from `[^`]*`", "").replaceAll("`[^`]*`", "a value")
                 .replaceAll("\\bJsonToken\\.[A-Z_]+", "a value").strip();
         return InputText.excerpt(s);
     }

@@ -41,7 +41,7 @@ final class JsonLimits {
 
     /** Jackson messages span lines (source excerpt); keep the first, which names the problem. */
     static String oneLine(Exception e) {
-        String m = ckpt.format.JsonErrors.describe(e);
+        String m = ckpt.format.JsonErrors.describeUnplaced(e);
         return m.startsWith("not valid JSON: ") ? m.substring("not valid JSON: ".length()) : m;
     }
 }
