@@ -70,4 +70,22 @@ class HostileInputsTest {
         assertThat(r.err()).contains("nesting depth");
         assertThat(tmp.resolve("o")).doesNotExist();
     }
+
+    /** A DeepSpeed 'latest' holding a NUL (was the JDK's "Nul character not allowed", naming the dir) or non-UTF-8 bytes. */
+    @Test
+    void aDeepSpeedLatestWithANulOrNotUtf8IsNamedInWords() throws Exception {
+        Path ds = tmp.resolve("ds");
+        Fixtures.copyTree(Fixtures.path("deepspeed-zero3-llama-dp2/global_step4"), ds.resolve("global_step4"));
+        Path latest = ds.resolve("latest");
+        Files.write(latest, "global_step4\u0000x".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        for (String cmd : List.of("inspect", "convert")) {
+            var r = cmd.equals("inspect") ? ckpt("inspect", ds) : ckpt("convert", ds, "--format", "pytorch", "--output-dir", tmp.resolve("o"));
+            assertOneLineInWords(r, latest.toString());
+            assertThat(r.err()).contains("tracker names 'global_step4?x', which is not a directory name").doesNotContain("Nul");
+        }
+        Files.write(latest, new byte[]{(byte) 0xFF, (byte) 0xFE});
+        var r = ckpt("inspect", ds);
+        assertOneLineInWords(r, latest.toString());
+        assertThat(r.err()).contains("not UTF-8").doesNotContain("Input length");
+    }
 }
