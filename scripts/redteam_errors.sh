@@ -441,8 +441,10 @@ parts_case() { # TAG CMD... : part 1/2 of the sound copy, then DAMAGE (a command
   meg_copy; rm -rf "$W/out/p" "$W/out/p.parts"
   "$JAVA" --enable-native-access=ALL-UNNAMED -jar "$JAR" "$@" --quiet --part 1/2 --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
   eval "$dmg"
-  rt "ext $tag part 2/2" 01 - "${NP:-$W}" "$W/out/p" -- "$@" --quiet --part 2/2 --output-dir "$W/out/p" "$W/meg"
-  rt "ext $tag finish" 1 - "${NP:-$W}" "$W/out/p" -- "$@" --quiet --finish --output-dir "$W/out/p" "$W/meg"
+  # (no output check on the part: rt would remove DIR.parts after it; the finish must leave no DIR, and name the
+  # damaged file or, when the part refused, the staging dir)
+  rt "ext $tag part 2/2" 01 - "${NP:-$W}" - -- "$@" --quiet --part 2/2 --output-dir "$W/out/p" "$W/meg"
+  rt "ext $tag finish" 1 - "$W/" "$W/out/p" -- "$@" --quiet --finish --output-dir "$W/out/p" "$W/meg"
   rm -rf "$W/out/p" "$W/out/p.parts"
 }
 for c in "convert --format safetensors" "convert --format pytorch" "reshard --tp 1"; do
