@@ -105,7 +105,8 @@ rt() {
   local all="$d/all"; cat "$d/err" "$d/out" >"$all"
   local trace=no class=no file=ok same=yes left=no why=''
   grep -qE '^\s+at [a-zA-Z_$.]+\(|\.java:[0-9]+\)|^(Exception|Caused by)' "$all" && trace=YES
-  grep -qE "$CLASS_RE" "$d/err" && class=YES
+  # a ckpt JSON schema name (ckpt.convert.parts/2) is a name users see in the files, not a Java package
+  sed -E 's#ckpt\.[a-z_.]+/[0-9]+#SCHEMA#g' "$d/err" | grep -qE "$CLASS_RE" && class=YES
   grep -qE "$OPCODE_RE" "$d/err" && why+=' opcode'
   if [ "$rc" != 0 ] && [ "$errn" -ge 1 ] && [ "$namepat" != - ] && ! grep -qF -- "$namepat" "$d/err"; then file=NO; fi
   awk 'length > 600 { exit 1 }' "$d/err" || why+=' long-line'
