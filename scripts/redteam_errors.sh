@@ -105,7 +105,8 @@ rt() {
   local all="$d/all"; cat "$d/err" "$d/out" >"$all"
   local trace=no class=no file=ok same=yes left=no why=''
   grep -qE '^\s+at [a-zA-Z_$.]+\(|\.java:[0-9]+\)|^(Exception|Caused by)' "$all" && trace=YES
-  grep -qE "$CLASS_RE" "$d/err" && class=YES
+  # a ckpt JSON schema name (ckpt.convert.parts/2) is a name users see in the files, not a Java package
+  sed -E 's#ckpt\.[a-z_.]+/[0-9]+#SCHEMA#g' "$d/err" | grep -qE "$CLASS_RE" && class=YES
   grep -qE "$OPCODE_RE" "$d/err" && why+=' opcode'
   if [ "$rc" != 0 ] && [ "$errn" -ge 1 ] && [ "$namepat" != - ] && ! grep -qF -- "$namepat" "$d/err"; then file=NO; fi
   awk 'length > 600 { exit 1 }' "$d/err" || why+=' long-line'
@@ -123,6 +124,11 @@ rt() {
   [ "$errn" -gt 1 ] && why+=' lines'
   [ "$rc" = 1 ] && [ "$errn" = 0 ] && [[ ! " $* " =~ \ (verify|diff)\  ]] && why+=' silent'
   [ "$rc" = 1 ] && [ "$errn" = 0 ] && [ ! -s "$d/out" ] && why+=' silent'
+  # input text reaches the terminal escaped: no raw control character but tab and newline, in either stream
+  LC_ALL=C grep -qP '[\x00-\x08\x0b-\x1f\x7f]' "$all" && why+=' control-char'
+  if [[ " $* " == *" inspect "*"--json"* ]] && [ -s "$d/out" ]; then
+    python3 -c 'import json,sys; json.load(open(sys.argv[1], encoding="utf-8"))' "$d/out" 2>/dev/null || why+=' bad-json'
+  fi
   if [[ " $* " =~ \ (verify|diff)\  ]]; then
     local js=0 rep; [[ " $* " == *" --json "* ]] && js=1
     rep=$(report_check "$d/out" $js "$rc" "$namepat" "$W/")
@@ -421,13 +427,141 @@ if mount -t tmpfs -o size=1m tmpfs "$W/full" 2>/dev/null; then
 else echo "(no tmpfs mount permitted: full-disk cases skipped)"; fi
 # a stale DIR.parts left by a --finish killed between publishing DIR and removing DIR.parts
 meg_copy
-java --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
+"$JAVA" --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
 cp -a "$W/out/p.parts" "$W/saved.parts"
-java --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
+"$JAVA" --enable-native-access=ALL-UNNAMED -jar "$JAR" convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
 rm -rf "$W/saved.parts/out"; mv "$W/saved.parts" "$W/out/p.parts"   # what a kill after the publishing rename leaves
 rt "convert --finish with a stale DIR.parts" 1 "$W/meg" p.parts - -- convert --quiet --format safetensors --finish --output-dir "$W/out/p" "$W/meg"
 rt "convert --part with a stale DIR.parts" 1 "$W/meg" p.parts - -- convert --quiet --format safetensors --part 1/1 --output-dir "$W/out/p" "$W/meg"
 rm -rf "$W/out/p" "$W/out/p.parts"
+
+# ---- more hostile inputs (cases named "ext …": RT_FILTER='^ext' runs only these) ------------------------------------
+# convert/reshard in parts over an input damaged between the steps, and a damaged staging dir
+parts_case() { # TAG CMD... : part 1/2 of the sound copy, then DAMAGE (a command), then part 2/2 and --finish must fail cleanly
+  local tag=$1 dmg=$2; shift 2
+  meg_copy; rm -rf "$W/out/p" "$W/out/p.parts"
+  "$JAVA" --enable-native-access=ALL-UNNAMED -jar "$JAR" "$@" --quiet --part 1/2 --output-dir "$W/out/p" "$W/meg" >/dev/null 2>&1
+  eval "$dmg"
+  # (no output check on the part: rt would remove DIR.parts after it; the finish must leave no DIR, and name the
+  # damaged file or, when the part refused, the staging dir)
+  rt "ext $tag part 2/2" 01 - "${NP:-$W}" - -- "$@" --quiet --part 2/2 --output-dir "$W/out/p" "$W/meg"
+  rt "ext $tag finish" "${FRC:-1}" - "$W/" "$W/out/p" -- "$@" --quiet --finish --output-dir "$W/out/p" "$W/meg"
+  rm -rf "$W/out/p" "$W/out/p.parts"
+}
+for c in "convert --format safetensors" "convert --format pytorch" "reshard --tp 1"; do
+  # the finish may succeed: part 1 read the shard before the cut, and part 2 may not need what was cut
+  FRC=01 NP=__1_0.distcp parts_case "$c, shard truncated between parts:" 'truncate_at "$W/meg/iter_0000004/__1_0.distcp" 50%' $c
+  NP=.metadata parts_case "$c, .metadata emptied between parts:" ': >"$W/meg/iter_0000004/.metadata"' $c
+  NP=plan.json parts_case "$c, plan.json a JSON array:" 'echo "[1, 2]" >"$W/out/p.parts/plan.json"' $c
+  NP=plan.json parts_case "$c, plan.json cut short:" 'printf "{\"x\":" >"$W/out/p.parts/plan.json"' $c
+  NP=plan.json parts_case "$c, plan.json nested 100000 deep:" 'python3 -c "print(\"[\" * 100000)" >"$W/out/p.parts/plan.json"' $c
+  NP=done.json parts_case "$c, part marker garbage:" 'for f in "$W"/out/p.parts/*.done.json; do echo "{\"schema\": 5}" >"$f"; done' $c
+done
+unset NP
+# save dirs with hostile trees: list, rotate (dry run and real), inspect, verify
+tree_case() { # TAG SETUP: a Megatron save dir (iterations 2 and 4) changed by SETUP
+  local tag=$1 setup=$2
+  for c in "list" "rotate --dry-run --keep-last 1" "inspect" "verify" "verify --all"; do
+    meg_copy; cp -a "$MEG/iter_0000002" "$W/meg/"; eval "$setup"
+    rt "ext tree $tag: $c" 01 - "${NP:-meg}" - -- $c "$W/meg"
+  done
+  # a real rotate must never reach outside the save dir (precious/ sits beside it) nor hang on loops
+  meg_copy; cp -a "$MEG/iter_0000002" "$W/meg/"; eval "$setup"; mkdir -p "$W/precious"; echo keep >"$W/precious/data"
+  rt "ext tree $tag: rotate --remove-incomplete" 01 "$W/precious" "${NP:-meg}" - -- rotate --keep-last 1 --remove-incomplete --min-age 0s "$W/meg"
+  [ "$(cat "$W/precious/data" 2>/dev/null)" = keep ] || { echo "FAIL: rotate reached outside the save dir ($tag)"; BAD=$((BAD + 1)); }
+  chmod -R u+rwX "$W/meg" 2>/dev/null
+}
+tree_case "iteration dir is a symlink loop" 'ln -s iter_0000009 "$W/meg/iter_0000009"'
+tree_case "iteration dir links outside" 'ln -s ../precious "$W/meg/iter_0000001"'
+tree_case "incomplete iteration holds links out and a loop" 'mkdir -p "$W/meg/iter_0000001/sub"; ln -s ../../precious "$W/meg/iter_0000001/out"; ln -s .. "$W/meg/iter_0000001/sub/loop"'
+tree_case "iteration dir unreadable" 'chmod 000 "$W/meg/iter_0000002"'
+tree_case "odd iteration names" 'mkdir "$W/meg/iter_abc" "$W/meg/iter_-1" "$W/meg/iter_99999999999999999999" "$W/meg/iter_0000005$(printf "\x1b[2J")"; : >"$W/meg/iter_0000006"'
+tree_case "iteration dir is a fifo" 'mkfifo "$W/meg/iter_0000001"'
+NP=latest_checkpointed_iteration.txt
+tree_case "tracker 10 MB of digits" 'head -c 10000000 /dev/zero | tr "\0" 7 >"$W/meg/latest_checkpointed_iteration.txt"'
+tree_case "tracker a 30-digit number" 'echo 999999999999999999999999999999 >"$W/meg/latest_checkpointed_iteration.txt"'
+tree_case "tracker holds a NUL" 'printf "4\0" >"$W/meg/latest_checkpointed_iteration.txt"'
+tree_case "tracker holds escapes" 'printf "\x1b]0;x\x07\x1b[2J" >"$W/meg/latest_checkpointed_iteration.txt"'
+tree_case "tracker negative" 'echo -4 >"$W/meg/latest_checkpointed_iteration.txt"'
+tree_case "tracker is a directory" 'rm "$W/meg/latest_checkpointed_iteration.txt"; mkdir "$W/meg/latest_checkpointed_iteration.txt"'
+tree_case "tracker is a symlink loop" 'rm "$W/meg/latest_checkpointed_iteration.txt"; ln -s latest_checkpointed_iteration.txt "$W/meg/latest_checkpointed_iteration.txt"'
+unset NP
+# DeepSpeed trackers
+for k in nul notutf8 huge dotdot dir; do
+  ds_copy
+  case $k in
+    nul) printf 'global_step4\0x' >"$W/ds/latest" ;;
+    notutf8) printf '\xff\xfe' >"$W/ds/latest" ;;
+    huge) head -c 5000000 /dev/urandom >"$W/ds/latest" ;;
+    dotdot) printf '../../etc' >"$W/ds/latest" ;;
+    dir) rm "$W/ds/latest"; mkdir "$W/ds/latest" ;;
+  esac
+  for c in inspect verify list "rotate --dry-run --keep-last 1"; do rt "ext ds latest $k: $c" 01 "$W/ds" latest - -- $c "$W/ds"; done
+  rt "ext ds latest $k: convert" 01 "$W/ds" latest "$O" -- convert --quiet --format pytorch --output-dir "$O" "$W/ds"
+done
+# output dirs: a file, a link to the input, a dangling link, inside the input (in parts too), a read-only parent
+meg_copy; echo x >"$W/afile"
+for c in "convert --format pytorch" "reshard --tp 1"; do
+  rt "ext $c: output is a file, --force" 1 "$W/meg" afile - -- $c --quiet --force --output-dir "$W/afile" "$W/meg"
+  ln -sfn "$W/meg" "$W/tolink"
+  rt "ext $c: output links to the input, --force" 1 "$W/meg" tolink - -- $c --quiet --force --output-dir "$W/tolink" "$W/meg"
+  rm -f "$W/tolink"; ln -s "$W/nowhere" "$W/dangling"
+  rt "ext $c: output is a dangling link" 1 "$W/meg" dangling - -- $c --quiet --output-dir "$W/dangling" "$W/meg"
+  rm -f "$W/dangling"
+  rt "ext $c --part: output inside the input" 1 "$W/meg" "$W/meg" - -- $c --quiet --part 1/2 --output-dir "$W/meg/iter_0000004/o" "$W/meg"
+  mkdir -p "$W/ro"; chmod 555 "$W/ro"  # root writes anyway: the run then just succeeds
+  rt "ext $c: output parent read-only" 01 "$W/meg" ro "$W/ro/o" -- $c --quiet --output-dir "$W/ro/o" "$W/meg"
+  chmod 755 "$W/ro"; rm -rf "$W/ro"
+done
+# safetensors: header lengths past the file, over the limit, at the top of the range; a header cut inside a string
+for L in 7 9 4096 100000000 1099511627776 18446744073709551615; do
+  copy "$ST" "$W/st"; python3 - "$W/st/model-00001-of-00001.safetensors" $L <<'EOF2'
+import sys, struct
+p, L = sys.argv[1], int(sys.argv[2]); d = open(p, 'rb').read(); n = struct.unpack('<Q', d[:8])[0]
+open(p, 'wb').write(struct.pack('<Q', L) + d[8:8 + min(n, 60)])
+EOF2
+  quick "ext st header length $L over a 60-byte rest" "$W/st" model-00001-of-00001.safetensors
+  rt "ext st header length $L convert" 01 "$W/st" model-00001-of-00001.safetensors "$O" -- convert --quiet --format pytorch --output-dir "$O" "$W/st"
+done
+# HF dirs with a hostile config.json: deep nesting, huge numbers, wrong types, duplicate keys, a directory
+B='"model_type": "llama", "architectures": ["LlamaForCausalLM"]'
+i=0
+for cfg in "{$B, \"x\": $(python3 -c 'print("[" * 100000 + "]" * 100000)')}" \
+           "{$B, \"hidden_size\": 1e400, \"num_hidden_layers\": 99999999999999999999999999, \"num_attention_heads\": 1e-400}" \
+           "{$B, \"hidden_size\": [1], \"num_hidden_layers\": null, \"vocab_size\": {\"a\": 1}, \"num_attention_heads\": true}" \
+           "{$B, \"hidden_size\": \"64\", \"num_hidden_layers\": -3, \"num_attention_heads\": 2.5, \"intermediate_size\": 0}" \
+           "{$B, $B}" "[$B]" '"just a string"' "{$B, \"rope_theta\": \"x\", \"tie_word_embeddings\": \"yes\", \"torch_dtype\": 5}" DIR; do
+  i=$((i + 1)); rm -rf "$W/hf"; mkdir -p "$W/hf"; cp "$ST"/* "$W/hf/"
+  if [ "$cfg" = DIR ]; then mkdir "$W/hf/config.json"; else printf '%s' "$cfg" >"$W/hf/config.json"; fi
+  rt "ext hf config.json #$i inspect" 01 "$W/hf" config.json - -- inspect "$W/hf"
+  rt "ext hf config.json #$i inspect --json" 01 "$W/hf" config.json - -- inspect --json "$W/hf"
+  # verify checks the weights, not config.json; this dir's index lists keys its one shard lacks: problems, none of them config.json's
+  rt "ext hf config.json #$i verify" 01 "$W/hf" - - -- verify "$W/hf"
+  rt "ext hf config.json #$i memory" 01 "$W/hf" "$W/hf" - -- memory "$W/hf"
+  rt "ext hf config.json #$i convert megatron" 1 "$W/hf" config.json "$O" -- convert --quiet --format megatron --output-dir "$O" "$W/hf"
+  rt "ext hf config.json #$i convert pytorch" 01 "$W/hf" config.json "$O" -- convert --quiet --format pytorch --output-dir "$O" "$W/hf"
+done
+# names with control characters: every tensor renamed (NUL, ESC sequences, newline, DEL, U+2028, quotes), and metadata
+copy "$ST" "$W/st"; python3 - "$W/st/model-00001-of-00001.safetensors" <<'EOF2'
+import sys, struct, json
+p = sys.argv[1]; d = open(p, 'rb').read(); n = struct.unpack('<Q', d[:8])[0]
+h = json.loads(d[8:8 + n]); ks = [k for k in h if k != '__metadata__']
+names = ['a\x00b', 'c\x1b[2Jd', 'e\nf', 'g\u2028h', 'i\x7fj', '"q\\b', 'k\x1b]0;t\x07']
+for k, nm in zip(ks, names): h[nm] = h.pop(k)
+h.setdefault('__metadata__', {})['evil\x07'] = '\x1b]0;t\x07'
+hb = json.dumps(h).encode(); open(p, 'wb').write(struct.pack('<Q', len(hb)) + hb + d[8 + n:])
+EOF2
+F=$W/st/model-00001-of-00001.safetensors
+for c in "inspect" "inspect --json" "inspect --json --summary" "inspect --tensors" "inspect --files" "verify" "verify --json" "verify --deep"; do
+  rt "ext st control-char names: $c" 01 "$F" - - -- $c "$F"
+done
+rt "ext st control-char names: diff --json" 01 "$F" - - -- diff --json "$F" "$F"
+rt "ext st control-char names: diff vs undamaged" 01 "$F" - - -- diff "$ST/model-00001-of-00001.safetensors" "$F"
+rt "ext st control-char names: convert safetensors" 01 "$F" - "$O" -- convert --quiet --format safetensors --output-dir "$O" "$F"
+ctl=$(printf 'x\x1b[31my\x07')
+mkdir -p "$W/$ctl"; cp "$F" "$W/$ctl/m.safetensors"
+rt "ext path with control chars: inspect --json" 01 - - - -- inspect --json "$W/$ctl/m.safetensors"
+rt "ext path with control chars: missing" 1 - - - -- inspect "$W/$ctl/none.safetensors"
 
 echo
 echo "$N cases, $BAD violations"

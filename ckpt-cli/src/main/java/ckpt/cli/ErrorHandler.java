@@ -51,6 +51,8 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
                 String both = output == null ? in : in.isEmpty() ? output + ": " : in.substring(0, in.length() - 2) + " → " + output + ": ";
                 line = both + "I/O error: " + msg;
             }
+        } else if (t instanceof NumberFormatException) { // the JDK's message ("For input string: …") is code-speak
+            line = inputs(parseResult) + "a number in the input is not an integer or does not fit 64 bits";
         } else if (t instanceof IllegalArgumentException || t instanceof ArithmeticException) {
             // A value check that no reader turned into a FormatException: the values came from the input (option
             // checks raise picocli's ParameterException, a usage error that never gets here), so it is bad input,

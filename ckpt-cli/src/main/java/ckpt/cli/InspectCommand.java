@@ -28,6 +28,9 @@ import java.util.concurrent.Callable;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:shown", "1:the path is not a checkpoint ckpt can read (one line says why)", "2:usage error"})
 final class InspectCommand implements Callable<Integer> {
+    /** Unsafe-global warnings printed before the text report; the rest are counted (verify lists every one). */
+    static final int MAX_WARNINGS = 20;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -52,7 +55,7 @@ final class InspectCommand implements Callable<Integer> {
     @Override
     public Integer call() throws java.io.IOException {
         CheckpointIndex opened;
-        List<Problem> unsafe;
+        List<Problem> unsafe; // at most MAX_WARNINGS printed
         try (MetadataSpinner spinner = MetadataSpinner.start(json ? null : "reading metadata");
              PickleAudit audit = PickleAudit.start()) {
             opened = Checkpoints.open(path);
@@ -63,7 +66,15 @@ final class InspectCommand implements Callable<Integer> {
             PrintWriter out = TerminalText.safe(spec.commandLine().getOut());
             // before anything that looks like an ordinary model: this file is not safe to torch.load
             PrintWriter warn = json ? TerminalText.safe(spec.commandLine().getErr()) : out;
-            for (Problem p : unsafe) warn.println("WARNING: " + p.file() + ": " + p.what());
+            // a hostile file can reference thousands of globals: stderr (--json) gets one line, stdout a screenful
+            int shown = Math.min(unsafe.size(), json ? 1 : MAX_WARNINGS);
+            for (int i = 0; i < shown; i++) {
+                Problem p = unsafe.get(i);
+                String more = json && unsafe.size() > 1 ? " (and " + (unsafe.size() - 1) + " more unsafe globals: ckpt verify lists each)" : "";
+                warn.println("WARNING: " + p.file() + ": " + p.what() + more);
+            }
+            if (!json && unsafe.size() > shown)
+                warn.println("WARNING: and " + (unsafe.size() - shown) + " more unsafe globals: ckpt verify lists each");
             warn.flush();
             if (json) VersionedJson.stream(summary ? InspectSummary.of(r) : r, out);
             else new InspectPrinter(r, out).print(new InspectPrinter.Options(tensors || filter != null, files, filter));

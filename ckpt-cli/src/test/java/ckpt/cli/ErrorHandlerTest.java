@@ -34,6 +34,7 @@ class ErrorHandlerTest {
                 case "enospc" -> new IOException("No space left on device");
                 case "eio" -> new IOException("Input/output error");
                 case "nofile" -> new java.nio.file.NoSuchFileException(path.toString());
+                case "nfe" -> new NumberFormatException("For input string: \"99999999999999999999\"");
                 case "cce" -> new ClassCastException("class ckpt.format.pickle.PyTuple cannot be cast to class java.lang.Long");
                 default -> new IllegalArgumentException("Position + size overflow\nsecond line");
             };
@@ -53,6 +54,14 @@ class ErrorHandlerTest {
         String[] r = run("/data/ckpt/iter_0000004");
         assertThat(Integer.parseInt(r[0])).isEqualTo(ExitCodes.PROBLEMS);
         assertThat(r[1]).isEqualTo("ckpt: /data/ckpt/iter_0000004: Position + size overflow" + System.lineSeparator());
+    }
+
+    @Test
+    void aNumberThatDoesNotParseIsSaidInWords() {
+        String[] r = run("/data/ckpt", "--what", "nfe");
+        assertThat(Integer.parseInt(r[0])).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(r[1]).isEqualTo("ckpt: /data/ckpt: a number in the input is not an integer or does not fit 64 bits"
+                + System.lineSeparator());
     }
 
     @Test

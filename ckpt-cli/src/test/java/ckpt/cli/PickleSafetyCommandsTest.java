@@ -71,6 +71,25 @@ class PickleSafetyCommandsTest {
         assertThat(i.out()).contains("weight");
     }
 
+    /** 100 distinct unsafe globals: inspect --json warns in one stderr line, the text report in a screenful plus a count. */
+    @Test
+    void manyUnsafeGlobalsAreCountedNotListed() throws Exception {
+        byte[][] parts = new byte[101][];
+        parts[0] = op(']');
+        for (int i = 0; i < 100; i++) parts[i + 1] = cat(global("mod" + i, "f"), op(')', 'R', 'a'));
+        Path pt = withEntry(cat(parts));
+        var j = ckpt("inspect", "--json", pt);
+        assertThat(j.code()).as(j.err()).isZero();
+        assertThat(j.err().lines().toList()).as(j.err()).hasSize(1);
+        assertThat(j.err()).startsWith("WARNING: " + pt).contains("global mod0.f").contains("(and 99 more unsafe globals: ckpt verify lists each)");
+        var t = ckpt("inspect", pt);
+        List<String> warnings = t.out().lines().filter(l -> l.startsWith("WARNING: ")).toList();
+        assertThat(warnings).hasSize(InspectCommand.MAX_WARNINGS + 1);
+        assertThat(warnings.getLast()).isEqualTo("WARNING: and 80 more unsafe globals: ckpt verify lists each");
+        var v = ckpt("verify", pt);
+        assertThat(v.out().lines().filter(l -> l.contains("pickle references global mod")).count()).isEqualTo(100);
+    }
+
     @Test
     void theRealFileItIsBuiltFromIsSound() throws Exception {
         Path pt = withEntry(str("just text"));

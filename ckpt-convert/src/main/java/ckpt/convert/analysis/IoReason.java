@@ -18,6 +18,7 @@ public final class IoReason {
 
     public static String of(Throwable t) {
         if (t instanceof UncheckedIOException u && u.getCause() != null) t = u.getCause();
+        if (t instanceof com.fasterxml.jackson.core.JsonProcessingException) return ckpt.format.JsonErrors.describe(t);
         if (t instanceof NoSuchFileException) return "no such file or directory";
         if (t instanceof AccessDeniedException) return "permission denied";
         if (t instanceof NotDirectoryException) return "not a directory";

@@ -17,7 +17,7 @@ public record ParallelSummary(String source, Long tensorParallel, Long pipelineP
                               Long expertParallel, Long contextParallel, Long virtualPipeline, Long worldSize,
                               Boolean distributedOptimizer, String optimizerFormat) {
     public static final String SOURCE_FILES = "inferred from file names and keys";
-    private static final Pattern DISTCP = Pattern.compile("__(\\d+)_\\d+\\.distcp");
+    private static final Pattern DISTCP = Pattern.compile("__(\\d{1,18})_\\d+\\.distcp");
 
     public static Optional<ParallelSummary> of(CheckpointIndex index) {
         ParallelLayout p = index.parallelism();

@@ -24,8 +24,8 @@ public final class PickleSafety {
         List<Problem> out = new ArrayList<>();
         for (PickleAudit.Finding f : findings) {
             if (TorchLoadPolicy.judge(f.global()) != TorchLoadPolicy.Verdict.UNSAFE) continue;
-            out.add(new Problem(f.file().toString(), null, "pickle references global " + InputText.excerpt(f.global().toString()) + " (" + f.opcode()
-                    + " at byte " + f.offset() + "), outside what torch.load(weights_only=True) accepts and outside "
+            out.add(new Problem(f.file().toString(), null, "pickle references global " + InputText.excerpt(f.global().toString()) + " (at "
+                    + f.where() + "), outside what torch.load(weights_only=True) accepts and outside "
                     + "what DCP's, Megatron's and DeepSpeed's loaders expect: loading this file with weights_only=False would import and call it"));
         }
         return out;

@@ -20,7 +20,7 @@ import java.util.regex.Pattern;
  * ({@code decoder.layers.N.X}) keys. What shapes cannot decide stays null and is said in a note.
  */
 public final class ShapeInference {
-    private static final Pattern PER_LAYER = Pattern.compile("decoder\\.layers\\.(\\d+)\\.(.+)");
+    private static final Pattern PER_LAYER = Pattern.compile("decoder\\.layers\\.(\\d{1,18})\\.(.+)");
 
     private final Map<String, GlobalTensor> byKey;
     private final boolean stacked;

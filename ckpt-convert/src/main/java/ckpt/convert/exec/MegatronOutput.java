@@ -282,7 +282,7 @@ public final class MegatronOutput implements PartWriter {
         String it = save.iteration();
         Path iter = dir.resolve(it);
         if (save.commonPt() != null) Files.write(iter.resolve(COMMON_PT), save.commonPt());
-        layout.writeMetadata(iter, checkpointId, save.saveId());
+        layout.writeMetadata(iter, checkpointId, save.saveId(), writeback); // --no-fsync: not forced
         Files.write(iter.resolve("metadata.json"), save.metadataJson());
         Files.writeString(dir.resolve(TRACKER), save.tracker(), StandardCharsets.UTF_8);
         try (var s = Files.list(iter)) {

@@ -197,7 +197,8 @@ final class PartStaging {
         } catch (NoSuchFileException e) {
             throw e;
         } catch (IOException e) {
-            throw new FormatException(file, "unreadable: " + e.getMessage().lines().findFirst().orElse(""));
+            throw new FormatException(file, (e instanceof com.fasterxml.jackson.core.JsonProcessingException ? "not a ckpt parts file: " : "unreadable: ")
+                    + ckpt.format.JsonErrors.describe(e));
         }
     }
 

@@ -37,6 +37,9 @@ public final class Checkpoints {
         } catch (ArithmeticException e) {
             // every value reaching this arithmetic came from the checkpoint's files
             throw new FormatException(path, "sizes in the checkpoint's metadata overflow 64 bits", e);
+        } catch (NumberFormatException e) {
+            // a number in a name or text of the input that a parse did not expect (the JDK's message is code-speak)
+            throw new FormatException(path, "a number in the checkpoint is not an integer or does not fit 64 bits", e);
         } catch (IllegalArgumentException e) {
             throw new FormatException(path, "inconsistent checkpoint: " + e.getMessage(), e);
         }

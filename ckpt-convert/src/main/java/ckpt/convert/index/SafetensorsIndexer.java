@@ -165,9 +165,9 @@ public final class SafetensorsIndexer {
             });
             details.put("config", m);
         } catch (JsonProcessingException e) {
-            details.put("config_error", CONFIG_FILE + " is not a JSON object: " + e.getOriginalMessage());
+            details.put("config_error", CONFIG_FILE + " is not a JSON object: " + ckpt.format.JsonErrors.describe(e));
         } catch (IOException e) {
-            details.put("config_error", "cannot read " + CONFIG_FILE + ": " + e.getMessage());
+            details.put("config_error", "cannot read " + CONFIG_FILE + ": " + ckpt.format.JsonErrors.describe(e));
         }
     }
 

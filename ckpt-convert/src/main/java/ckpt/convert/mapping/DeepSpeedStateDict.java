@@ -68,7 +68,7 @@ public final class DeepSpeedStateDict {
             Map<String, Object> m = JSON.convertValue(n, LinkedHashMap.class);
             return m;
         } catch (IOException e) {
-            throw new FormatException(file, "cannot read config.json: " + e.getMessage(), e);
+            throw new FormatException(file, "cannot read config.json: " + ckpt.format.JsonErrors.describe(e), e);
         }
     }
 

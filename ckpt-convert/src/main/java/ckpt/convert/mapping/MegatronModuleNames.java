@@ -24,7 +24,8 @@ import java.util.regex.Pattern;
  * {@code pre_mlp_layernorm}; FORMATS.md §8). No optimizer state, no {@code _extra_state}.
  */
 public final class MegatronModuleNames {
-    private static final Pattern OWN_LAYER_EXPERTS = Pattern.compile("decoder\\.layers\\.(\\d+)\\.(.*)mlp\\.experts\\.experts\\.(.+)");
+    private static final Pattern LAYER_NUMBER = Pattern.compile("decoder\\.layers\\.(\\d{1,18})(?:\\..*)?", Pattern.DOTALL);
+    private static final Pattern OWN_LAYER_EXPERTS = Pattern.compile("decoder\\.layers\\.(\\d{1,18})\\.(.*)mlp\\.experts\\.experts\\.(.+)");
     private static final Map<String, String> LOCAL_NORMS = Map.of(
             "self_attention.linear_qkv.layer_norm_weight", "input_layernorm.weight",
             "self_attention.linear_qkv.layer_norm_bias", "input_layernorm.bias",
@@ -63,8 +64,9 @@ public final class MegatronModuleNames {
                     long i = Long.parseLong(m.group(1));
                     addLayer(out, 1, i, order, "decoder.layers." + i + ".", m.group(2) + "mlp.experts.experts." + m.group(3), whole, local);
                 } else {
-                    int group = name.startsWith("embedding.") ? 0 : name.startsWith("decoder.layers.") ? 1 : 3;
-                    long layer = group == 1 ? Long.parseLong(name.split("\\.")[2]) : 0;
+                    long number = layerNumber(name); // -1 unless decoder.layers.<digits>[.…]
+                    int group = name.startsWith("embedding.") ? 0 : number >= 0 ? 1 : 3;
+                    long layer = Math.max(number, 0);
                     String renamed = name;
                     if (group == 1 && local) {
                         String prefix = "decoder.layers." + layer + ".";
@@ -84,6 +86,12 @@ public final class MegatronModuleNames {
      */
     public static Optional<String> localSpecName(String layerKey) {
         return Optional.ofNullable(LOCAL_NORMS.get(layerKey));
+    }
+
+    /** The N of {@code decoder.layers.N} or {@code decoder.layers.N.…} (at most 18 digits), else -1. */
+    static long layerNumber(String name) {
+        Matcher m = LAYER_NUMBER.matcher(name);
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 
     private static boolean isStacked(String name, String prefix) {

@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
  */
 public final class DpReshardable {
     private static final Pattern BUCKET = Pattern.compile(
-            "optimizer\\.distributed\\.dp_group_idx_(\\d+)\\.gbuf_idx_(\\d+)\\.dtype_(.+)\\.bucket_idx_(\\d+)\\.([A-Za-z0-9_]+)");
+            "optimizer\\.distributed\\.dp_group_idx_(\\d{1,9})\\.gbuf_idx_(\\d{1,9})\\.dtype_(.+)\\.bucket_idx_(\\d{1,9})\\.([A-Za-z0-9_]+)");
     /** Elements of every parameter compared with the model weight: first, middle, last. */
     private static final int SAMPLES = 3;
 

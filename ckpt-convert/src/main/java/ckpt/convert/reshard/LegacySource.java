@@ -47,7 +47,7 @@ public final class LegacySource {
     /** The summary's name for the source's optimizer format. */
     static final String FORMAT = "distrib_optim.pt";
     /** A layer's extra state in a rank's model state dict: local layer number, module path. */
-    private static final Pattern LAYER_EXTRA = Pattern.compile("decoder\\.layers\\.(\\d+)\\.(.+\\._extra_state)");
+    private static final Pattern LAYER_EXTRA = Pattern.compile("decoder\\.layers\\.(\\d{1,9})\\.(.+\\._extra_state)");
 
     private LegacySource() {
     }

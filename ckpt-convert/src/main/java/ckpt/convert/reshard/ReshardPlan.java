@@ -28,7 +28,7 @@ import java.util.regex.Pattern;
  */
 public record ReshardPlan(ConversionPlan plan, List<MegatronSave.RawItem> items, int tp, int pp, int modelTensors,
                           int optimizerTensors) {
-    private static final Pattern EXTRA = Pattern.compile("(.+)/shard_(\\d+)(?:\\.\\d+)*_(\\d+)(?:\\.\\d+)*");
+    private static final Pattern EXTRA = Pattern.compile("(.+)/shard_(\\d{1,18})(?:\\.\\d+)*_(\\d{1,18})(?:\\.\\d+)*");
 
     public static ReshardPlan of(ReshardInput src, int tp, int pp) {
         if (tp < 1 || pp < 1) throw new IllegalArgumentException("--tp and --pp must be ≥ 1");

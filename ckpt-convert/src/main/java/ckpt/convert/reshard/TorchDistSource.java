@@ -38,7 +38,7 @@ import java.util.regex.Pattern;
 public final class TorchDistSource {
     /** ShardedObjects of dp_reshardable optimizer state (param groups, bucket sizes): rebuilt, not copied. */
     private static final String DISTRIBUTED = "optimizer.distributed.";
-    private static final Pattern RANK_FILE = Pattern.compile("__(\\d+)_\\d+\\.distcp");
+    private static final Pattern RANK_FILE = Pattern.compile("__(\\d{1,9})_\\d+\\.distcp");
 
     private TorchDistSource() {
     }

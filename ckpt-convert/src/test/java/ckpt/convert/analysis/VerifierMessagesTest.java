@@ -67,6 +67,25 @@ class VerifierMessagesTest {
         assertThat(p.what()).contains("mmm… (100002 characters)").hasSizeLessThan(600);
     }
 
+    /**
+     * An unsafe global's line says where it is in words: the offset counts from the start of the zip's pickle record,
+     * so the record is named; no opcode mnemonic or hex.
+     */
+    @Test
+    void anUnsafeGlobalIsPlacedInItsPickleRecord() throws Exception {
+        byte[] pk = "\u0080\u0002cos\nsystem\nX\u0002\u0000\u0000\u0000id\u0085R.".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1);
+        Path pt = tmp.resolve("os_system.pt");
+        try (java.util.zip.ZipOutputStream z = new java.util.zip.ZipOutputStream(java.nio.file.Files.newOutputStream(pt))) {
+            stored(z, "archive/data.pkl", pk);
+            stored(z, "archive/byteorder", "little".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            stored(z, "archive/version", "3\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        }
+        VerifyReport r = new Verifier(false, VerifyProgress.NONE).verify(pt);
+        Problem p = r.problems().stream().filter(x -> x.what().startsWith("pickle references global ")).findFirst().orElseThrow();
+        assertThat(p.what()).startsWith("pickle references global os.system (at byte 2 of archive/data.pkl), outside ")
+                .doesNotContain("0x").doesNotContain("GLOBAL");
+    }
+
     private static void stored(java.util.zip.ZipOutputStream z, String name, byte[] data) throws IOException {
         java.util.zip.ZipEntry e = new java.util.zip.ZipEntry(name);
         java.util.zip.CRC32 crc = new java.util.zip.CRC32();

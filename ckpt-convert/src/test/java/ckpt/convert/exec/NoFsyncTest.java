@@ -63,6 +63,43 @@ class NoFsyncTest {
         }
     }
 
+    /**
+     * A Megatron torch_dist output (HF → Megatron): its small {@code .metadata} is forced when written, and that force
+     * too goes through the writeback, so {@code --no-fsync} skips it like every other. A force that bypassed the
+     * writeback would be invisible to the no-fsync count; the durable run shows it went through: the {@code .metadata}
+     * (the one file of its size) is forced twice, when written and when the output is published.
+     */
+    @Test
+    void megatronMetadataIsForcedThroughTheWriteback() throws IOException {
+        Path hf = tmp.resolve("hf");
+        new Converter().convert(ConvertOptions.of(LLAMA, OutputFormat.HUGGINGFACE, hf), ConversionListener.NONE);
+        Path out = tmp.resolve("out");
+        java.util.List<Long> forcedSizes = new java.util.concurrent.CopyOnWriteArrayList<>(); // the writers' channels are write-only
+        Converter durableConverter = new Converter(new PlanExecutor(64 << 10, 2, TensorKernels.CPU), () -> new Writeback(4096, (ch, metadata) -> {
+            forcedSizes.add(ch.size());
+            ch.force(metadata);
+        }));
+        durableConverter.convert(ConvertOptions.of(hf, OutputFormat.MEGATRON, out), ConversionListener.NONE);
+        long size = Files.size(out.resolve("release/.metadata"));
+        try (var s = Files.walk(out)) { // no other file of the output has the .metadata's size
+            assertThat(s.filter(Files::isRegularFile).filter(p -> {
+                try {
+                    return Files.size(p) == size;
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }).count()).isEqualTo(1);
+        }
+        long metadataForces = forcedSizes.stream().filter(n -> n == size).count();
+        assertThat(metadataForces).as(".metadata forced through the writeback when written and at publish").isEqualTo(2);
+        SortedMap<String, String> durable = takeTree(out);
+
+        AtomicInteger forces = new AtomicInteger();
+        counting(forces).convert(ConvertOptions.of(hf, OutputFormat.MEGATRON, out).withFsync(false), ConversionListener.NONE);
+        assertThat(forces.get()).as("no force with --no-fsync").isZero();
+        assertThat(takeTree(out)).isEqualTo(durable);
+    }
+
     @Test
     void partsAndFinishWithoutFsyncPublishTheSameBytes() throws IOException {
         Path out = tmp.resolve("out");

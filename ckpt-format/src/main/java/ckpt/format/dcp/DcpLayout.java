@@ -108,6 +108,11 @@ public final class DcpLayout {
      * torch merges the ranks' write results); the data files must be complete and forced before.
      */
     public void writeMetadata(Path dir, String checkpointId, String saveId) throws IOException {
+        writeMetadata(dir, checkpointId, saveId, ckpt.format.Writeback.none());
+    }
+
+    /** {@link #writeMetadata(Path, String, String)}, forced by {@code writeback} (not at all for {@code --no-fsync}). */
+    public void writeMetadata(Path dir, String checkpointId, String saveId, ckpt.format.Writeback writeback) throws IOException {
         DcpMetadataWriter m = new DcpMetadataWriter();
         for (Item it : items) {
             switch (it) {
@@ -118,6 +123,6 @@ public final class DcpLayout {
         List<Item> byRank = new ArrayList<>(items);
         byRank.sort(Comparator.comparingInt(Item::rank)); // stable: file order within a rank
         for (Item it : byRank) m.addStorage(it.fqn(), it instanceof Chunk c ? c.box().offsets() : null, it.at());
-        m.storageMeta(checkpointId, saveId).writeFile(dir);
+        m.storageMeta(checkpointId, saveId).writeFile(dir, writeback);
     }
 }

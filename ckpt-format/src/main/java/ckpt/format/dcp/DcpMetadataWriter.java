@@ -114,13 +114,21 @@ public final class DcpMetadataWriter {
      * it is an incomplete save, so this goes last, after the data files are forced.
      */
     public void writeFile(java.nio.file.Path dir) throws java.io.IOException {
+        writeFile(dir, ckpt.format.Writeback.none());
+    }
+
+    /**
+     * {@link #writeFile(java.nio.file.Path)} with the force made by {@code writeback}, which decides it for the whole
+     * output: none when it is not {@link ckpt.format.Writeback#durable() durable} ({@code --no-fsync}).
+     */
+    public void writeFile(java.nio.file.Path dir, ckpt.format.Writeback writeback) throws java.io.IOException {
         java.nio.file.Path tmp = dir.resolve(DcpMetadataReader.METADATA_FILE + ".tmp");
         try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
                 java.nio.file.StandardOpenOption.TRUNCATE_EXISTING, java.nio.file.StandardOpenOption.WRITE);
              OutputStream out = new java.io.BufferedOutputStream(java.nio.channels.Channels.newOutputStream(ch), 1 << 20)) {
             write(out);
             out.flush();
-            ch.force(true);
+            writeback.track(tmp, ch).force();
         }
         java.nio.file.Files.move(tmp, dir.resolve(DcpMetadataReader.METADATA_FILE), java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                 java.nio.file.StandardCopyOption.REPLACE_EXISTING);

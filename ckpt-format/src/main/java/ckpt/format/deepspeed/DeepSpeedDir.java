@@ -57,9 +57,13 @@ public record DeepSpeedDir(Path dir, Optional<String> latest, List<Tag> tags) {
                 throw new FormatException(file, "tracker file is " + Files.size(file) + " bytes: not a tag name");
             String tag = Files.readString(file, StandardCharsets.UTF_8).strip();
             if (tag.isEmpty()) throw new FormatException(file, "tracker file is empty: it names no tag");
-            if (tag.contains("/") || tag.contains("\\") || tag.equals("..") || tag.equals(".") || tag.contains("\n"))
-                throw new FormatException(file, "tracker names '" + InputText.excerpt(tag) + "', which is not a directory name");
+            // a NUL or other control character is no tag DeepSpeed writes (and NUL no file name at all)
+            if (tag.contains("/") || tag.contains("\\") || tag.equals("..") || tag.equals(".") || tag.chars().anyMatch(Character::isISOControl))
+                throw new FormatException(file, "tracker names '" + InputText.excerpt(tag.replaceAll("\\p{Cntrl}", "?"))
+                        + "', which is not a directory name");
             return Optional.of(tag);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new FormatException(file, "tracker file is not UTF-8 text: not a tag name", e);
         } catch (IOException e) {
             throw new FormatException(file, "cannot read: " + e.getMessage(), e);
         }

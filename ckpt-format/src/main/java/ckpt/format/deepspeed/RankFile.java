@@ -31,8 +31,8 @@ public record RankFile(String name, int rank, Path path, TorchSaveArchive archiv
         if (e.compressedSize() != t.storage().byteSize())
             throw error("storage record " + entry + " of " + what + " holds " + e.compressedSize() + " bytes, its storage needs "
                     + t.storage().byteSize());
-        if (t.requiredStorageElements() > t.storage().numel())
-            throw error(what + " " + t + " reaches element " + t.requiredStorageElements() + " of a storage of " + t.storage().numel());
+        String why = t.outsideStorage(what);
+        if (why != null) throw error(why);
         return new StoredTensor(this, t, e.dataOffset(), e.compressedSize());
     }
 

@@ -50,7 +50,7 @@ public record CheckpointingConfig(String shardedBackend, int shardedBackendVersi
             if (backend == null) throw new FormatException(f, "metadata.json has no sharded_backend");
             return new CheckpointingConfig(backend, version, common);
         } catch (IOException e) {
-            throw new FormatException(f, "unreadable metadata.json: " + e.getMessage().lines().findFirst().orElse(""), e);
+            throw new FormatException(f, "unreadable metadata.json: " + ckpt.format.JsonErrors.describe(e), e);
         }
     }
 

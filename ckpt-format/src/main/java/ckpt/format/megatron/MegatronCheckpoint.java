@@ -134,7 +134,7 @@ public final class MegatronCheckpoint implements AutoCloseable, ckpt.format.Mapp
     public Long iteration() {
         if (common.get("iteration") instanceof Long l) return l;
         String n = dir.getFileName() == null ? "" : dir.getFileName().toString();
-        if (n.matches("iter_\\d+")) return Long.parseLong(n.substring(5));
+        if (n.matches("iter_\\d{1,18}")) return Long.parseLong(n.substring(5));
         return n.equals("release") ? 0L : null;
     }
 

@@ -23,7 +23,7 @@ import java.util.stream.Stream;
  */
 public record SaveDir(Path dir, Optional<String> tracker, List<Iteration> iterations) {
     public static final String TRACKER = "latest_checkpointed_iteration.txt";
-    private static final Pattern ITER = Pattern.compile("iter_(\\d{7,})");
+    private static final Pattern ITER = Pattern.compile("iter_(\\d{7,18})"); // at most 18 digits: a long
 
     /** One {@code iter_*} or {@code release} directory. Release is iteration 0. */
     public record Iteration(long iteration, String name, Path path, boolean release) {

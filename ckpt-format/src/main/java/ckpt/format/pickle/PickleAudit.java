@@ -19,8 +19,15 @@ public final class PickleAudit implements AutoCloseable {
     private static final ThreadLocal<PickleAudit> CURRENT = new ThreadLocal<>();
     private static final int MAX_FINDINGS = 10_000;
 
-    /** A global as a file references it; the first reference per file and global is kept. */
-    public record Finding(Path file, PyGlobal global, String opcode, long offset) {
+    /**
+     * A global as a file references it; the first reference per file and global is kept. {@code record} names the
+     * pickle inside the file when it is one record of it (a zip's {@code archive/data.pkl}), null otherwise.
+     */
+    public record Finding(Path file, String record, PyGlobal global, String opcode, long offset) {
+        /** Where the reference is, in words: "byte 27 of archive/data.pkl", or "byte 27" when the pickle is the file. */
+        public String where() {
+            return "byte " + offset + (record == null ? "" : " of " + record);
+        }
     }
 
     private final PickleAudit outer;
@@ -36,10 +43,10 @@ public final class PickleAudit implements AutoCloseable {
         return a;
     }
 
-    static void record(Path file, PyGlobal g, String opcode, long offset) {
+    static void record(Path file, String record, PyGlobal g, String opcode, long offset) {
         PickleAudit a = CURRENT.get();
         if (a == null || a.findings.size() >= MAX_FINDINGS) return;
-        a.findings.putIfAbsent(file + "\u0000" + g, new Finding(file, g, opcode, offset));
+        a.findings.putIfAbsent(file + "\u0000" + g, new Finding(file, record, g, opcode, offset));
     }
 
     public List<Finding> findings() {

@@ -35,6 +35,7 @@ public final class PickleReader {
     private static final Reducer NO_REDUCER = args -> null;
 
     private final Path file;
+    private final String record;
     private final PickleLimits limits;
     private final PersistentLoader persistentLoader;
     private final Map<PyGlobal, Reducer> reducers;
@@ -45,6 +46,7 @@ public final class PickleReader {
 
     private PickleReader(Builder b) {
         this.file = b.file;
+        this.record = b.record;
         this.limits = b.limits;
         this.persistentLoader = b.persistentLoader;
         this.reducers = Map.copyOf(b.reducers);
@@ -73,6 +75,7 @@ public final class PickleReader {
 
     public static final class Builder {
         private Path file;
+        private String record;
         private PickleLimits limits = PickleLimits.DEFAULT;
         private PersistentLoader persistentLoader;
         private final Map<PyGlobal, Reducer> reducers = new HashMap<>();
@@ -88,6 +91,16 @@ public final class PickleReader {
         /** The file the pickle comes from; named in every error message. */
         public Builder file(Path file) {
             this.file = file;
+            return this;
+        }
+
+        /**
+         * The pickle's name inside its file when it is one record of it ({@code archive/data.pkl} of a torch.save
+         * zip), so that an offset in a message says what it counts from; null (the default) when the pickle is the
+         * whole file or starts at a file offset.
+         */
+        public Builder record(String record) {
+            this.record = record;
             return this;
         }
 
@@ -760,7 +773,7 @@ public final class PickleReader {
             if (module.indexOf('\uFFFD') >= 0 || name.indexOf('\uFFFD') >= 0)
                 throw fail("corrupt pickle: a class name is not valid UTF-8 (Python's unpickler fails on it)");
             PyGlobal g = PythonNames.resolve(module, name, protocol);
-            PickleAudit.record(file, g, Opcodes.describe(op), opPos);
+            PickleAudit.record(file, record, g, Opcodes.describe(op), opPos);
             if (g.module().equals("torch") && !name.contains(".")) {
                 Optional<DType> dtype = DType.fromTorchName(g.name());
                 if (dtype.isPresent()) return dtype.get();

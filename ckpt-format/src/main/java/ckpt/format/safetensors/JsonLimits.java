@@ -41,10 +41,7 @@ final class JsonLimits {
 
     /** Jackson messages span lines (source excerpt); keep the first, which names the problem. */
     static String oneLine(Exception e) {
-        String m = e instanceof com.fasterxml.jackson.core.JsonProcessingException j ? j.getOriginalMessage()
-                : e.getMessage();
-        if (m == null) return "malformed JSON";
-        int nl = m.indexOf('\n');
-        return nl < 0 ? m : m.substring(0, nl);
+        String m = ckpt.format.JsonErrors.describeUnplaced(e);
+        return m.startsWith("not valid JSON: ") ? m.substring("not valid JSON: ".length()) : m;
     }
 }

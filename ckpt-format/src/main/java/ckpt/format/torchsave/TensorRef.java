@@ -96,8 +96,26 @@ public final class TensorRef implements Buildable {
         this.attributes = state;
     }
 
+    /** The tensor in words, for messages: "float32 tensor of shape [3, 4] on storage record data/0". */
+    public String describe() {
+        return dtype + " tensor of shape " + Arrays.toString(shape)
+                + (storage == null ? " (meta, no data)" : " on storage record data/" + storage.key());
+    }
+
+    /**
+     * Why this view does not fit its storage, in words, or null when it does. {@code name} is the tensor's key when the
+     * caller knows it (null otherwise).
+     */
+    public String outsideStorage(String name) {
+        long need = requiredStorageElements();
+        long held = storage.numel();
+        if (need <= held) return null;
+        return (name == null ? "" : name + ": ") + describe() + " (storage offset " + storageOffset + ", strides "
+                + Arrays.toString(stride) + ") needs " + need + " elements of its storage, which holds " + held;
+    }
+
     @Override
     public String toString() {
-        return "tensor(" + dtype + ", " + Arrays.toString(shape) + (storage == null ? ", meta" : ", data/" + storage.key()) + ")";
+        return describe();
     }
 }

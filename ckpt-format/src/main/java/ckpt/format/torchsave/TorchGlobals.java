@@ -145,10 +145,8 @@ public final class TorchGlobals {
     }
 
     static void checkInside(Path file, TensorRef t) {
-        long need = t.requiredStorageElements();
-        if (need > t.storage().numel())
-            throw new FormatException(file, "tensor view " + t + " reaches element " + need
-                    + " of a storage holding " + t.storage().numel());
+        String why = t.outsideStorage(null);
+        if (why != null) throw new FormatException(file, why);
     }
 
     static long[] dims(Path file, Object o, String what) {

@@ -54,7 +54,7 @@ public final class TorchSaveArchive implements ckpt.format.RecordChecks {
             if (!order.equals("little"))
                 throw new FormatException(file, "byteorder '" + InputText.excerpt(order) + "': only little-endian torch.save files are supported");
         });
-        PickleReader reader = TorchGlobals.reader(file).build();
+        PickleReader reader = TorchGlobals.reader(file).record(pkl.name()).build();
         Object root = reader.read(zip.data(pkl));
         return new TorchSaveArchive(file, zip, prefix, root, checkCrc);
     }
@@ -100,7 +100,7 @@ public final class TorchSaveArchive implements ckpt.format.RecordChecks {
 
     /** The elements of a tensor of this archive. */
     public StridedView view(TensorRef t) {
-        if (t.isMeta()) throw new FormatException(file, "meta tensor " + t + " has no data");
+        if (t.isMeta()) throw new FormatException(file, t.describe() + " has no data");
         return new StridedView(storageBytes(t.storage()), t.dtype(), t.storageOffset(), t.shape(), t.stride());
     }
 }

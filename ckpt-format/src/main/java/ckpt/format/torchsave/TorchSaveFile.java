@@ -136,7 +136,7 @@ public final class TorchSaveFile implements AutoCloseable, ckpt.format.RecordChe
 
     /** The elements of a tensor of this file, a view over the mapped storage (non-contiguous views included). */
     public StridedView view(TensorRef t) {
-        if (t.isMeta()) throw new FormatException(file, "meta tensor " + t + " has no data");
+        if (t.isMeta()) throw new FormatException(file, t.describe() + " has no data");
         StorageRecord r = record(t.storage());
         TorchGlobals.checkInside(file, t);
         if (checkRecords && archive != null) // the zip's CRC-32; legacy streams carry none

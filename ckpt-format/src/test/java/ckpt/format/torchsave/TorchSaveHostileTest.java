@@ -85,7 +85,9 @@ class TorchSaveHostileTest {
         replaceOnce(b, new byte[]{'K', 0, 'K', 5, (byte) 0x85}, new byte[]{'K', 0, 'K', 6, (byte) 0x85});
         assertThatThrownBy(() -> TorchSaveFile.open(write("view.pt", b)))
                 .isInstanceOf(FormatException.class)
-                .hasMessageContaining("reaches element 6 of a storage holding 5");
+                .hasMessageContaining("int64 tensor of shape [6] on storage record data/799827344")
+                .hasMessageContaining("needs 6 elements of its storage, which holds 5")
+                .hasMessageNotContaining("tensor(");
     }
 
     @Test
@@ -137,7 +139,9 @@ class TorchSaveHostileTest {
         replaceOnce(b, new byte[]{'K', 0, 'K', 7, (byte) 0x85}, new byte[]{'K', 0, 'K', 9, (byte) 0x85});
         assertThatThrownBy(() -> TorchSaveFile.open(write("zview.pt", b)))
                 .isInstanceOf(FormatException.class)
-                .hasMessageContaining("reaches element 9 of a storage holding 7");
+                .hasMessageContaining("float32 tensor of shape [9] on storage record data/0")
+                .hasMessageContaining("needs 9 elements of its storage, which holds 7")
+                .hasMessageNotContaining("tensor(");
     }
 
     @Test

@@ -30,7 +30,7 @@ public record HfConfig(Path file, Map<String, Object> values) {
             m.forEach((k, x) -> out.put(String.valueOf(k), x));
             return new HfConfig(f, out);
         } catch (IOException e) {
-            throw new FormatException(f, "unreadable config.json: " + e.getMessage());
+            throw new FormatException(f, "unreadable config.json: " + ckpt.format.JsonErrors.describe(e));
         }
     }
 
